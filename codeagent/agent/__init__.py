@@ -1,0 +1,1 @@
+"""Coding agents the action can run in the sandbox (today: the Claude Code CLI)."""

@@ -1,0 +1,112 @@
+"""Claude Code, run in the sandbox container: command, environment, limits, transcript."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from codeagent.agent.claude import AgentResult, Transcript, claude_command
+from codeagent.sandbox import CLI_DIR, Sandbox, SandboxExit, SandboxSpec
+from codeagent.settings import Settings
+
+SANDBOX_HOME = "/tmp/codeagent-home"
+"""HOME of the agent inside the sandbox: writable by any uid, gone with the container."""
+
+
+@dataclass(frozen=True)
+class AgentRun:
+    """What the agent did and how its container ended."""
+
+    result: AgentResult
+    exit: SandboxExit
+    budget_reached: bool
+
+    @property
+    def problem(self) -> str:
+        """Why the run is not a clean success, in one sentence; "" when it is."""
+        if self.exit.timed_out:
+            return "stopped at the limit `timeout-minutes`"
+        if self.budget_reached:
+            return "stopped at the limit `max-cost-usd` (budget reached)"
+        if self.result.subtype == "error_max_turns":
+            return "stopped at the limit `max-turns`"
+        if self.exit.oom_killed:
+            return "the sandbox ran out of memory (`sandbox-memory`)"
+        if self.result.is_error:
+            tail = "\n".join(self.exit.stderr_tail[-10:])
+            detail = f"; last lines of its output:\n{tail}" if tail else ""
+            return f"Claude Code failed ({self.result.subtype}, exit code {self.exit.exit_code}){detail}"
+        return ""
+
+
+def sandbox_env(settings: Settings, uid: int) -> dict[str, str]:
+    """The sandbox's whole environment: the Anthropic key and switches, nothing of ours."""
+    env = {
+        "ANTHROPIC_API_KEY": settings.anthropic_api_key.get_secret_value(),
+        "HOME": SANDBOX_HOME,
+        "DISABLE_AUTOUPDATER": "1",
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_ERROR_REPORTING": "1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+    }
+    if settings.anthropic_base_url:
+        env["ANTHROPIC_BASE_URL"] = settings.anthropic_base_url
+    if uid == 0:
+        # Only when the checkout belongs to root (some self-hosted runners): Claude Code
+        # refuses bypassPermissions as root unless told it is in a sandbox, which it is.
+        env["IS_SANDBOX"] = "1"
+    return env
+
+
+class SandboxedClaude:
+    """Runs Claude Code headless in a sibling container on the checkout."""
+
+    def __init__(self, sandbox: Sandbox, settings: Settings, workdir: Path, owner: tuple[int, int],
+                 on_log: Callable[[str], None], transcript_file: Path | None = None,
+                 labels: dict[str, str] | None = None) -> None:
+        self._sandbox = sandbox
+        self._settings = settings
+        self._workdir = workdir
+        self._owner = owner
+        self._on_log = on_log
+        self._transcript_file = transcript_file
+        self._labels = labels or {}
+
+    def run(self, prompt: str) -> AgentRun:
+        """Run the agent on ``prompt`` until it ends or a limit stops it."""
+        settings = self._settings
+        transcript = Transcript(workspace=str(self._workdir))
+        command = claude_command(
+            prompt, cli=f"{CLI_DIR}/claude", model=settings.model, max_turns=settings.max_turns,
+            allowed_tools=settings.allowed_tools, max_cost_usd=settings.max_cost_usd,
+        )
+        spec = SandboxSpec(
+            command=command, workdir=str(self._workdir), env=sandbox_env(settings, self._owner[0]),
+            user=f"{self._owner[0]}:{self._owner[1]}", image=settings.sandbox_image,
+            memory=settings.sandbox_memory, cpus=settings.sandbox_cpus, pids=settings.sandbox_pids,
+            timeout_s=settings.timeout_minutes * 60, labels=self._labels,
+        )
+        budget = settings.max_cost_usd
+
+        def budget_reached() -> bool:
+            return budget is not None and transcript.cost_so_far >= budget
+
+        with _open_or_none(self._transcript_file) as record:
+            def on_line(line: str) -> None:
+                if record:
+                    record.write(line + "\n")
+                for text in transcript.feed(line):
+                    self._on_log(text)
+
+            exit_ = self._sandbox.run(spec, on_line, should_stop=budget_reached)
+        return AgentRun(result=transcript.result(), exit=exit_, budget_reached=budget_reached())
+
+
+def _open_or_none(path: Path | None):
+    """The transcript file to write, or a context that yields None."""
+    if path is None:
+        return nullcontext()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("w", encoding="utf-8")

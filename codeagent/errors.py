@@ -1,0 +1,55 @@
+"""Failures a user can hit, each with a message that says how to fix it.
+
+The entry point alone turns a `CodeagentError` into an `::error::` annotation, a
+step-summary section, a comment where one fits and an exit code; code deeper down
+only raises.
+"""
+
+
+class CodeagentError(Exception):
+    """A failure a user can hit; the message says what went wrong and how to fix it."""
+
+    title = "codeagent failed"
+    """Short heading for the step summary and the failure comment."""
+
+
+class ConfigError(CodeagentError):
+    """An action input or `.github/codeagent.yml` is invalid."""
+
+    title = "Invalid configuration"
+
+
+class EventError(CodeagentError):
+    """The event payload is malformed or misses something the action needs."""
+
+    title = "Unexpected event"
+
+
+class PermissionDenied(CodeagentError):
+    """The commenter may not use the action, or the token lacks a permission."""
+
+    title = "Permission denied"
+
+
+class GitHubError(CodeagentError):
+    """A GitHub API call failed in a way retrying did not fix."""
+
+    title = "GitHub API error"
+
+
+class GitError(CodeagentError):
+    """A git operation on the checkout failed."""
+
+    title = "Git error"
+
+
+class SandboxError(CodeagentError):
+    """The sandbox container could not be started or stopped unexpectedly."""
+
+    title = "Sandbox error"
+
+
+class AgentError(CodeagentError):
+    """The coding agent failed or produced no usable result."""
+
+    title = "Agent error"

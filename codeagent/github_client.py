@@ -1,0 +1,210 @@
+"""GitHub through PyGithub, behind our own small types.
+
+PyGithub objects never leave this module. Every GitHub failure a user can fix
+becomes a ``GitHubError`` whose message says what to change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+from typing import Callable, TypeVar
+
+from github import Auth, Github, GithubException, GithubRetry
+from github.PullRequest import PullRequest as _PullRequest
+
+from codeagent.errors import GitHubError
+
+WRITE_ROLES = frozenset({"admin", "maintain", "write"})
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Issue:
+    """An issue (or a pull request seen as an issue)."""
+
+    number: int
+    title: str
+    body: str
+    author: str
+    html_url: str
+    locked: bool
+    is_pull_request: bool
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment on an issue or pull request."""
+
+    id: int
+    author: str
+    author_is_bot: bool
+    body: str
+    html_url: str
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """The parts of a pull request the workflow needs."""
+
+    number: int
+    html_url: str
+    state: str
+    draft: bool
+    merged: bool
+    head: str
+    base: str
+
+
+def _explained(action: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Turn a GithubException raised by the wrapped call into a GitHubError."""
+
+    def decorate(function: Callable[..., T]) -> Callable[..., T]:
+        @wraps(function)
+        def wrapper(*args, **kwargs) -> T:
+            try:
+                return function(*args, **kwargs)
+            except GithubException as error:
+                raise GitHubError(explain(action, error)) from error
+
+        return wrapper
+
+    return decorate
+
+
+def explain(action: str, error: GithubException) -> str:
+    """A one-paragraph message for a failed API call, saying what to fix."""
+    message = _message_of(error)
+    if error.status == 401:
+        return f"{action}: the token was refused (401 {message}). Pass `github-token: ${{{{ github.token }}}}` or a valid token."
+    if error.status == 403 and "not permitted to create or approve pull requests" in message:
+        return (
+            f"{action}: {message}. Enable it under the repository's Settings → Actions → General → "
+            "Workflow permissions → \"Allow GitHub Actions to create and approve pull requests\"."
+        )
+    if error.status in (403, 404):
+        return (
+            f"{action}: {error.status} {message}. The workflow token may lack permissions: the job needs "
+            "`permissions: contents: write, issues: write, pull-requests: write`."
+        )
+    return f"{action}: GitHub answered {error.status}: {message}"
+
+
+def _message_of(error: GithubException) -> str:
+    data = error.data if isinstance(error.data, dict) else {}
+    details = "; ".join(e.get("message", "") for e in data.get("errors", []) if isinstance(e, dict))
+    message = data.get("message") or str(error.data or "")
+    return f"{message} ({details})" if details else message
+
+
+class GitHubClient:
+    """The repository the action works on, through the REST (and GraphQL) API."""
+
+    def __init__(self, token: str, repository: str, api_url: str) -> None:
+        retry = GithubRetry(total=5, backoff_factor=1.0, status_forcelist=(500, 502, 503, 504))
+        self._github = Github(auth=Auth.Token(token), base_url=api_url, retry=retry, timeout=30)
+        self._repo = self._github.get_repo(repository, lazy=True)
+        self.repository = repository
+
+    @_explained("reading the repository")
+    def default_branch(self) -> str:
+        """The repository's default branch."""
+        return self._repo.default_branch
+
+    @_explained("checking the commenter's permission")
+    def role_of(self, login: str) -> str:
+        """``admin``, ``maintain``, ``write``, ``triage``, ``read`` or ``none``."""
+        try:
+            return self._repo.get_collaborator_role_name(login)
+        except GithubException as error:
+            if error.status == 404:
+                return "none"
+            raise
+
+    def can_write(self, login: str) -> bool:
+        """Whether ``login`` has write access (admin, maintain or write)."""
+        return self.role_of(login) in WRITE_ROLES
+
+    @_explained("reading the issue")
+    def issue(self, number: int) -> Issue:
+        """Issue ``number``."""
+        issue = self._repo.get_issue(number)
+        return Issue(
+            number=issue.number,
+            title=issue.title or "",
+            body=issue.body or "",
+            author=issue.user.login,
+            html_url=issue.html_url,
+            locked=bool(issue.locked),
+            is_pull_request=issue.pull_request is not None,
+        )
+
+    @_explained("reading the issue's comments")
+    def comments(self, number: int) -> list[Comment]:
+        """All comments on issue or pull request ``number``, oldest first."""
+        return [_comment(c) for c in self._repo.get_issue(number).get_comments()]
+
+    @_explained("adding a reaction to the comment")
+    def react(self, comment_id: int, content: str = "eyes") -> None:
+        """Add a reaction to an issue comment."""
+        self._repo.get_issue_comment(comment_id).create_reaction(content)
+
+    @_explained("commenting on the issue")
+    def comment(self, number: int, body: str) -> Comment:
+        """Post a new comment on issue or pull request ``number``."""
+        return _comment(self._repo.get_issue(number).create_comment(body))
+
+    @_explained("editing a comment")
+    def edit_comment(self, comment_id: int, body: str) -> None:
+        """Replace the text of a comment."""
+        self._repo.get_issue_comment(comment_id).edit(body)
+
+    @_explained("looking for the pull request")
+    def find_pull_request(self, branch: str) -> PullRequest | None:
+        """The newest pull request from ``branch`` of this repository, in any state."""
+        owner = self.repository.split("/")[0]
+        pulls = self._repo.get_pulls(state="all", head=f"{owner}:{branch}", sort="created", direction="desc")
+        for pull in pulls:
+            return _pull_request(pull)
+        return None
+
+    @_explained("opening the pull request")
+    def create_pull_request(self, title: str, body: str, head: str, base: str, draft: bool) -> PullRequest:
+        """Open a pull request from ``head`` into ``base``."""
+        return _pull_request(self._repo.create_pull(base=base, head=head, title=title, body=body, draft=draft))
+
+    @_explained("updating the pull request")
+    def update_pull_request(self, number: int, *, body: str | None = None, state: str | None = None) -> None:
+        """Change the body and/or the state (``open``, ``closed``) of a pull request."""
+        fields = {key: value for key, value in (("body", body), ("state", state)) if value is not None}
+        self._repo.get_pull(number).edit(**fields)
+
+    @_explained("marking the pull request ready for review")
+    def mark_ready_for_review(self, number: int) -> None:
+        """Turn a draft pull request into one ready for review (GraphQL only)."""
+        pull = self._repo.get_pull(number)
+        if pull.draft:
+            pull.mark_ready_for_review()
+
+
+def _comment(comment) -> Comment:
+    user = comment.user
+    return Comment(
+        id=comment.id,
+        author=user.login,
+        author_is_bot=user.type == "Bot" or user.login.endswith("[bot]"),
+        body=comment.body or "",
+        html_url=comment.html_url,
+    )
+
+
+def _pull_request(pull: _PullRequest) -> PullRequest:
+    return PullRequest(
+        number=pull.number,
+        html_url=pull.html_url,
+        state=pull.state,
+        draft=bool(pull.draft),
+        merged=bool(pull.merged),
+        head=pull.head.ref,
+        base=pull.base.ref,
+    )

@@ -1,0 +1,157 @@
+"""The entry point: the only reader of the environment.
+
+It builds ``Settings`` and the ``Trigger``, wires the adapters, runs the workflow
+and turns its outcome or a ``CodeagentError`` into outputs, a step summary, an
+``::error::`` annotation, a comment where one fits, and the exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Mapping
+from pathlib import Path
+
+from actions_toolkit import core
+
+from codeagent import report, workflow
+from codeagent.agent.sandboxed import SandboxedClaude
+from codeagent.errors import CodeagentError, EventError
+from codeagent.event import Skip, Trigger, parse_event
+from codeagent.git import Identity, Workspace
+from codeagent.github_client import GitHubClient
+from codeagent.log import Log
+from codeagent.sandbox import Sandbox
+from codeagent.settings import Settings, load_settings, read_inputs, unknown_inputs
+
+EXIT_OK, EXIT_FAILURE = 0, 1
+
+
+class Cancelled(CodeagentError):
+    """The runner cancelled the job (SIGTERM)."""
+
+    title = "Cancelled"
+
+
+def main(environ: Mapping[str, str] = os.environ) -> int:
+    """Run the action once; returns the process exit code."""
+    log = Log()
+    try:
+        settings, trigger = read_configuration(environ, log)
+    except CodeagentError as error:
+        return finish(log, environ, None, failure=error)
+    if isinstance(trigger, Skip):
+        log.info(f"Nothing to do: {trigger.reason}")
+        write_outputs({"result": "skipped"})
+        return EXIT_OK
+    signal.signal(signal.SIGTERM, _raise_cancelled)
+    github = GitHubClient(settings.github_token.get_secret_value(), trigger.repository,
+                          environ.get("GITHUB_API_URL", "https://api.github.com"))
+    try:
+        outcome = run_workflow(settings, trigger, github, environ, log)
+    except CodeagentError as error:
+        _comment_failure(github, trigger, error, run_url(environ), log)
+        return finish(log, environ, workflow.Outcome("failure", trigger, message=str(error)), failure=error)
+    return finish(log, environ, outcome)
+
+
+def read_configuration(environ: Mapping[str, str], log: Log) -> tuple[Settings, Trigger | Skip]:
+    """Settings from the inputs and the repo config file, and the event as a Trigger."""
+    inputs = read_inputs(environ)
+    for name in unknown_inputs(inputs):
+        log.warning(f"unknown input `{name}` is ignored; see action.yml for the inputs")
+    workspace = Path(environ.get("GITHUB_WORKSPACE", "/github/workspace"))
+    settings = load_settings(inputs, workspace, environ)
+    for secret in settings.secrets():
+        log.mask(secret)
+    return settings, parse_event(environ.get("GITHUB_EVENT_NAME", ""), read_payload(environ), settings.trigger_phrase)
+
+
+def read_payload(environ: Mapping[str, str]) -> dict:
+    """The event payload the runner wrote to GITHUB_EVENT_PATH."""
+    path = environ.get("GITHUB_EVENT_PATH", "")
+    if not path:
+        raise EventError("GITHUB_EVENT_PATH is not set: run codeagent as a step of a GitHub Actions workflow")
+    try:
+        payload = json.loads(Path(path).read_text(encoding="utf-8", errors="replace"))
+    except (OSError, ValueError) as error:
+        raise EventError(f"cannot read the event payload {path}: {error}") from error
+    if not isinstance(payload, dict):
+        raise EventError(f"the event payload {path} is not a JSON object")
+    return payload
+
+
+def run_workflow(settings: Settings, trigger: Trigger, github: GitHubClient,
+                 environ: Mapping[str, str], log: Log) -> workflow.Outcome:
+    """Wire the checkout and the sandbox, run, and hand the checkout back to its owner."""
+    path = Path(environ.get("GITHUB_WORKSPACE", "/github/workspace"))
+    identity = Identity(settings.commit_author_name, settings.commit_author_email)
+    workspace = Workspace(path, server_url=environ.get("GITHUB_SERVER_URL", "https://github.com"),
+                          token=settings.github_token.get_secret_value(), identity=identity)
+    workspace.trust()
+    owner = workspace.owner()
+    try:
+        agent = SandboxedClaude(Sandbox(), settings, path, owner, log.info,
+                                labels={"codeagent.run": environ.get("GITHUB_RUN_ID", "")})
+        return workflow.run(trigger, settings, github, workspace, agent, log, run_url(environ))
+    finally:
+        workspace.restore_ownership(*owner)
+
+
+def finish(log: Log, environ: Mapping[str, str], outcome: workflow.Outcome | None,
+           failure: CodeagentError | None = None) -> int:
+    """Outputs, step summary and annotation for how the run ended; the exit code."""
+    if failure is not None:
+        log.error(str(failure), title=failure.title)
+    if outcome is None:
+        write_outputs({"result": "failure"})
+        _append_summary(environ, report.error_summary(failure.title, str(failure)))
+        return EXIT_FAILURE
+    write_outputs(outputs_of(outcome))
+    _append_summary(environ, report.step_summary(outcome, log.phase_seconds))
+    return EXIT_FAILURE if outcome.result == "failure" else EXIT_OK
+
+
+def outputs_of(outcome: workflow.Outcome) -> dict[str, str]:
+    """The action's outputs (action.yml) for an outcome."""
+    pull, result = outcome.pull_request, outcome.agent.result if outcome.agent else None
+    return {
+        "result": outcome.result,
+        "branch": outcome.branch,
+        "pr-number": str(pull.number) if pull else "",
+        "pr-url": pull.html_url if pull else "",
+        "cost-usd": f"{result.cost_usd:.4f}" if result else "",
+        "turns": str(result.num_turns) if result else "",
+        "session-id": result.session_id if result else "",
+    }
+
+
+def write_outputs(outputs: Mapping[str, str]) -> None:
+    for name, value in outputs.items():
+        core.set_output(name, value)
+
+
+def run_url(environ: Mapping[str, str]) -> str:
+    """Link to this workflow run's log."""
+    server = environ.get("GITHUB_SERVER_URL", "https://github.com")
+    return f"{server}/{environ.get('GITHUB_REPOSITORY', '')}/actions/runs/{environ.get('GITHUB_RUN_ID', '')}"
+
+
+def _append_summary(environ: Mapping[str, str], markdown: str) -> None:
+    path = environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as summary:
+            summary.write(markdown + "\n")
+
+
+def _comment_failure(github: GitHubClient, trigger: Trigger, error: CodeagentError, url: str, log: Log) -> None:
+    """Say on the issue that the run failed; a failure to say so is only logged."""
+    try:
+        github.comment(trigger.issue_number, report.failure_comment(error.title, str(error), url))
+    except CodeagentError as second:
+        log.warning(f"could not comment the failure on #{trigger.issue_number}: {second}")
+
+
+def _raise_cancelled(signum, frame) -> None:
+    raise Cancelled("the run was cancelled (SIGTERM); work already pushed stays on the branch")

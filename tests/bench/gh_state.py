@@ -1,0 +1,252 @@
+"""What the GitHub emulator knows: users, tokens, repositories, issues, pulls, comments, reactions.
+
+Plain records and the rules GitHub applies to them (numbering, roles, author
+association). JSON shapes live in `gh_shapes`, HTTP in `github_emulator`.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ACTIONS_BOT = "github-actions[bot]"
+ACTIONS_BOT_ID = 41898282
+"""The identity of the workflow token (GITHUB_TOKEN), with its real id."""
+
+ROLES = ("none", "read", "triage", "write", "maintain", "admin")
+PERMISSION_OF_ROLE = {"admin": "admin", "maintain": "write", "write": "write",
+                      "triage": "read", "read": "read", "none": "none"}
+"""The collaborator-permission endpoint reports the legacy permission of a role."""
+
+REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
+BODY_LIMIT = 65536
+"""GitHub refuses issue, comment and pull request bodies longer than this."""
+
+
+class ApiError(Exception):
+    """An error answer of the REST API: status, message and optional validation errors."""
+
+    def __init__(self, status: int, message: str, errors: list[dict] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.errors = status, message, errors
+
+
+class NotFound(ApiError):
+    """The object does not exist, or the caller may not see it (GitHub answers 404 for both)."""
+
+    def __init__(self, message: str = "Not Found"):
+        super().__init__(404, message)
+
+
+def now_iso() -> str:
+    """The current time as GitHub writes timestamps."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def node_id(kind: str, key: object) -> str:
+    """A global node id in GitHub's legacy format, e.g. ``MDQ6VXNlcjE=`` for ``04:User1``."""
+    return base64.b64encode(f"{len(kind):02d}:{kind}{key}".encode()).decode()
+
+
+@dataclass
+class User:
+    login: str
+    id: int
+    type: str = "User"
+
+
+@dataclass
+class Pull:
+    """What a pull request adds to its issue; the tips are kept for when a branch is gone."""
+
+    id: int
+    head: str
+    base: str
+    draft: bool
+    head_sha: str
+    base_sha: str
+    merged: bool = False
+
+
+@dataclass
+class Issue:
+    number: int
+    id: int
+    title: str
+    body: str | None
+    author: str
+    created_at: str
+    updated_at: str
+    state: str = "open"
+    closed_at: str | None = None
+    association: str | None = None
+    pull: Pull | None = None
+
+
+@dataclass
+class Comment:
+    id: int
+    repo: str
+    issue_number: int
+    author: str
+    body: str
+    created_at: str
+    updated_at: str
+    association: str | None = None
+
+
+@dataclass
+class Reaction:
+    id: int
+    repo: str
+    issue_number: int
+    comment_id: int | None
+    content: str
+    author: str
+    created_at: str
+
+
+@dataclass
+class Repo:
+    id: int
+    owner: str
+    name: str
+    path: Path
+    default_branch: str
+    private: bool
+    created_at: str
+    roles: dict[str, str] = field(default_factory=dict)
+    issues: dict[int, Issue] = field(default_factory=dict)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    def next_number(self) -> int:
+        return max(self.issues, default=0) + 1
+
+
+class State:
+    """Everything the emulator serves, behind one lock that request handlers hold."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.users: dict[str, User] = {}
+        self.tokens: dict[str, str] = {}
+        self.repos: dict[str, Repo] = {}
+        self.comments: list[Comment] = []
+        self.reactions: list[Reaction] = []
+        # Realistic magnitudes: comment ids passed 2**31 long ago.
+        self._ids = {kind: itertools.count(start) for kind, start in {
+            "user": 100001, "repo": 800000001, "issue": 3000000001, "pull": 2000000001,
+            "comment": 2500000001, "reaction": 300000001}.items()}
+
+    def next_id(self, kind: str) -> int:
+        return next(self._ids[kind])
+
+    def user(self, login: str, type: str | None = None) -> User:
+        """The user called ``login``, created on first mention (``type`` only applies then)."""
+        key = login.lower()
+        if key not in self.users:
+            user_id = ACTIONS_BOT_ID if login == ACTIONS_BOT else self.next_id("user")
+            self.users[key] = User(login, user_id, type or ("Bot" if login.endswith("[bot]") else "User"))
+        return self.users[key]
+
+    def find_user(self, login: str) -> User | None:
+        return self.users.get(login.lower())
+
+    def token_user(self, token: str) -> User | None:
+        login = self.tokens.get(token)
+        return self.users[login.lower()] if login else None
+
+    def repo(self, full_name: str, viewer: User | None = None) -> Repo:
+        """The repository, if it exists and ``viewer`` (when given) may read it."""
+        repo = self.repos.get(full_name.lower())
+        if repo is None or (viewer is not None and self.role(repo, viewer) == "none"):
+            raise NotFound()
+        return repo
+
+    def role(self, repo: Repo, user: User) -> str:
+        """The user's role: explicit, owner, workflow token (contents: write), else by visibility."""
+        if user.login.lower() in repo.roles:
+            return repo.roles[user.login.lower()]
+        if user.login.lower() == repo.owner.lower():
+            return "admin"
+        if user.type == "Bot":
+            return "write"
+        return "none" if repo.private else "read"
+
+    def association(self, repo: Repo, login: str, explicit: str | None) -> str:
+        """``author_association`` as GitHub derives it, unless the caller fixed it."""
+        if explicit:
+            return explicit
+        if login.lower() == repo.owner.lower():
+            return "OWNER"
+        if repo.roles.get(login.lower(), "none") != "none":
+            return "COLLABORATOR"
+        return "NONE"
+
+    def issue(self, repo: Repo, number: int) -> Issue:
+        if number not in repo.issues:
+            raise NotFound()
+        return repo.issues[number]
+
+    def add_issue(self, repo: Repo, title: str, body: str | None, author: str, number: int | None = None,
+                  association: str | None = None, pull: Pull | None = None) -> Issue:
+        number = number or repo.next_number()
+        if number in repo.issues:
+            raise ValueError(f"{repo.full_name}#{number} exists already")
+        stamp = now_iso()
+        issue = Issue(number, self.next_id("issue"), title, body, self.user(author).login, stamp, stamp,
+                      association=association, pull=pull)
+        repo.issues[number] = issue
+        return issue
+
+    def comment(self, repo: Repo, comment_id: int) -> Comment:
+        for comment in self.comments:
+            if comment.id == comment_id and comment.repo == repo.full_name:
+                return comment
+        raise NotFound()
+
+    def comments_on(self, repo: Repo, number: int) -> list[Comment]:
+        return [c for c in self.comments if c.repo == repo.full_name and c.issue_number == number]
+
+    def add_comment(self, repo: Repo, number: int, author: str, body: str,
+                    association: str | None = None) -> Comment:
+        issue = self.issue(repo, number)
+        stamp = now_iso()
+        comment = Comment(self.next_id("comment"), repo.full_name, number, self.user(author).login,
+                          body, stamp, stamp, association)
+        self.comments.append(comment)
+        issue.updated_at = stamp
+        return comment
+
+    def delete_comment(self, comment: Comment) -> None:
+        self.comments.remove(comment)
+        self.reactions = [r for r in self.reactions if r.comment_id != comment.id]
+
+    def reactions_on(self, repo: Repo, issue_number: int, comment_id: int | None) -> list[Reaction]:
+        return [r for r in self.reactions if r.repo == repo.full_name and r.comment_id == comment_id
+                and (comment_id is not None or r.issue_number == issue_number)]
+
+    def react(self, repo: Repo, issue_number: int, comment_id: int | None, content: str,
+              author: str) -> tuple[Reaction, bool]:
+        """Add a reaction; a repeated one returns the existing reaction and ``False``."""
+        for reaction in self.reactions_on(repo, issue_number, comment_id):
+            if reaction.author == author and reaction.content == content:
+                return reaction, False
+        reaction = Reaction(self.next_id("reaction"), repo.full_name, issue_number, comment_id,
+                            content, author, now_iso())
+        self.reactions.append(reaction)
+        return reaction, True
+
+    def pull_by_node_id(self, pull_node_id: str) -> tuple[Repo, Issue] | None:
+        for repo in self.repos.values():
+            for issue in repo.issues.values():
+                if issue.pull and node_id("PullRequest", issue.pull.id) == pull_node_id:
+                    return repo, issue
+        return None

@@ -1,0 +1,310 @@
+"""A GitHub on loopback for the bench: REST, GraphQL and git smart HTTP, stateful.
+
+Laid out like GitHub Enterprise Server: REST under ``/api/v3``, GraphQL at
+``/api/graphql``, git at ``/{owner}/{name}.git``. PyGithub works against it with
+``Github(auth=Auth.Token(token), base_url=emulator.api_url)``; git with Basic auth
+whose password is the token, as actions/checkout sends it.
+
+    with GitHubEmulator(tmp_path) as github:
+        github.add_token(token, "github-actions[bot]", type="Bot")
+        github.create_repo("octo-org/textstats", files_dir)
+        issue = github.create_issue("octo-org/textstats", "Title", "Body", author="octo-owner")
+
+Endpoints: `gh_rest` (REST), `gh_graphql`; JSON shapes: `gh_shapes`; state:
+`gh_state`; git: `gh_git`; faults: `gh_faults`. Every request lands in
+``request_log``; one that no endpoint serves also lands in ``unknown_requests``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from tests.bench import gh_git, gh_graphql, gh_http, gh_rest
+from tests.bench.gh_faults import Faults
+from tests.bench.gh_shapes import Links, Renderer
+from tests.bench.gh_state import ROLES, NotFound, Repo, State, now_iso
+
+NOT_FOUND = gh_rest.error_body(404, "Not Found", gh_rest.DOCS)
+GIT_PATH = re.compile(r"^/(?P<owner>[^/]+)/(?P<name>[^/]+?)\.git(?P<rest>/.*)$")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version, sys_version = "GitHub.com", ""
+
+    def do_GET(self) -> None:
+        self.server.emulator.serve(self)
+
+    do_POST = do_PATCH = do_PUT = do_DELETE = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: ``request_log`` has every request."""
+
+
+class GitHubEmulator:
+    """The emulator: ``start()`` (or ``with``) serves it on ``host``, a free port unless given."""
+
+    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0):
+        self.root = Path(root)
+        """Bare repositories live here as ``owner/name.git``."""
+        self.host, self.port = host, port
+        self.state = State()
+        self.faults = Faults()
+        self.request_log: list[dict[str, Any]] = []
+        self.unknown_requests: list[dict[str, Any]] = []
+        self.api_url = self.server_url = self.graphql_url = ""
+        self._rate_used: Counter[str] = Counter()
+        self._rate_reset = int(time.time()) + 3600
+        self._server: ThreadingHTTPServer | None = None
+        self._render = Renderer(self.state, Links("", ""))
+
+    # -- lifecycle --
+
+    def start(self) -> GitHubEmulator:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._server = ThreadingHTTPServer((self.host, self.port), _Handler)
+        self._server.daemon_threads = True
+        self._server.emulator = self
+        self.server_url = f"http://{self.host}:{self._server.server_address[1]}"
+        self.api_url, self.graphql_url = f"{self.server_url}/api/v3", f"{self.server_url}/api/graphql"
+        self._render = Renderer(self.state, Links(self.api_url, self.server_url))
+        threading.Thread(target=self._server.serve_forever, name="github-emulator", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> GitHubEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- seeding --
+
+    def add_user(self, login: str, type: str = "User") -> None:
+        """Make ``login`` known (``type``: User, Bot or Organization); users also appear on first mention."""
+        with self.state.lock:
+            self.state.user(login, type)
+
+    def add_token(self, token: str, login: str, type: str = "User") -> None:
+        """Requests with ``token`` act as ``login``."""
+        with self.state.lock:
+            self.state.tokens[token] = self.state.user(login, type).login
+
+    def create_repo(self, full_name: str, files: Path, default_branch: str = "main", private: bool = False) -> None:
+        """A repository whose default branch has one "Initial commit" of ``files``, by its owner."""
+        owner, name = full_name.split("/")
+        path = self.root / owner / f"{name}.git"
+        with self.state.lock:
+            owner_login = self.state.user(owner).login
+            gh_git.init_bare(path, Path(files), default_branch,
+                             (owner_login, f"{owner_login}@users.noreply.github.com"))
+            repo = Repo(self.state.next_id("repo"), owner, name, path, default_branch, private, now_iso())
+            self.state.repos[full_name.lower()] = repo
+
+    def set_permission(self, full_name: str, login: str, role: str) -> None:
+        """Give ``login`` a role on the repository: admin, maintain, write, triage, read or none."""
+        if role not in ROLES:
+            raise ValueError(f"role {role!r} is not one of {ROLES}")
+        with self.state.lock:
+            self.state.repo(full_name).roles[self.state.user(login).login.lower()] = role
+
+    def create_issue(self, full_name: str, title: str, body: str, author: str, number: int | None = None,
+                     author_association: str | None = None) -> dict[str, Any]:
+        """Open an issue (number: the next free one unless given) and return its JSON."""
+        with self.state.lock:
+            repo = self.state.repo(full_name)
+            issue = self.state.add_issue(repo, title, body, author, number, author_association)
+            return self._render.issue(repo, issue)
+
+    def add_issue_comment(self, full_name: str, number: int, author: str, body: str,
+                          author_association: str | None = None) -> dict[str, Any]:
+        """Comment on an issue or PR; the comment JSON as an event payload carries it."""
+        with self.state.lock:
+            repo = self.state.repo(full_name)
+            comment = self.state.add_comment(repo, number, author, body, author_association)
+            return self._render.comment(repo, comment)
+
+    # -- reading: JSON as GitHub serves it --
+
+    def repo_json(self, full_name: str) -> dict[str, Any]:
+        with self.state.lock:
+            return self._render.repo(self.state.repo(full_name))
+
+    def issue_json(self, full_name: str, number: int) -> dict[str, Any]:
+        with self.state.lock:
+            repo = self.state.repo(full_name)
+            return self._render.issue(repo, self.state.issue(repo, number))
+
+    def user_json(self, login: str) -> dict[str, Any]:
+        with self.state.lock:
+            return self._render.login(login)
+
+    def clone_url(self, full_name: str) -> str:
+        with self.state.lock:
+            return f"{self.server_url}/{self.state.repo(full_name).full_name}.git"
+
+    # -- reading: the outcome, for reports --
+
+    def pulls(self, full_name: str) -> list[dict[str, Any]]:
+        with self.state.lock:
+            repo = self.state.repo(full_name)
+            return [{"number": i.number, "title": i.title, "body": i.body, "head": i.pull.head,
+                     "base": i.pull.base, "draft": i.pull.draft, "state": i.state}
+                    for i in sorted(repo.issues.values(), key=lambda i: i.number) if i.pull]
+
+    def branches(self, full_name: str) -> list[dict[str, Any]]:
+        """Every branch with its commits since the default branch (oldest first)."""
+        with self.state.lock:
+            repo = self.state.repo(full_name)
+        tips = gh_git.branch_tips(repo.path)
+        base = tips.get(repo.default_branch)
+        return [{"name": name, "commits": [self._commit_summary(repo, sha)
+                                           for sha in gh_git.commits_between(repo.path, base, tip)]}
+                for name, tip in sorted(tips.items())]
+
+    @staticmethod
+    def _commit_summary(repo: Repo, sha: str) -> dict[str, Any]:
+        info = gh_git.commit_info(repo.path, sha)
+        return {"sha": sha, "message": info.message, "author": f"{info.author[0]} <{info.author[1]}>",
+                "files": gh_git.files_changed(repo.path, sha)}
+
+    def comments(self, full_name: str) -> list[dict[str, Any]]:
+        """Every issue and PR comment in creation order, with its text after edits."""
+        with self.state.lock:
+            repo = self.state.repo(full_name)
+            return [{"id": c.id, "issue_number": c.issue_number, "author": c.author, "body": c.body}
+                    for c in self.state.comments if c.repo == repo.full_name]
+
+    def reactions(self, full_name: str) -> list[dict[str, Any]]:
+        """Every reaction; ``comment_id`` is None for one on the issue or PR itself."""
+        with self.state.lock:
+            repo = self.state.repo(full_name)
+            return [{"comment_id": r.comment_id, "issue_number": r.issue_number, "content": r.content,
+                     "author": r.author} for r in self.state.reactions if r.repo == repo.full_name]
+
+    def api_requests(self) -> list[dict[str, Any]]:
+        """REST and GraphQL requests (not git): method, path (without /api/v3), status."""
+        return [{key: entry[key] for key in ("method", "path", "status")}
+                for entry in list(self.request_log) if entry["kind"] != "git"]
+
+    # -- serving --
+
+    def serve(self, handler: BaseHTTPRequestHandler) -> None:
+        """Answer one request, apply a pending fault first, and log it."""
+        started, url = time.time(), urlsplit(handler.path)
+        kind, path = self._classify(url.path)
+        body = gh_http.read_body(handler)
+        fault = self.faults.take(handler.command, path)
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
+        if fault is not None and fault.status is not None:
+            status, headers, payload = self._api_answer(handler, fault.status, fault.response_body(), kind)
+            headers.update(fault.response_headers())
+        elif kind == "git":
+            status, headers, payload = self._serve_git(handler, url.path, url.query, body)
+        else:
+            status, headers, payload = self._serve_api(handler, kind, path, url.query, body)
+        gh_http.send(handler, status, headers, payload)
+        self.request_log.append({"method": handler.command, "path": path, "query": url.query, "kind": kind,
+                                 "status": status, "time": started, "fault": fault is not None})
+
+    @staticmethod
+    def _classify(path: str) -> tuple[str, str]:
+        """The kind of request (rest, graphql, git, other) and its path as GitHub.com would see it."""
+        if path == "/api/v3" or path.startswith("/api/v3/"):
+            return "rest", path[len("/api/v3"):] or "/"
+        if path == "/api/graphql":
+            return "graphql", "/graphql"
+        return ("git" if GIT_PATH.match(path) else "other"), path
+
+    def _serve_api(self, handler: BaseHTTPRequestHandler, kind: str, path: str, query: str,
+                   body: bytes) -> tuple[int, dict[str, str], bytes]:
+        token = gh_http.credential(handler.headers.get("Authorization"))
+        with self.state.lock:
+            user = self.state.token_user(token) if token else None
+            if kind == "other":
+                status, data = self._unknown(handler.command, path, query, body)
+            elif user is None:
+                message = "Bad credentials" if token else "Requires authentication"
+                status, data = 401, gh_rest.error_body(401, message, gh_rest.DOCS)
+            else:
+                status, data, extra = self._dispatch(handler.command, kind, path, query, body, user)
+                return self._api_answer(handler, status, data, kind, token, extra)
+        return self._api_answer(handler, status, data, kind, token)
+
+    def _dispatch(self, method: str, kind: str, path: str, query: str, body: bytes,
+                  user: Any) -> tuple[int, Any, dict[str, str]]:
+        try:
+            data = json.loads(body) if body.strip() else {}
+        except ValueError:
+            return 400, gh_rest.error_body(400, "Problems parsing JSON", gh_rest.DOCS), {}
+        data = data if isinstance(data, dict) else {}
+        if kind == "graphql":
+            answer = gh_graphql.handle(self.state, self._render, user, data)
+            if answer is None:
+                self._unknown(method, path, query, body)
+                answer = {"errors": [{"message": "The GitHub emulator does not implement this operation"}]}
+            return 200, answer, {}
+        reply = gh_rest.handle(self.state, self._render, user, method, path, dict(parse_qsl(query)), data)
+        if reply is None:
+            return (*self._unknown(method, path, query, body), {})
+        return reply.status, reply.body, reply.headers
+
+    def _unknown(self, method: str, path: str, query: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        self.unknown_requests.append({"method": method, "path": path, "query": query,
+                                      "body": body.decode(errors="replace")})
+        return 404, NOT_FOUND
+
+    def _api_answer(self, handler: BaseHTTPRequestHandler, status: int, data: Any, kind: str,
+                    token: str | None = None, extra: dict[str, str] | None = None
+                    ) -> tuple[int, dict[str, str], bytes]:
+        payload = data if isinstance(data, bytes) else \
+            data.encode() if isinstance(data, str) else gh_http.json_bytes(data)
+        with self.state.lock:
+            self._rate_used[token or ""] += 1
+            used = self._rate_used[token or ""]
+        resource = "graphql" if kind == "graphql" else "core"
+        return status, {**gh_http.api_headers(status, payload, used, self._rate_reset, resource),
+                        **(extra or {})}, payload
+
+    def _serve_git(self, handler: BaseHTTPRequestHandler, path: str, query: str,
+                   body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """Smart HTTP through `git http-backend`, after GitHub's checks: who, which repo, may they push."""
+        match = GIT_PATH.match(path)
+        push = match["rest"].endswith("/git-receive-pack") or "service=git-receive-pack" in query
+        token = gh_http.credential(handler.headers.get("Authorization"))
+        with self.state.lock:
+            user = self.state.token_user(token) if token else None
+            try:
+                repo = self.state.repo(f"{match['owner']}/{match['name']}", viewer=user) if user else None
+            except NotFound:
+                repo = None
+            role = self.state.role(repo, user) if repo else "none"
+        text = {"Content-Type": "text/plain; charset=utf-8"}
+        if user is None:
+            return 401, {**text, "WWW-Authenticate": 'Basic realm="GitHub"'}, \
+                b"Invalid username or token. Password authentication is not supported for Git operations.\n"
+        if repo is None:
+            return 404, text, b"Repository not found.\n"
+        if push and ROLES.index(role) < ROLES.index("write"):
+            return 403, text, f"Permission to {repo.full_name}.git denied to {user.login}.\n".encode()
+        request = gh_git.CgiRequest(
+            method=handler.command, path_info=f"/{repo.owner}/{repo.name}.git{match['rest']}", query=query,
+            body=body, content_type=handler.headers.get("Content-Type", ""),
+            content_encoding=handler.headers.get("Content-Encoding", ""),
+            git_protocol=handler.headers.get("Git-Protocol", ""), remote_user=user.login, pusher_type=user.type)
+        status, headers, payload = gh_git.http_backend(self.root, request)
+        return status, dict(headers), payload

@@ -1,0 +1,72 @@
+"""``scripts/run-local``: run the action on one scenario, as a GitHub runner would.
+
+Prints a short account of what happened and writes the JSON report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.bench.bench import REPO_ROOT, build_image, run_scenario
+from tests.bench.runner import remove_tree
+from tests.bench.scenario import load_scenario
+
+DEFAULT_SCENARIO = REPO_ROOT / "scenarios" / "add-word-count"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="scripts/run-local", description=__doc__)
+    parser.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO, help="scenario folder (default: %(default)s)")
+    parser.add_argument("--report", type=Path, help="write the JSON report here")
+    parser.add_argument("--keep", action="store_true", help="keep the runner's work folder for a look afterwards")
+    parser.add_argument("--no-build", action="store_true", help="use the action image as last built")
+    return parser.parse_args(argv)
+
+
+def account(report: dict) -> str:
+    """A few lines a person reads: result, PR, commits, comments."""
+    lines = [f"exit code {report['exit_code']}, result {report['outputs'].get('result', '-')}, "
+             f"{report['duration_s']} s ({report['model_s']} s in the model), "
+             f"{report['model_requests']['count']} model requests"]
+    for pull in report["pulls"]:
+        lines.append(f"PR #{pull['number']} {pull['state']}{' draft' if pull['draft'] else ''}: "
+                     f"{pull['title']} ({pull['head']} -> {pull['base']})")
+    for branch in report["branches"]:
+        lines.append(f"branch {branch['name']}:")
+        lines += [f"  {c['sha'][:8]} {c['message'].splitlines()[0]}  [{', '.join(c['files'])}]" for c in branch["commits"]]
+    for comment in report["issue_comments"]:
+        first = (comment["body"].strip().splitlines() or [""])[0]
+        lines.append(f"comment on #{comment['issue_number']} by {comment['author']}: {first[:100]}")
+    if report["containers_left"]:
+        lines.append(f"containers left behind: {report['containers_left']}")
+    if report["model_requests"]["leaked_secrets"]:
+        lines.append(f"LEAKED SECRETS: {report['model_requests']['leaked_secrets']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    scenario = load_scenario(args.scenario)
+    image = build_image() if not args.no_build else "codeagent-action:bench"
+    work_root = Path(tempfile.mkdtemp(prefix=f"codeagent-run-{scenario.name}-"))
+    try:
+        report = run_scenario(scenario, work_root, image)
+    finally:
+        if args.keep:
+            print(f"runner work folder kept: {work_root}", file=sys.stderr)
+        else:
+            remove_tree(work_root)
+    print(report["log"].rstrip() + "\n" + "-" * 60)
+    print(account(report))
+    if args.report:
+        args.report.write_text(json.dumps(report, indent=2))
+        print(f"report: {args.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

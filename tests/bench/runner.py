@@ -1,0 +1,206 @@
+"""The runner emulator: check out, write the event, start a Docker container action.
+
+It does what the GitHub runner does for ``uses: ./`` with ``runs: using: docker``
+(actions/runner ContainerActionHandler + DockerCommandManager): the same host
+directory layout under ``_work``, the same mounts, ``INPUT_*`` names and
+``GITHUB_*`` variables, the workdir ``/github/workspace`` and the file commands.
+The only difference: host networking, so the action and its sandbox reach the
+loopback emulators.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import yaml
+
+RUNNER_UID = 1001
+"""The runner user's uid on GitHub-hosted runners: it owns the workspace."""
+CONTAINER_WORKSPACE = "/github/workspace"
+
+
+@dataclass(frozen=True)
+class ActionRun:
+    """What the runner collects from one container action step."""
+
+    exit_code: int
+    log: str
+    outputs: dict[str, str]
+    step_summary: str
+    duration_s: float
+    container_name: str
+
+
+class RunnerLayout:
+    """The runner's host directories for one job, like /home/runner/work."""
+
+    def __init__(self, root: Path, repository: str) -> None:
+        name = repository.split("/")[1]
+        self.root = root
+        self.workspace = root / name / name
+        self.temp = root / "_temp"
+        self.home = self.temp / "_github_home"
+        self.workflow = self.temp / "_github_workflow"
+        self.file_commands = self.temp / "_runner_file_commands"
+        self.event_path = self.workflow / "event.json"
+
+    def create(self) -> None:
+        for path in (self.home, self.workflow, self.file_commands):
+            path.mkdir(parents=True, exist_ok=True)
+        self.workspace.mkdir(parents=True, exist_ok=True)
+        # The runner runs as its own user; its directories are world-usable here so
+        # that the action (root) and later bench steps can both read them.
+        for path in (self.root, self.temp, self.home, self.workflow, self.file_commands):
+            path.chmod(0o777)
+
+
+def checkout(layout: RunnerLayout, clone_url: str, server_url: str, token: str, ref: str = "main") -> str:
+    """Check out like actions/checkout@v4 (depth 1, persisted credentials); returns the sha."""
+    workspace = layout.workspace
+    header = "AUTHORIZATION: basic " + base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    git = ["git", "-C", str(workspace)]
+    subprocess.run(["git", "init", "-q", str(workspace)], check=True)
+    subprocess.run([*git, "remote", "add", "origin", clone_url], check=True)
+    subprocess.run([*git, "config", "--local", f"http.{server_url}/.extraheader", header], check=True)
+    subprocess.run(
+        [*git, "-c", "protocol.version=2", "fetch", "-q", "--no-tags", "--prune", "--no-recurse-submodules",
+         "--depth=1", "origin", f"+refs/heads/{ref}:refs/remotes/origin/{ref}"],
+        check=True,
+    )
+    subprocess.run([*git, "checkout", "-q", "--progress", "--force", "-B", ref, f"refs/remotes/origin/{ref}"], check=True)
+    sha = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    _chown_tree(workspace, RUNNER_UID)
+    return sha
+
+
+def _chown_tree(root: Path, uid: int) -> None:
+    os.chown(root, uid, uid)
+    for directory, dirs, files in os.walk(root):
+        for name in dirs + files:
+            os.chown(os.path.join(directory, name), uid, uid, follow_symlinks=False)
+
+
+def input_env(action_yml: Path, given: dict[str, str], expressions: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """``INPUT_*`` as the runner sets them: every declared input (default applied), names upper-cased, hyphens kept.
+
+    Returns the variables and the names the action does not declare (the runner warns
+    about those, "Unexpected input(s)", and passes them on anyway).
+    """
+    declared = (yaml.safe_load(action_yml.read_text()) or {}).get("inputs") or {}
+    env = {}
+    for name, spec in declared.items():
+        default = str((spec or {}).get("default", ""))
+        value = given.get(name, expressions.get(default.replace(" ", ""), default))
+        env[_input_name(name)] = value
+    unexpected = [name for name in given if name not in declared]
+    for name in unexpected:
+        env[_input_name(name)] = given[name]
+    return env, unexpected
+
+
+def _input_name(name: str) -> str:
+    return "INPUT_" + name.replace(" ", "_").upper()
+
+
+def github_env(layout: RunnerLayout, *, repository: str, event_name: str, actor: str, sha: str,
+               api_url: str, server_url: str, graphql_url: str, run_id: int) -> tuple[dict[str, str], dict[str, Path]]:
+    """The ``GITHUB_*``/``RUNNER_*`` variables and the file-command files behind them."""
+    files = {
+        key: layout.file_commands / f"{prefix}_{uuid.uuid4()}"
+        for key, prefix in (("GITHUB_OUTPUT", "set_output"), ("GITHUB_STEP_SUMMARY", "step_summary"),
+                            ("GITHUB_ENV", "set_env"), ("GITHUB_PATH", "add_path"), ("GITHUB_STATE", "save_state"))
+    }
+    for path in files.values():
+        path.touch()
+        path.chmod(0o666)
+    env = {
+        "HOME": "/github/home", "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_ACTION": "__self",
+        "GITHUB_ACTION_PATH": "", "GITHUB_ACTOR": actor, "GITHUB_TRIGGERING_ACTOR": actor,
+        "GITHUB_API_URL": api_url, "GITHUB_SERVER_URL": server_url, "GITHUB_GRAPHQL_URL": graphql_url,
+        "GITHUB_EVENT_NAME": event_name, "GITHUB_EVENT_PATH": "/github/workflow/event.json",
+        "GITHUB_JOB": "codeagent", "GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main",
+        "GITHUB_REF_TYPE": "branch", "GITHUB_REPOSITORY": repository,
+        "GITHUB_REPOSITORY_OWNER": repository.split("/")[0], "GITHUB_RUN_ID": str(run_id),
+        "GITHUB_RUN_NUMBER": "1", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_SHA": sha,
+        "GITHUB_WORKFLOW": "codeagent", "GITHUB_WORKFLOW_REF": f"{repository}/.github/workflows/codeagent.yml@refs/heads/main",
+        "GITHUB_WORKSPACE": CONTAINER_WORKSPACE, "GITHUB_RETENTION_DAYS": "90",
+        "RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "RUNNER_NAME": "codeagent-bench",
+        "RUNNER_ENVIRONMENT": "github-hosted", "RUNNER_TEMP": str(layout.temp),
+        "RUNNER_TOOL_CACHE": "/opt/hostedtoolcache", "RUNNER_WORKSPACE": str(layout.workspace.parent),
+    }
+    env.update({key: "/github/file_commands/" + path.name for key, path in files.items()})
+    return env, files
+
+
+def run_container_action(client: docker.DockerClient, image: str, layout: RunnerLayout, env: dict[str, str],
+                         timeout_s: float = 900) -> tuple[int, str, float, str]:
+    """Start the action image as the runner does and wait for it; returns (exit code, log, seconds, name)."""
+    name = f"codeagent_action_{uuid.uuid4().hex[:12]}"
+    volumes = {
+        "/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"},
+        str(layout.home): {"bind": "/github/home", "mode": "rw"},
+        str(layout.workflow): {"bind": "/github/workflow", "mode": "rw"},
+        str(layout.file_commands): {"bind": "/github/file_commands", "mode": "rw"},
+        str(layout.workspace): {"bind": CONTAINER_WORKSPACE, "mode": "rw"},
+    }
+    container = client.containers.create(
+        image, name=name, environment=env, volumes=volumes, working_dir=CONTAINER_WORKSPACE,
+        network_mode="host", labels={"codeagent.bench": "action"},
+    )
+    started = time.monotonic()
+    try:
+        container.start()
+        try:
+            status = container.wait(timeout=timeout_s)
+            exit_code = int(status.get("StatusCode", -1))
+        except Exception:  # the wait timed out: stop it as the runner's job timeout would
+            container.stop(timeout=10)
+            exit_code = 124
+        duration = time.monotonic() - started
+        log = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+        return exit_code, log, duration, name
+    finally:
+        container.remove(force=True)
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """Parse a GITHUB_OUTPUT file: ``name=value`` lines and ``name<<DELIM`` blocks."""
+    outputs: dict[str, str] = {}
+    lines = path.read_text().splitlines() if path.exists() else []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            block = []
+            while index < len(lines) and lines[index] != delimiter:
+                block.append(lines[index])
+                index += 1
+            index += 1
+            outputs[name] = "\n".join(block)
+        elif "=" in line:
+            name, value = line.split("=", 1)
+            outputs[name] = value
+    return outputs
+
+
+def build_action_image(repo_root: Path, tag: str, base_image: str) -> None:
+    """``docker build`` the action as the runner does for ``runs.image: Dockerfile``."""
+    subprocess.run(
+        ["docker", "build", "-q", "-t", tag, "--build-arg", f"BASE_IMAGE={base_image}", str(repo_root)],
+        check=True, stdout=subprocess.DEVNULL,
+    )
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a runner layout, including files the containers wrote as other users."""
+    shutil.rmtree(path, ignore_errors=True)
