@@ -26,6 +26,7 @@ PUSH_ATTEMPTS = 3
 HARDENING = {"core.hooksPath": "/dev/null", "core.fsmonitor": "false", "commit.gpgSign": "false"}
 """Config every command sees, above the repo's own (GIT_CONFIG_COUNT is command-line scope)."""
 
+NO_PUSH = "the workflow token may not push: give the job `permissions: contents: write`"
 HINTS = (
     ("not a git repository", "run actions/checkout before this action"),
     ("dubious ownership", "call Workspace.trust() before any other git command"),
@@ -35,9 +36,8 @@ HINTS = (
      "leave them out of the commit"),
     ("protected branch", "the branch is protected on GitHub; exempt the codeagent/ branches "
      "from the protection rule"),
-    ("denied to", "the workflow token may not push: give the job `permissions: contents: write`"),
-    ("returned error: 403", "the workflow token may not push: give the job "
-     "`permissions: contents: write`"),
+    ("denied to", NO_PUSH),
+    ("returned error: 403", NO_PUSH),
     ("returned error: 401", "the token was refused: pass the workflow's GITHUB_TOKEN"),
     ("could not read Username", "the token was missing or refused: pass the workflow's "
      "GITHUB_TOKEN"),
@@ -110,22 +110,40 @@ class Workspace:
     def authenticated(self) -> Iterator[None]:
         """Within the block, fetch and push send the token as actions/checkout does.
 
-        actions/checkout may have left its own header under the same key
-        (persist-credentials) and GitHub rejects two Authorization headers, so the
-        existing values are replaced for the block and put back exactly after it, also
-        on an exception (as create-pull-request's GitConfigHelper does). Re-entrant.
+        actions/checkout may have left its own header (persist-credentials) and GitHub
+        rejects two Authorization headers, so every extra header in the checkout's config
+        is replaced by ours for the block and put back exactly after it, also on an
+        exception (as create-pull-request's GitConfigHelper does). Re-entrant.
         """
         if self._authenticated:
             yield
             return
-        saved = self._config_values(self._auth_key)
-        self._authenticated = True
+        with self.without_credentials():
+            self._authenticated = True
+            try:
+                self._set_config_values(self._auth_key, [self._auth_header])
+                yield
+            finally:
+                self._set_config_values(self._auth_key, [])
+                self._authenticated = False
+
+    @contextmanager
+    def without_credentials(self) -> Iterator[None]:
+        """Within the block (the agent's run), the checkout's config holds no token.
+
+        actions/checkout keeps the token in `.git/config`, which the agent can read.
+        Afterwards the config is put back byte for byte, also on an exception; that also
+        undoes whatever the agent wrote there (a proxy, `http.sslVerify false`, a
+        credential helper), which would otherwise act on the push that carries the token.
+        """
+        config = Path(self._check("rev-parse", "--absolute-git-dir")) / "config"
+        saved, mode = config.read_bytes(), config.stat().st_mode
         try:
-            self._set_config_values(self._auth_key, [self._auth_header])
+            for key in self._extra_headers():
+                self._set_config_values(key, [])
             yield
         finally:
-            self._set_config_values(self._auth_key, saved)
-            self._authenticated = False
+            _replace_file(config, saved, mode)
 
     def start_branch(self, name: str, base: str) -> None:
         """Check out a local branch `name` (created or reset) at `base`, a branch name or a sha.
@@ -272,12 +290,17 @@ class Workspace:
         out = self._check("diff-index", "--cached", "--name-only", "-z", "HEAD", "--", *pathspecs)
         return tuple(path for path in out.split("\0") if path)
 
-    def _config_values(self, key: str) -> list[str]:
-        """All values of `key` in the checkout's own config, in order."""
-        status, out, err = self._run("config", "--local", "--get-all", key)
-        if status not in (0, 1):
+    def _extra_headers(self) -> dict[str, list[str]]:
+        """Every `http[.<url>].extraheader` in the checkout's own config, values in order."""
+        status, out, err = self._run("config", "--local", "--null", "--get-regexp",
+                                     r"^http\.(.*\.)?extraheader$")
+        if status not in (0, 1):  # 1: there is none
             raise self._failure("config", err)
-        return out.splitlines() if status == 0 else []
+        headers: dict[str, list[str]] = {}
+        for entry in filter(None, out.split("\0")):
+            key, _, value = entry.partition("\n")
+            headers.setdefault(key, []).append(value)
+        return headers
 
     def _set_config_values(self, key: str, values: list[str]) -> None:
         """Make `values` the only values of `key` in the checkout's own config."""
@@ -330,6 +353,14 @@ def _tree(top: Path) -> Iterator[str]:
     for root, dirs, files in os.walk(top):
         for name in dirs + files:
             yield os.path.join(root, name)
+
+
+def _replace_file(path: Path, data: bytes, mode: int) -> None:
+    """Make `path` a regular file holding `data`, replacing whatever (even a symlink) is there."""
+    temporary = path.with_name(f"{path.name}.codeagent")
+    temporary.write_bytes(data)
+    temporary.chmod(mode & 0o7777)
+    os.replace(temporary, path)
 
 
 def _last_lines(stderr: str, count: int = 3) -> str:

@@ -101,9 +101,11 @@ class GitHubClient:
     """The repository the action works on, through the REST (and GraphQL) API."""
 
     def __init__(self, token: str, repository: str, api_url: str) -> None:
-        retry = GithubRetry(total=5, backoff_factor=1.0, status_forcelist=(500, 502, 503, 504))
-        self._github = Github(auth=Auth.Token(token), base_url=api_url, retry=retry, timeout=30)
-        self._repo = self._github.get_repo(repository, lazy=True)
+        retry = GithubRetry(total=5, backoff_factor=1.0, status_forcelist=[500, 502, 503, 504])
+        # lazy: objects are fetched only when a field is read, so a reaction or an
+        # edit is one request, not a GET first.
+        self._github = Github(auth=Auth.Token(token), base_url=api_url, retry=retry, timeout=30, lazy=True)
+        self._repo = self._github.get_repo(repository)
         self.repository = repository
 
     @_explained("reading the repository")
@@ -145,9 +147,9 @@ class GitHubClient:
         return [_comment(c) for c in self._repo.get_issue(number).get_comments()]
 
     @_explained("adding a reaction to the comment")
-    def react(self, comment_id: int, content: str = "eyes") -> None:
-        """Add a reaction to an issue comment."""
-        self._repo.get_issue_comment(comment_id).create_reaction(content)
+    def react(self, number: int, comment_id: int, content: str = "eyes") -> None:
+        """Add a reaction to comment ``comment_id`` of issue ``number``."""
+        self._repo.get_issue(number).get_comment(comment_id).create_reaction(content)
 
     @_explained("commenting on the issue")
     def comment(self, number: int, body: str) -> Comment:
@@ -155,9 +157,9 @@ class GitHubClient:
         return _comment(self._repo.get_issue(number).create_comment(body))
 
     @_explained("editing a comment")
-    def edit_comment(self, comment_id: int, body: str) -> None:
-        """Replace the text of a comment."""
-        self._repo.get_issue_comment(comment_id).edit(body)
+    def edit_comment(self, number: int, comment_id: int, body: str) -> None:
+        """Replace the text of comment ``comment_id`` of issue ``number``."""
+        self._repo.get_issue(number).get_comment(comment_id).edit(body)
 
     @_explained("looking for the pull request")
     def find_pull_request(self, branch: str) -> PullRequest | None:

@@ -116,11 +116,11 @@ def sanitize(text: str | bytes, limit: int = MAX_TEXT_CHARS) -> str:
 
     Removes HTML comments, invisible and bidi-control characters, HTML `alt`/`title`/
     `aria-*`/`data-*` attributes, image alt texts and link titles. `<details>` stays:
-    a reader can open it. Invalid UTF-8 and lone surrogates become U+FFFD.
+    a reader can open it. Invalid UTF-8 becomes U+FFFD; lone surrogates are dropped.
     """
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
-    text = text.encode("utf-8", errors="replace").decode("utf-8").replace("\r\n", "\n")
+    text = text.replace("\r\n", "\n")
     text = _HTML_COMMENT.sub("", text)
     text = _NUMERIC_ENTITY.sub(_drop_invisible_entity, text)
     text = "".join(char for char in text if _visible(char))

@@ -146,7 +146,8 @@ def _summary_rows(outcome: RunOutcome, agent: AgentResult | None) -> list[tuple[
 def run_numbers(result: AgentResult) -> str:
     """"5 turns · 42 s · 112,858 tokens · $0.12": what a run took, on one line."""
     turns = "1 turn" if result.num_turns == 1 else f"{result.num_turns} turns"
-    return f"{turns} · {format_duration(result.duration_ms)} · {total_tokens(result):,} tokens · {format_cost(result.cost_usd)}"
+    duration, cost = format_duration(result.duration_ms), format_cost(result.cost_usd)
+    return f"{turns} · {duration} · {total_tokens(result):,} tokens · {cost}"
 
 
 def total_tokens(result: AgentResult) -> int:
@@ -180,7 +181,7 @@ def format_cost(usd: float) -> str:
 
 
 def _markdown_table(rows: Sequence[tuple[str, str]], header: tuple[str, str] = ("", "")) -> str:
-    lines = [f"| {header[0]} | {header[1]} |", "| --- | --- |"]
+    lines = ["|" + "|".join(f" {title} " if title else " " for title in header) + "|", "| --- | --- |"]
     lines += [f"| {name} | {_escape_cell(value)} |" for name, value in rows]
     return "\n".join(lines)
 
@@ -200,4 +201,8 @@ def _quote(text: str) -> str:
 
 
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """`text` cut to `limit` characters at a word boundary, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    return (head.rsplit(" ", 1)[0] if " " in head else head).rstrip() + "…"

@@ -105,7 +105,7 @@ class Sandbox:
         try:
             container.start()
             watchdog.start()
-            for line in _lines(container.logs(stream=True, follow=True, stdout=True, stderr=False)):
+            for line in _lines(_stdout(container)):
                 on_line(line)
             status = container.wait(timeout=30)
             container.reload()
@@ -164,8 +164,17 @@ class Sandbox:
         if own_image:
             volumes[self._cli_volume(own_image)] = {"bind": CLI_DIR, "mode": "ro"}
         if not self._has_image(spec.image):
-            self._docker.images.pull(spec.image)
+            self._pull(spec.image)
         return spec.image, volumes
+
+    def _pull(self, image: str) -> None:
+        try:
+            self._docker.images.pull(image)
+        except (APIError, DockerException) as error:
+            raise SandboxError(
+                f"cannot pull the sandbox image {image!r}: {error}. Fix the `sandbox-image` "
+                "input, or build or pull the image in an earlier step."
+            ) from error
 
     def _cli_volume(self, own_image: str) -> str:
         """A named volume holding the CLI; Docker fills an empty one from the image."""
@@ -244,6 +253,20 @@ def _own_container_id() -> str | None:
         return None
     match = _CONTAINER_ID.search(mountinfo)
     return match.group(1) if match else None
+
+
+def _stdout(container) -> Iterator[bytes]:
+    """The container's stdout as it comes, then whatever the follow stream missed.
+
+    A follow stream can end before a last line that has no newline (moby/moby#43860),
+    so once the container has exited its log is read again and the rest passed on.
+    """
+    seen = 0
+    for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=False):
+        seen += len(chunk)
+        yield chunk
+    container.wait(timeout=30)
+    yield container.logs(stdout=True, stderr=False)[seen:]
 
 
 def _lines(chunks: Iterator[bytes]) -> Iterator[str]:

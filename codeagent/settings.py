@@ -36,7 +36,8 @@ _TEXT_RULES = {  # field: (pattern for the whole value, what is wrong when it do
     "trigger_phrase": (r"\S+", "must be one word without spaces, like `/code`"),
     "branch_prefix": (_BRANCH_PART, "is not usable in a git branch name (no spaces, `..`, `~^:?*[\\`)"),
     "base_branch": (_BRANCH_PART, "is not a git branch name (no spaces, `..`, `~^:?*[\\`)"),
-    "anthropic_base_url": (r"(https?://[^\s/]+\S*)?", "must be an http:// or https:// URL, or empty for Anthropic's API"),
+    "anthropic_base_url": (r"(https?://[^\s/]+\S*)?",
+                           "must be an http:// or https:// URL, or empty for Anthropic's API"),
 }
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
@@ -61,7 +62,7 @@ class Settings(BaseModel):
     """Claude model alias or full model name."""
     max_turns: PositiveInt = 30
     """Most agent turns before the agent is stopped."""
-    timeout_minutes: PositiveNumber = 30
+    timeout_minutes: PositiveNumber = 30.0
     """Wall-clock limit for the agent, in minutes."""
     max_cost_usd: PositiveNumber | None = None
     """Budget in US dollars after which the agent is stopped; None means no budget."""
@@ -83,7 +84,7 @@ class Settings(BaseModel):
     """Image the agent runs in; empty means the action's own image."""
     sandbox_memory: str = "4g"
     """Memory limit of the sandbox container, in Docker's format (`512m`, `4g`)."""
-    sandbox_cpus: PositiveNumber = 2
+    sandbox_cpus: PositiveNumber = 2.0
     """CPU limit of the sandbox container (fractions allowed)."""
     sandbox_pids: PositiveInt = 512
     """Process limit of the sandbox container."""
@@ -94,7 +95,7 @@ class Settings(BaseModel):
     @classmethod
     def _split_tools(cls, value: Any) -> Any:
         """Accept "Read, Edit" or "Read Edit" or one name per line, as well as a list."""
-        tools = re.split(r"[\s,]+", value.strip()) if isinstance(value, str) else value
+        tools = [tool for tool in re.split(r"[\s,]+", value) if tool] if isinstance(value, str) else value
         for tool in tools if isinstance(tools, (list, tuple)) else ():
             if not isinstance(tool, str) or not _TOOL_NAME.fullmatch(tool):
                 raise ValueError(f"`{tool}` is not a tool name (use names like `Read Edit Bash`)")

@@ -47,7 +47,7 @@ def run(trigger: Trigger, settings: Settings, github: GitHubClient, workspace, a
             return Outcome("skipped", trigger, message=f"@{trigger.actor} may not use {settings.trigger_phrase}")
     with log.group("Acknowledge"):
         if trigger.comment_id:
-            github.react(trigger.comment_id, "eyes")
+            github.react(trigger.issue_number, trigger.comment_id, "eyes")
         issue = github.issue(trigger.issue_number)
     with log.group("Prepare the branch and the draft pull request"):
         branch = f"{settings.branch_prefix}issue-{issue.number}"

@@ -24,9 +24,7 @@ PRICES_PER_MTOK = {  # input, output, cache write, cache read; https://docs.clau
     "haiku": (1.0, 5.0, 1.25, 0.1),
     "sonnet": (3.0, 15.0, 3.75, 0.3),
 }
-"""US dollars per million tokens by model name part (first match wins; default sonnet).
-
-Only for the running estimate; the final cost is the CLI's own `total_cost_usd`."""
+"""US dollars per million tokens by model name part (first match wins), for the running estimate only."""
 
 
 def claude_command(prompt: str, *, cli: str, model: str, max_turns: int, allowed_tools: Sequence[str],
@@ -166,7 +164,8 @@ class Transcript:
             version = message.get("claude_code_version") or "?"
             return [f"Claude Code {version} started (model {message.get('model')}, session {self.session_id})"]
         if message.get("subtype") == "api_retry":
-            return [f"API error {message.get('error_status')} ({message.get('error')}), retrying: "
+            error = " ".join(str(part) for part in (message.get("error_status"), message.get("error")) if part)
+            return [f"API error ({error or 'no response'}), retrying: "
                     f"attempt {message.get('attempt')} of {message.get('max_retries')}"]
         return []
 
@@ -178,10 +177,10 @@ class Transcript:
         synthetic = bool(message.get("is_api_error_message")) or body.get("model") == "<synthetic>"
         lines = []
         for block in _blocks(body):
-            if block.get("type") == "text" and str(block.get("text", "")).strip():
-                text = str(block["text"]).strip()
-                self._last_text = self._last_text if synthetic else text
-                lines.append(f"Claude: {_first_line(text, 200)}")
+            if block.get("type") == "text" and str(block.get("text", "")).strip() and not synthetic:
+                # The CLI's own error text (a synthetic message) is logged with the result instead.
+                self._last_text = str(block["text"]).strip()
+                lines.append(f"Claude: {_one_line(self._last_text, 200)}")
             elif block.get("type") == "tool_use":
                 lines.append(describe_tool_call(str(block.get("name")), block.get("input"), self.workspace))
         return lines
@@ -277,6 +276,11 @@ def _sum_usage(usages: Any) -> dict[str, int]:
         for field, key in keys.items():
             totals[field] += _int(usage.get(key))
     return totals
+
+
+def _one_line(text: str, limit: int) -> str:
+    """`text` with its whitespace collapsed, cut to `limit` characters."""
+    return _first_line(" ".join(text.split()), limit)
 
 
 def _first_line(text: str, limit: int) -> str:

@@ -53,8 +53,12 @@ def send(handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], 
     handler.wfile.write(body)
 
 
-def json_bytes(data: Any) -> bytes:
-    """JSON as GitHub sends it: compact."""
+def payload_bytes(data: Any) -> bytes:
+    """An answer's body: bytes and text as they are, anything else as compact JSON like GitHub's."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, str):
+        return data.encode()
     return b"" if data is None else json.dumps(data, separators=(",", ":")).encode()
 
 

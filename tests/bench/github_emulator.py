@@ -10,9 +10,10 @@ whose password is the token, as actions/checkout sends it.
         github.create_repo("octo-org/textstats", files_dir)
         issue = github.create_issue("octo-org/textstats", "Title", "Body", author="octo-owner")
 
-Endpoints: `gh_rest` (REST), `gh_graphql`; JSON shapes: `gh_shapes`; state:
+Endpoints: `gh_rest` and `gh_pulls` (REST, on `gh_api`), `gh_graphql`; JSON shapes: `gh_shapes`; state:
 `gh_state`; git: `gh_git`; faults: `gh_faults`. Every request lands in
-``request_log``; one that no endpoint serves also lands in ``unknown_requests``.
+``request_log``; one that no endpoint serves also lands in ``unknown_requests``,
+one the emulator fails on in ``server_errors``.
 """
 
 from __future__ import annotations
@@ -21,24 +22,27 @@ import json
 import re
 import threading
 import time
+import traceback
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.bench import gh_git, gh_graphql, gh_http, gh_rest
+from tests.bench import gh_api, gh_git, gh_graphql, gh_http, gh_pulls, gh_rest  # noqa: F401 (gh_pulls, gh_rest: routes)
 from tests.bench.gh_faults import Faults
 from tests.bench.gh_shapes import Links, Renderer
 from tests.bench.gh_state import ROLES, NotFound, Repo, State, now_iso
 
-NOT_FOUND = gh_rest.error_body(404, "Not Found", gh_rest.DOCS)
+NOT_FOUND = gh_api.error_body(404, "Not Found", gh_api.DOCS)
 GIT_PATH = re.compile(r"^/(?P<owner>[^/]+)/(?P<name>[^/]+?)\.git(?P<rest>/.*)$")
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server_version, sys_version = "GitHub.com", ""
+
+    def version_string(self) -> str:
+        return "GitHub.com"
 
     def do_GET(self) -> None:
         self.server.emulator.serve(self)
@@ -60,6 +64,8 @@ class GitHubEmulator:
         self.faults = Faults()
         self.request_log: list[dict[str, Any]] = []
         self.unknown_requests: list[dict[str, Any]] = []
+        self.server_errors: list[str] = []
+        """Tracebacks of requests the emulator itself failed on (answered 500)."""
         self.api_url = self.server_url = self.graphql_url = ""
         self._rate_used: Counter[str] = Counter()
         self._rate_reset = int(time.time()) + 3600
@@ -76,7 +82,8 @@ class GitHubEmulator:
         self.server_url = f"http://{self.host}:{self._server.server_address[1]}"
         self.api_url, self.graphql_url = f"{self.server_url}/api/v3", f"{self.server_url}/api/graphql"
         self._render = Renderer(self.state, Links(self.api_url, self.server_url))
-        threading.Thread(target=self._server.serve_forever, name="github-emulator", daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                         name="github-emulator", daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -108,6 +115,8 @@ class GitHubEmulator:
         owner, name = full_name.split("/")
         path = self.root / owner / f"{name}.git"
         with self.state.lock:
+            if full_name.lower() in self.state.repos:
+                raise ValueError(f"{full_name} exists already")
             owner_login = self.state.user(owner).login
             gh_git.init_bare(path, Path(files), default_branch,
                              (owner_login, f"{owner_login}@users.noreply.github.com"))
@@ -203,23 +212,30 @@ class GitHubEmulator:
     # -- serving --
 
     def serve(self, handler: BaseHTTPRequestHandler) -> None:
-        """Answer one request, apply a pending fault first, and log it."""
+        """Answer one request, a pending fault first; logged before the answer leaves, so callers see it."""
         started, url = time.time(), urlsplit(handler.path)
         kind, path = self._classify(url.path)
         body = gh_http.read_body(handler)
         fault = self.faults.take(handler.command, path)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
-        if fault is not None and fault.status is not None:
-            status, headers, payload = self._api_answer(handler, fault.status, fault.response_body(), kind)
-            headers.update(fault.response_headers())
-        elif kind == "git":
-            status, headers, payload = self._serve_git(handler, url.path, url.query, body)
-        else:
-            status, headers, payload = self._serve_api(handler, kind, path, url.query, body)
+        try:
+            if fault is not None and fault.status is not None:
+                status, headers, payload = self._api_answer(fault.status, fault.response_body(), kind)
+                headers.update(fault.response_headers())
+            elif kind == "git":
+                status, headers, payload = self._serve_git(handler, url.path, url.query, body)
+            else:
+                status, headers, payload = self._serve_api(handler, kind, path, url.query, body)
+        except Exception:  # a bug of the emulator: answer like GitHub would, keep the traceback
+            self.server_errors.append(traceback.format_exc())
+            status, headers, payload = self._api_answer(500, gh_api.error_body(500, "Server Error", gh_api.DOCS),
+                                                        kind)
+        self.request_log.append({
+            "method": handler.command, "path": path, "query": url.query, "kind": kind, "status": status,
+            "time": started, "fault": fault is not None, "body_bytes": len(body),
+            "chunked": "chunked" in handler.headers.get("Transfer-Encoding", "").lower()})
         gh_http.send(handler, status, headers, payload)
-        self.request_log.append({"method": handler.command, "path": path, "query": url.query, "kind": kind,
-                                 "status": status, "time": started, "fault": fault is not None})
 
     @staticmethod
     def _classify(path: str) -> tuple[str, str]:
@@ -239,18 +255,18 @@ class GitHubEmulator:
                 status, data = self._unknown(handler.command, path, query, body)
             elif user is None:
                 message = "Bad credentials" if token else "Requires authentication"
-                status, data = 401, gh_rest.error_body(401, message, gh_rest.DOCS)
+                status, data = 401, gh_api.error_body(401, message, gh_api.DOCS)
             else:
                 status, data, extra = self._dispatch(handler.command, kind, path, query, body, user)
-                return self._api_answer(handler, status, data, kind, token, extra)
-        return self._api_answer(handler, status, data, kind, token)
+                return self._api_answer(status, data, kind, token, extra)
+        return self._api_answer(status, data, kind, token)
 
     def _dispatch(self, method: str, kind: str, path: str, query: str, body: bytes,
                   user: Any) -> tuple[int, Any, dict[str, str]]:
         try:
             data = json.loads(body) if body.strip() else {}
         except ValueError:
-            return 400, gh_rest.error_body(400, "Problems parsing JSON", gh_rest.DOCS), {}
+            return 400, gh_api.error_body(400, "Problems parsing JSON", gh_api.DOCS), {}
         data = data if isinstance(data, dict) else {}
         if kind == "graphql":
             answer = gh_graphql.handle(self.state, self._render, user, data)
@@ -258,7 +274,7 @@ class GitHubEmulator:
                 self._unknown(method, path, query, body)
                 answer = {"errors": [{"message": "The GitHub emulator does not implement this operation"}]}
             return 200, answer, {}
-        reply = gh_rest.handle(self.state, self._render, user, method, path, dict(parse_qsl(query)), data)
+        reply = gh_api.handle(self.state, self._render, user, method, path, dict(parse_qsl(query)), data)
         if reply is None:
             return (*self._unknown(method, path, query, body), {})
         return reply.status, reply.body, reply.headers
@@ -268,11 +284,10 @@ class GitHubEmulator:
                                       "body": body.decode(errors="replace")})
         return 404, NOT_FOUND
 
-    def _api_answer(self, handler: BaseHTTPRequestHandler, status: int, data: Any, kind: str,
-                    token: str | None = None, extra: dict[str, str] | None = None
-                    ) -> tuple[int, dict[str, str], bytes]:
-        payload = data if isinstance(data, bytes) else \
-            data.encode() if isinstance(data, str) else gh_http.json_bytes(data)
+    def _api_answer(self, status: int, data: Any, kind: str, token: str | None = None,
+                    extra: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        """Status, GitHub's headers (rate limit counted per token) and the body."""
+        payload = gh_http.payload_bytes(data)
         with self.state.lock:
             self._rate_used[token or ""] += 1
             used = self._rate_used[token or ""]

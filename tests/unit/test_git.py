@@ -13,10 +13,12 @@ import pytest
 
 from codeagent.errors import GitError
 from codeagent.git import Commit, Identity, Workspace
+from tests.bench.github_emulator import GitHubEmulator
 
 TOKEN = "ghs_0123456789abcdefghijklmnopqrstuvwxyz"
 SERVER = "https://github.com"
 HEADER_KEY = "http.https://github.com/.extraheader"
+TOKEN_HEADER = "AUTHORIZATION: basic " + base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
 CHECKOUT_HEADER = "AUTHORIZATION: basic " + base64.b64encode(b"x-access-token:checkout").decode()
 BOT = Identity("codeagent[bot]", "codeagent@users.noreply.example.com")
 RUNNER_UID = 1001
@@ -138,9 +140,7 @@ def test_a_directory_that_is_no_checkout_says_to_run_actions_checkout(tmp_path):
 def test_authenticated_replaces_the_checkout_header_and_restores_it(workspace, checkout):
     with workspace.authenticated():
         during = git(checkout, "config", "--local", "--get-all", HEADER_KEY).splitlines()
-    assert len(during) == 1
-    credential = during[0].removeprefix("AUTHORIZATION: basic ")
-    assert base64.b64decode(credential).decode() == f"x-access-token:{TOKEN}"
+    assert during == [TOKEN_HEADER]
     assert git(checkout, "config", "--local", "--get-all", HEADER_KEY) == CHECKOUT_HEADER
 
 
@@ -162,6 +162,36 @@ def test_authenticated_is_reentrant(workspace, checkout):
     with workspace.authenticated(), workspace.authenticated():
         pass
     assert git(checkout, "config", "--local", "--get-all", HEADER_KEY) == CHECKOUT_HEADER
+
+
+def test_authenticated_sets_aside_every_other_extra_header(workspace, checkout):
+    git(checkout, "config", "--local", "--add", "http.extraheader", "X-Other: 1")
+    with workspace.authenticated():
+        headers = git(checkout, "config", "--local", "--get-regexp", "extraheader").splitlines()
+    assert len(headers) == 1 and headers[0].startswith(f"{HEADER_KEY} AUTHORIZATION: basic ")
+    assert git(checkout, "config", "--local", "--get-regexp", "extraheader").splitlines() == [
+        f"{HEADER_KEY} {CHECKOUT_HEADER}", "http.extraheader X-Other: 1"]
+
+
+def test_without_credentials_hides_the_checkout_token_from_the_agent(workspace, checkout):
+    config = checkout / ".git" / "config"
+    before = config.read_bytes()
+    with workspace.without_credentials():
+        assert "AUTHORIZATION" not in config.read_text()
+        git(checkout, "config", "http.sslVerify", "false")  # the agent, up to no good
+    assert config.read_bytes() == before
+    assert git(checkout, "config", "--local", "--get-all", HEADER_KEY) == CHECKOUT_HEADER
+
+
+def test_without_credentials_puts_the_config_back_after_an_exception(workspace, checkout):
+    config = checkout / ".git" / "config"
+    before = config.read_bytes()
+    with pytest.raises(RuntimeError), workspace.without_credentials():
+        config.unlink()
+        config.symlink_to(checkout / "elsewhere")
+        raise RuntimeError("the agent crashed")
+    assert config.read_bytes() == before and not config.is_symlink()
+    assert not (checkout / "elsewhere").exists()
 
 
 def test_start_branch_on_a_shallow_checkout(workspace, checkout, origin):
@@ -404,7 +434,7 @@ class SmartHttp(BaseHTTPRequestHandler):
     """git's smart HTTP through `git http-backend`, for callers with exactly one right token."""
 
     root: Path
-    authorization = "basic " + base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
+    authorization = TOKEN_HEADER.removeprefix("AUTHORIZATION: ")
 
     def do_GET(self) -> None:
         self.serve()
@@ -457,9 +487,9 @@ def http_server_url(origin) -> str:
     server.server_close()
 
 
-def http_workspace(checkout: Path, server_url: str, token: str) -> Workspace:
+def http_workspace(checkout: Path, server_url: str, token: str, url: str = "") -> Workspace:
     """The checkout with origin over HTTP and actions/checkout's own header for that server."""
-    git(checkout, "remote", "set-url", "origin", f"{server_url}/origin.git")
+    git(checkout, "remote", "set-url", "origin", url or f"{server_url}/origin.git")
     git(checkout, "config", "--local", f"http.{server_url}/.extraheader", CHECKOUT_HEADER)
     ws = Workspace(checkout, server_url=server_url, token=token, identity=BOT)
     ws.trust()
@@ -490,3 +520,26 @@ def test_push_over_http_with_a_refused_token_explains_without_showing_it(
         workspace.push(BRANCH)
 
     assert "ghs_not_the_right_one" not in str(failure.value)
+
+
+def test_push_through_the_github_emulator_with_the_workflow_token(tmp_path):
+    write(tmp_path / "files" / "app.py", "print('hello')\n")
+    with GitHubEmulator(tmp_path / "github") as github:
+        github.add_token(TOKEN, "github-actions[bot]", type="Bot")
+        github.create_repo("octo-org/demo", tmp_path / "files")
+        url, ci = github.clone_url("octo-org/demo"), tmp_path / "ci"
+        git(tmp_path, "clone", "-q", "--depth=1", "-c", f"http.extraheader={TOKEN_HEADER}", url, str(ci))
+        workspace = http_workspace(ci, github.server_url, TOKEN, url)
+        workspace.start_branch(BRANCH, "main")
+        first = workspace.commit_empty("codeagent: received #7")
+        workspace.push(BRANCH)
+        write(ci / "app.py", "print('implemented')\n")
+        write(ci / ".github/workflows/ci.yml", "on: push\n")
+        commit = workspace.commit_all("codeagent: implement #7")
+        workspace.push(BRANCH)
+        branch = next(b for b in github.branches("octo-org/demo") if b["name"] == BRANCH)
+
+    assert [(c["sha"], c["author"], c["files"]) for c in branch["commits"]] == [
+        (first, f"{BOT.name} <{BOT.email}>", []),
+        (commit.sha, f"{BOT.name} <{BOT.email}>", ["app.py"])]
+    assert commit.left_out == (".github/workflows/ci.yml",)

@@ -1,0 +1,132 @@
+"""REST endpoints of the GitHub emulator: pull requests, branches and git references."""
+
+from __future__ import annotations
+
+from tests.bench import gh_git
+from tests.bench.gh_api import REPO, Call, Reply, check_length, created, paginated, route, validation_failed
+from tests.bench.gh_state import ApiError, Issue, NotFound, Pull, Repo, now_iso
+
+
+def _pull_issue(call: Call) -> Issue:
+    issue = call.state.issue(call.repo, call.number())
+    if issue.pull is None:
+        raise NotFound()
+    return issue
+
+
+@route("GET", REPO + "/pulls", "pulls/pulls#list-pull-requests")
+def list_pulls(call: Call) -> Reply:
+    repo, query = call.repo, call.query
+    state = query.get("state", "open")
+    # Like GitHub, a `head` filter without "owner:" is ignored.
+    head_owner, _, head = query.get("head", "").rpartition(":")
+    pulls = [issue for issue in repo.issues.values() if issue.pull
+             and state in ("all", issue.state)
+             and (not head_owner or (head_owner.lower() == repo.owner.lower() and issue.pull.head == head))
+             and query.get("base") in (None, issue.pull.base)]
+    key = "updated_at" if query.get("sort") == "updated" else "created_at"
+    pulls.sort(key=lambda issue: (getattr(issue, key), issue.number),
+               reverse=query.get("direction", "desc" if key == "created_at" else "asc") == "desc")
+    return paginated(call, [call.render.pull(repo, issue, full=False) for issue in pulls])
+
+
+@route("POST", REPO + "/pulls", "pulls/pulls#create-a-pull-request")
+def create_pull(call: Call) -> Reply:
+    repo = call.repo
+    call.require("write")
+    pull = _new_pull(call, repo)
+    check_length(call.body.get("body"), "PullRequest", "body")
+    issue = call.state.add_issue(repo, call.body["title"], call.body.get("body"), call.user.login, pull=pull)
+    return created(call.render.pull(repo, issue, fresh=True))
+
+
+def _new_pull(call: Call, repo: Repo) -> Pull:
+    """The pull request the body asks for, refused the way GitHub refuses it."""
+    head_owner, _, head = str(call.body.get("head") or "").rpartition(":")
+    base, tips = str(call.body.get("base") or ""), gh_git.branch_tips(repo.path)
+    errors = [{"resource": "PullRequest", "code": "missing_field", "field": "title"}] \
+        if not call.body.get("title") else []
+    if head not in tips or (head_owner and head_owner.lower() != repo.owner.lower()):
+        errors.append({"resource": "PullRequest", "field": "head", "code": "invalid"})
+    if base not in tips:
+        errors.append({"resource": "PullRequest", "field": "base", "code": "invalid"})
+    if errors:
+        raise validation_failed(*errors)
+    _refuse_duplicate(repo, head, base)
+    if not gh_git.commits_between(repo.path, tips[base], tips[head]):
+        raise validation_failed({"resource": "PullRequest", "code": "custom",
+                                 "message": f"No commits between {base} and {head}"})
+    return Pull(call.state.next_id("pull"), head, base, bool(call.body.get("draft")), tips[head], tips[base])
+
+
+def _refuse_duplicate(repo: Repo, head: str, base: str, number: int | None = None) -> None:
+    for issue in repo.issues.values():
+        if issue.pull and issue.state == "open" and issue.number != number \
+                and (issue.pull.head, issue.pull.base) == (head, base):
+            raise validation_failed({"resource": "PullRequest", "code": "custom",
+                                     "message": f"A pull request already exists for {repo.owner}:{head}."})
+
+
+@route("GET", REPO + r"/pulls/(?P<number>\d+)", "pulls/pulls#get-a-pull-request")
+def get_pull(call: Call) -> Reply:
+    return Reply(200, call.render.pull(call.repo, _pull_issue(call)))
+
+
+@route("PATCH", REPO + r"/pulls/(?P<number>\d+)", "pulls/pulls#update-a-pull-request")
+def update_pull(call: Call) -> Reply:
+    repo, issue, body = call.repo, _pull_issue(call), call.body
+    call.require("write", unless_author=issue.author)
+    if body.get("state") not in (None, "open", "closed"):
+        raise validation_failed({"resource": "PullRequest", "code": "invalid", "field": "state"})
+    if "base" in body and body["base"] not in gh_git.branch_tips(repo.path):
+        raise validation_failed({"resource": "PullRequest", "code": "invalid", "field": "base"})
+    check_length(body.get("body"), "PullRequest", "body")
+    if body.get("state") == "open" and issue.state == "closed":
+        _refuse_duplicate(repo, issue.pull.head, body.get("base", issue.pull.base), issue.number)
+    issue.title, issue.body = body.get("title", issue.title), body.get("body", issue.body)
+    issue.pull.base = body.get("base", issue.pull.base)
+    issue.updated_at = now_iso()
+    if body.get("state", issue.state) != issue.state:
+        issue.state = body["state"]
+        issue.closed_at = issue.updated_at if issue.state == "closed" else None
+    return Reply(200, call.render.pull(repo, issue))
+
+
+@route("GET", REPO + r"/pulls/(?P<number>\d+)/comments", "pulls/comments#list-review-comments-on-a-pull-request")
+def list_review_comments(call: Call) -> Reply:
+    _pull_issue(call)
+    return paginated(call, [])
+
+
+@route("GET", REPO + r"/pulls/(?P<number>\d+)/reviews", "pulls/reviews#list-reviews-for-a-pull-request")
+def list_reviews(call: Call) -> Reply:
+    _pull_issue(call)
+    return paginated(call, [])
+
+
+@route("GET", REPO + "/branches/(?P<branch>.+)", "branches/branches#get-a-branch")
+def get_branch(call: Call) -> Reply:
+    repo, branch = call.repo, call.params["branch"]
+    sha = gh_git.branch_tips(repo.path).get(branch)
+    if sha is None:
+        raise NotFound("Branch not found")
+    return Reply(200, call.render.branch(repo, branch, sha))
+
+
+@route("GET", REPO + "/git/ref/heads/(?P<branch>.+)", "git/refs#get-a-reference")
+def get_ref(call: Call) -> Reply:
+    repo, branch = call.repo, call.params["branch"]
+    sha = gh_git.branch_tips(repo.path).get(branch)
+    if sha is None:
+        raise NotFound()
+    return Reply(200, call.render.ref(repo, branch, sha))
+
+
+@route("DELETE", REPO + "/git/refs/heads/(?P<branch>.+)", "git/refs#delete-a-reference")
+def delete_ref(call: Call) -> Reply:
+    repo, branch = call.repo, call.params["branch"]
+    call.require("write")
+    if branch not in gh_git.branch_tips(repo.path):
+        raise ApiError(422, "Reference does not exist")
+    gh_git.delete_branch(repo.path, branch)
+    return Reply(204)

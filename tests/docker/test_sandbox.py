@@ -1,0 +1,405 @@
+"""codeagent.sandbox against the real Docker engine: streaming, limits, cleanup, host paths.
+
+The sandbox image here is the local base image (or the action image) running a
+small shell or Python command in place of the Claude Code CLI; the image's
+entrypoint is overridden by the sandbox either way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import docker
+import pytest
+from docker.errors import DockerException, ImageNotFound
+
+from codeagent.errors import SandboxError
+from codeagent.sandbox import Sandbox, SandboxExit, SandboxSpec, SelfContainer
+from tests.bench.runner import build_action_image
+
+pytestmark = pytest.mark.docker
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BASE_IMAGE = "codeagent-base:bookworm"
+ACTION_IMAGE = "codeagent-action:dev"
+RUNNER_UID = 1001
+"""The runner's user on GitHub-hosted runners: it owns the workspace."""
+LABEL = "codeagent.test"
+
+
+# -- fixtures and helpers --
+
+
+@pytest.fixture(scope="module")
+def client() -> docker.DockerClient:
+    """The engine, or a failure that says how to start one."""
+    try:
+        engine = docker.from_env()
+        engine.ping()
+    except DockerException as error:
+        pytest.fail(f"no Docker engine answers ({error}): run scripts/setup-docker")
+    return engine
+
+
+@pytest.fixture(scope="module")
+def action_image(client) -> str:
+    """The action image (its venv has the docker SDK); built if missing."""
+    try:
+        client.images.get(ACTION_IMAGE)
+    except ImageNotFound:
+        build_action_image(REPO_ROOT, ACTION_IMAGE, BASE_IMAGE)
+    return ACTION_IMAGE
+
+
+@pytest.fixture
+def label(client):
+    """A label for this test's containers; none of them may be left at the end."""
+    value = uuid.uuid4().hex
+    yield {LABEL: value}
+    left = containers_with(client, value)
+    for container in left:
+        container.remove(force=True)
+    assert not left, f"containers left behind: {[c.name for c in left]}"
+
+
+@pytest.fixture
+def workspace(tmp_path) -> Path:
+    """A checkout-like directory owned by the runner's user, as on a hosted runner."""
+    path = tmp_path / "workspace"
+    path.mkdir()
+    os.chown(path, RUNNER_UID, RUNNER_UID)
+    return path
+
+
+@pytest.fixture(scope="module")
+def sandbox(client) -> Sandbox:
+    """The sandbox as the tests' process sees it: outside a container, so no path translation."""
+    return Sandbox(client)
+
+
+def containers_with(client: docker.DockerClient, value: str) -> list:
+    """Containers, running or not, that carry this test's label."""
+    return client.containers.list(all=True, filters={"label": f"{LABEL}={value}"})
+
+
+def spec(label: dict, workspace: Path, command: list[str], **overrides) -> SandboxSpec:
+    """A sandbox spec on the base image, as the runner's user, in ``workspace``."""
+    fields = dict(command=command, workdir=str(workspace), env={}, user=f"{RUNNER_UID}:{RUNNER_UID}",
+                  image=BASE_IMAGE, labels=label)
+    return SandboxSpec(**{**fields, **overrides})
+
+
+def sh(script: str) -> list[str]:
+    return ["sh", "-c", script]
+
+
+def py(code: str) -> list[str]:
+    return ["python3", "-c", textwrap.dedent(code)]
+
+
+def run(sandbox: Sandbox, spec: SandboxSpec, should_stop=lambda: False) -> tuple[SandboxExit, list[str], float]:
+    """Run ``spec``; its result, the stdout lines and the wall time."""
+    lines: list[str] = []
+    started = time.monotonic()
+    result = sandbox.run(spec, lines.append, should_stop)
+    return result, lines, time.monotonic() - started
+
+
+# -- streaming and exit --
+
+
+def test_stdout_reaches_on_line_whole_and_in_order_stderr_goes_to_the_tail(sandbox, label, workspace):
+    command = py("""
+        import sys
+        for i in range(500):
+            print(f"line {i}")
+        print("x" * 200_000)
+        sys.stderr.write("a warning on stderr\\n")
+        sys.stdout.write("the last line has no newline")
+    """)
+    result, lines, _ = run(sandbox, spec(label, workspace, command))
+    assert lines == [f"line {i}" for i in range(500)] + ["x" * 200_000, "the last line has no newline"]
+    assert result == SandboxExit(exit_code=0, timed_out=False, stopped=False, oom_killed=False,
+                                 stderr_tail=("a warning on stderr",))
+
+
+def test_lines_arrive_while_the_container_still_runs(sandbox, label, workspace):
+    arrivals: dict[str, float] = {}
+    sandbox.run(spec(label, workspace, sh("echo first; sleep 2; echo second")),
+                lambda line: arrivals.setdefault(line, time.monotonic()))
+    assert list(arrivals) == ["first", "second"]
+    assert arrivals["second"] - arrivals["first"] > 1.5
+
+
+def test_the_exit_code_comes_back(sandbox, label, workspace):
+    result, lines, _ = run(sandbox, spec(label, workspace, sh("echo failing; echo why >&2; exit 7")))
+    assert lines == ["failing"]
+    assert result == SandboxExit(exit_code=7, timed_out=False, stopped=False, oom_killed=False,
+                                 stderr_tail=("why",))
+
+
+def test_an_image_that_cannot_be_pulled_is_a_sandbox_error(sandbox, label, workspace):
+    unreachable = spec(label, workspace, ["true"], image="127.0.0.1:9/no-such-image:1")
+    with pytest.raises(SandboxError, match="sandbox-image"):
+        sandbox.run(unreachable, lambda line: None)
+
+
+# -- what the container gets --
+
+
+def test_only_the_given_env_reaches_the_container(client, sandbox, label, workspace, monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_must_not_leak")
+    monkeypatch.setenv("CODEAGENT_CANARY", "caller only")
+    given = {"ANTHROPIC_API_KEY": "sk-ant-test", "CODEAGENT_NOTE": "spaces and = signs"}
+    inspected: list[list[str]] = []
+    seen: dict[str, str] = {}
+
+    def on_line(line: str) -> None:
+        inspected.append(containers_with(client, label[LABEL])[0].attrs["Config"]["Env"])
+        seen.update(json.loads(line))
+
+    sandbox.run(spec(label, workspace, py("import json, os; print(json.dumps(dict(os.environ)))"), env=given),
+                on_line)
+    image_env = client.images.get(BASE_IMAGE).attrs["Config"]["Env"]
+    assert sorted(inspected[0]) == sorted(image_env + [f"{k}={v}" for k, v in given.items()])
+    # Docker itself adds HOSTNAME, and HOME for a user without a passwd entry.
+    assert set(seen) == {e.split("=", 1)[0] for e in image_env} | set(given) | {"HOSTNAME", "HOME"}
+    assert {k: seen[k] for k in given} == given
+
+
+def test_runs_as_the_given_user_in_the_bind_mounted_workspace(sandbox, label, workspace):
+    (workspace / "from-host.txt").write_text("seeded by the runner\n")
+    command = sh("id -u; id -g; pwd; cat from-host.txt; echo written in the sandbox > made.txt")
+    result, lines, _ = run(sandbox, spec(label, workspace, command, user=f"{RUNNER_UID}:4242"))
+    assert result.exit_code == 0
+    assert lines == [str(RUNNER_UID), "4242", str(workspace), "seeded by the runner"]
+    made = workspace / "made.txt"
+    assert made.read_text() == "written in the sandbox\n"
+    assert (made.stat().st_uid, made.stat().st_gid) == (RUNNER_UID, 4242)
+
+
+# -- limits and stopping --
+
+
+def test_the_wall_clock_limit_kills_it(sandbox, label, workspace):
+    result, lines, elapsed = run(sandbox, spec(label, workspace, sh("echo started; sleep 60"), timeout_s=2))
+    assert lines == ["started"]
+    assert result.timed_out and not result.stopped
+    assert result.exit_code == 137
+    assert 2 <= elapsed < 6
+
+
+def test_should_stop_stops_it(sandbox, label, workspace):
+    lines: list[str] = []
+    started = time.monotonic()
+    result = sandbox.run(spec(label, workspace, sh("echo working; sleep 60")), lines.append, lambda: bool(lines))
+    assert result.stopped and not result.timed_out
+    assert time.monotonic() - started < 5
+
+
+def test_the_memory_limit_is_enforced(sandbox, label, workspace):
+    command = py("""
+        hog = b"x" * (256 * 2**20)
+        print("survived with", len(hog))
+    """)
+    result, lines, _ = run(sandbox, spec(label, workspace, command, memory="64m"))
+    assert lines == []
+    assert result.oom_killed or result.exit_code != 0
+
+
+def test_the_pids_limit_is_enforced(sandbox, label, workspace):
+    command = py("""
+        import os, time
+        children = 0
+        try:
+            while children < 200:
+                if os.fork() == 0:
+                    time.sleep(60)
+                    os._exit(0)
+                children += 1
+        except OSError as error:
+            print("fork refused after", children, error.strerror)
+        else:
+            print("forked", children)
+    """)
+    result, lines, elapsed = run(sandbox, spec(label, workspace, command, pids=32))
+    words = lines[-1].split()
+    assert lines[-1].startswith("fork refused after"), lines
+    assert int(words[3]) < 32
+    assert elapsed < 10
+
+
+# -- cleanup in every outcome --
+
+
+def test_the_container_is_removed_after_a_normal_exit(client, sandbox, label, workspace):
+    run(sandbox, spec(label, workspace, ["true"]))
+    assert containers_with(client, label[LABEL]) == []
+
+
+def test_the_container_is_removed_after_a_timeout(client, sandbox, label, workspace):
+    result, _, _ = run(sandbox, spec(label, workspace, sh("sleep 60"), timeout_s=1))
+    assert result.timed_out
+    assert containers_with(client, label[LABEL]) == []
+
+
+def test_the_container_is_removed_when_on_line_raises(client, sandbox, label, workspace):
+    def on_line(line: str) -> None:
+        raise ValueError(f"cannot parse {line!r}")
+
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="cannot parse 'not json'"):
+        sandbox.run(spec(label, workspace, sh("echo not json; sleep 60")), on_line)
+    assert containers_with(client, label[LABEL]) == []
+    assert time.monotonic() - started < 10
+
+
+RUN_UNTIL_SIGNALLED = """
+import signal, sys
+from codeagent.sandbox import Sandbox, SandboxSpec
+
+class Cancelled(Exception):
+    pass
+
+def cancel(signum, frame):
+    raise Cancelled()
+
+signal.signal(signal.SIGTERM, cancel)  # as codeagent/main.py does
+signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
+workdir, image, label = sys.argv[1:]
+spec = SandboxSpec(command=["sh", "-c", "echo started; sleep 60"], workdir=workdir, env={},
+                   user="1001:1001", image=image, labels={"codeagent.test": label})
+try:
+    Sandbox().run(spec, lambda line: print(line, flush=True))
+except (Cancelled, KeyboardInterrupt) as error:
+    print("interrupted by", type(error).__name__, flush=True)
+    sys.exit(143)
+"""
+
+
+@pytest.mark.parametrize(("signum", "exception"), [(signal.SIGTERM, "Cancelled"),
+                                                   (signal.SIGINT, "KeyboardInterrupt")])
+def test_the_container_is_removed_when_the_process_is_signalled(client, label, workspace, signum, exception):
+    process = subprocess.Popen(
+        [sys.executable, "-c", RUN_UNTIL_SIGNALLED, str(workspace), BASE_IMAGE, label[LABEL]],
+        cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout.readline() == "started\n"
+        assert len(containers_with(client, label[LABEL])) == 1
+        process.send_signal(signum)
+        rest, _ = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert rest == f"interrupted by {exception}\n"
+    assert process.returncode == 143
+    assert containers_with(client, label[LABEL]) == []
+
+
+# -- host paths: what a sibling container must mount --
+
+
+class _EngineOutsideContainers:
+    """Enough of a docker client for ``Sandbox()`` to start; it knows no containers."""
+
+    class api:
+        @staticmethod
+        def inspect_container(container_id: str):
+            raise docker.errors.NotFound("no such container")
+
+    def ping(self) -> bool:
+        return True
+
+
+def sandbox_in(mounts: list[tuple[str, str]] | None) -> Sandbox:
+    """A sandbox that believes it runs in a container with ``mounts`` (None: on the host)."""
+    sandbox = Sandbox(_EngineOutsideContainers())
+    sandbox.own = None if mounts is None else SelfContainer("0" * 64, "sha256:action", "host", tuple(mounts))
+    return sandbox
+
+
+RUNNER_MOUNTS = [  # longest destination first, as find_self_container sorts them
+    ("/github/file_commands", "/home/runner/work/_temp/_runner_file_commands"),
+    ("/var/run/docker.sock", "/var/run/docker.sock"),
+    ("/github/workspace", "/home/runner/work/repo/repo"),
+    ("/github/workflow", "/home/runner/work/_temp/_github_workflow"),
+    ("/github/home", "/home/runner/work/_temp/_github_home"),
+]
+
+
+@pytest.mark.parametrize(("path", "host"), [
+    ("/github/workspace", "/home/runner/work/repo/repo"),
+    ("/github/workspace/", "/home/runner/work/repo/repo/"),
+    ("/github/workspace/src/a.py", "/home/runner/work/repo/repo/src/a.py"),
+    ("/github/home/.config", "/home/runner/work/_temp/_github_home/.config"),
+])
+def test_host_path_translates_through_the_runners_mounts(path, host):
+    assert sandbox_in(RUNNER_MOUNTS).host_path(path) == host
+
+
+def test_host_path_takes_the_longest_mount():
+    sandbox = sandbox_in([("/github/workspace/sub", "/elsewhere"), ("/github", "/srv/github")])
+    assert sandbox.host_path("/github/workspace/sub/x") == "/elsewhere/x"
+    assert sandbox.host_path("/github/workspace/other") == "/srv/github/workspace/other"
+
+
+@pytest.mark.parametrize("path", ["/github/workspace2/x", "/github", "/tmp/work"])
+def test_host_path_refuses_a_path_on_no_mount(path):
+    with pytest.raises(SandboxError, match="not on a volume the runner mounted"):
+        sandbox_in(RUNNER_MOUNTS).host_path(path)
+
+
+def test_host_path_is_the_path_itself_outside_a_container():
+    assert sandbox_in(None).host_path("/github/workspace/x") == "/github/workspace/x"
+
+
+FROM_INSIDE_THE_ACTION = """
+import json, os, sys
+import docker
+from codeagent.sandbox import Sandbox, SandboxSpec, find_self_container
+
+own = find_self_container(docker.from_env())
+sandbox = Sandbox()
+lines = []
+result = sandbox.run(SandboxSpec(
+    command=["sh", "-c", "pwd; echo from the sibling > sibling.txt"], workdir="/github/workspace",
+    env={}, user="1001:1001", labels={"codeagent.test": sys.argv[1]}), lines.append)
+print(json.dumps({"id": own.id, "network_mode": own.network_mode, "hostname": os.environ["HOSTNAME"],
+                  "host_path": sandbox.host_path("/github/workspace/x"),
+                  "exit_code": result.exit_code, "lines": lines}))
+"""
+
+
+@pytest.mark.parametrize("network_mode", ["bridge", "host"])
+def test_from_inside_a_container_the_sibling_mounts_the_host_path(
+        client, action_image, label, workspace, network_mode):
+    action = client.containers.run(
+        action_image, entrypoint=["/opt/codeagent/venv/bin/python", "-c", FROM_INSIDE_THE_ACTION, label[LABEL]],
+        environment={"PYTHONPATH": "/src"}, network_mode=network_mode, labels=label, detach=True,
+        volumes={str(REPO_ROOT): {"bind": "/src", "mode": "ro"},
+                 "/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"},
+                 str(workspace): {"bind": "/github/workspace", "mode": "rw"}},
+    )
+    try:
+        status = action.wait(timeout=60)
+        log = action.logs().decode()
+    finally:
+        action.remove(force=True)
+    assert status["StatusCode"] == 0, log
+    seen = json.loads(log.splitlines()[-1])
+    assert seen["host_path"] == f"{workspace}/x"
+    assert (seen["id"], seen["network_mode"]) == (action.id, network_mode)
+    # With host networking HOSTNAME is the host's: only mountinfo names the container.
+    assert seen["hostname"].startswith(action.id[:12]) == (network_mode == "bridge")
+    assert (seen["exit_code"], seen["lines"]) == (0, ["/github/workspace"])
+    sibling = workspace / "sibling.txt"
+    assert sibling.read_text() == "from the sibling\n"
+    assert sibling.stat().st_uid == RUNNER_UID

@@ -1,0 +1,73 @@
+"""action.yml and Settings describe the same inputs, with the same defaults."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic.fields import FieldInfo
+
+from codeagent.settings import Settings, input_name
+
+ACTION = yaml.safe_load((Path(__file__).resolve().parents[2] / "action.yml").read_text())
+INPUTS = ACTION["inputs"]
+OUTPUTS = {"result", "pr-number", "pr-url", "branch", "cost-usd", "turns", "session-id", "transcript-path"}
+
+
+def stated_default(field: FieldInfo) -> str:
+    """How a description states the default `field` has."""
+    default = field.default
+    if default is None:
+        return "none"
+    if default == "":
+        return "empty"
+    if isinstance(default, tuple):
+        return f"`{' '.join(default)}`"
+    if isinstance(default, float):
+        return f"`{default:g}`"
+    return f"`{default}`"
+
+
+def description(name: str) -> str:
+    return " ".join(INPUTS[name]["description"].split())
+
+
+def test_every_input_is_a_setting_and_every_setting_an_input():
+    assert set(INPUTS) == {input_name(field) for field in Settings.model_fields}
+
+
+@pytest.mark.parametrize("field", [name for name, info in Settings.model_fields.items() if not info.is_required()])
+def test_each_description_states_the_default_settings_has(field):
+    assert f"Default: {stated_default(Settings.model_fields[field])}" in description(input_name(field))
+
+
+def test_only_github_token_has_a_default_so_an_empty_input_means_not_given():
+    assert {name: spec["default"] for name, spec in INPUTS.items() if "default" in spec} == {
+        "github-token": "${{ github.token }}"}
+    assert "Default: `${{ github.token }}`." in description("github-token")
+
+
+def test_the_api_key_is_required():
+    assert INPUTS["anthropic-api-key"]["required"] is True
+    assert "Required." in description("anthropic-api-key")
+    assert Settings.model_fields["anthropic_api_key"].is_required()
+
+
+def test_every_placeholder_of_the_prompt_template_is_documented():
+    from codeagent.prompt import PLACEHOLDERS
+
+    for placeholder in PLACEHOLDERS:
+        assert f"`{{{placeholder}}}`" in description("prompt-template")
+
+
+def test_outputs_are_listed_with_descriptions():
+    assert set(ACTION["outputs"]) == OUTPUTS
+    assert all(spec["description"] for spec in ACTION["outputs"].values())
+
+
+def test_it_runs_as_a_docker_action_built_from_the_dockerfile():
+    assert ACTION["runs"] == {"using": "docker", "image": "Dockerfile"}
+    assert set(ACTION["branding"]) == {"icon", "color"}
+
+
+def test_every_setting_has_a_description():
+    assert all(field.description for field in Settings.model_fields.values())
