@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 from tests.bench.bench import REPO_ROOT, build_image, run_scenario
@@ -31,7 +32,7 @@ def account(report: dict) -> str:
     """A few lines a person reads: result, PR, commits, comments."""
     lines = [f"exit code {report['exit_code']}, result {report['outputs'].get('result', '-')}, "
              f"{report['duration_s']} s ({report['model_s']} s in the model), "
-             f"{report['model_requests']['count']} model requests"]
+             f"{report['model_requests']} model requests"]
     for pull in report["pulls"]:
         lines.append(f"PR #{pull['number']} {pull['state']}{' draft' if pull['draft'] else ''}: "
                      f"{pull['title']} ({pull['head']} -> {pull['base']})")
@@ -43,9 +44,17 @@ def account(report: dict) -> str:
         lines.append(f"comment on #{comment['issue_number']} by {comment['author']}: {first[:100]}")
     if report["containers_left"]:
         lines.append(f"containers left behind: {report['containers_left']}")
-    if report["model_requests"]["leaked_secrets"]:
-        lines.append(f"LEAKED SECRETS: {report['model_requests']['leaked_secrets']}")
+    if report["leaked_secrets"]:
+        lines.append(f"LEAKED SECRETS: {report['leaked_secrets']}")
     return "\n".join(lines)
+
+
+def broken_report(name: str, error: str) -> dict:
+    """A report with every key, for a run the bench could not complete."""
+    return {"scenario": name, "exit_code": None, "outputs": {}, "step_summary": "", "pulls": [],
+            "branches": [], "issue_comments": [], "reactions": [], "model_requests": 0,
+            "leaked_secrets": [], "api_requests": [], "log": "bench error:\n" + error,
+            "containers_left": [], "duration_s": 0.0, "model_s": 0.0}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     work_root = Path(tempfile.mkdtemp(prefix=f"codeagent-run-{scenario.name}-"))
     try:
         report = run_scenario(scenario, work_root, image)
+    except Exception:  # the bench itself broke: still write a complete report
+        report = broken_report(scenario.name, traceback.format_exc())
     finally:
         if args.keep:
             print(f"runner work folder kept: {work_root}", file=sys.stderr)
@@ -65,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         args.report.write_text(json.dumps(report, indent=2))
         print(f"report: {args.report}")
-    return 0
+    return 0 if report["exit_code"] is not None else 2
 
 
 if __name__ == "__main__":

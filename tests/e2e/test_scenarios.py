@@ -1,0 +1,102 @@
+"""Every scenario, end to end through the bench: real Docker, real CLI, the emulators.
+
+Scenarios come from ``scenarios/`` (ours) and ``../shared/scenarios/`` (shared,
+run as they are). Every report must hold the invariants below; a scenario may
+add an ``expect:`` block (our extension of the format, scenarios/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.bench.bench import REPO_ROOT, build_image, run_scenario
+from tests.bench.scenario import load_scenario
+from tests.e2e.expectations import REPORT_KEYS, check_expectations
+
+pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(600)]
+
+OURS = sorted(p for p in (REPO_ROOT / "scenarios").iterdir() if (p / "scenario.yaml").is_file())
+SHARED_ROOT = REPO_ROOT.parent / "shared" / "scenarios"
+SHARED = sorted(p for p in SHARED_ROOT.glob("*") if (p / "scenario.yaml").is_file()) if SHARED_ROOT.is_dir() else []
+
+
+def _same_scenario(a: Path, b: Path) -> bool:
+    files = lambda root: {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    return files(a) == files(b)
+
+
+# A shared scenario we already carry unchanged is the same test: run it once.
+SCENARIOS = OURS + [s for s in SHARED if not any(o.name == s.name and _same_scenario(o, s) for o in OURS)]
+
+
+@pytest.fixture(scope="session")
+def action_image() -> str:
+    return build_image()
+
+
+@pytest.fixture(scope="session")
+def reports(tmp_path_factory, action_image):
+    """Run each scenario at most once per session, on demand."""
+    done: dict[Path, dict] = {}
+
+    def report_of(path: Path) -> dict:
+        if path not in done:
+            report = run_scenario(load_scenario(path), tmp_path_factory.mktemp(path.name), action_image)
+            out = tmp_path_factory.getbasetemp() / f"report-{path.parent.name}-{path.name}.json"
+            out.write_text(json.dumps(report, indent=2))
+            done[path] = report
+        return done[path]
+
+    return report_of
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+def test_scenario(path: Path, reports) -> None:
+    report = reports(path)
+    context = f"\n--- action log ---\n{report['log'][-6000:]}"
+    assert REPORT_KEYS <= report.keys()
+    assert report["containers_left"] == [], context
+    assert report["leaked_secrets"] == [], context
+    assert report["unknown_api_requests"] == [], context
+    result = report["outputs"].get("result")
+    assert result in {"success", "no-changes", "failure", "skipped"}, context
+    assert (report["exit_code"] != 0) == (result == "failure"), context
+    check_expectations(load_scenario(path).raw.get("expect") or {}, report, context)
+
+
+def test_add_word_count_opens_the_pull_request_issue_3_describes(reports) -> None:
+    report = reports(REPO_ROOT / "scenarios" / "add-word-count")
+    context = f"\n--- action log ---\n{report['log'][-6000:]}"
+    assert report["exit_code"] == 0, context
+    [branch] = [b for b in report["branches"] if b["name"] == "codeagent/issue-7"]
+    first, implementation = branch["commits"]
+    assert first["message"] == "codeagent: received #7, preparing to implement" and first["files"] == []
+    assert sorted(implementation["files"]) == ["tests/test_word_count.py", "textstats/__init__.py"]
+    assert implementation["author"].startswith("github-actions[bot] <")
+    [pull] = report["pulls"]
+    assert (pull["head"], pull["base"], pull["state"], pull["draft"]) == ("codeagent/issue-7", "main", "open", False)
+    assert "Closes #7" in pull["body"] and "word_count(text)" in pull["body"]
+    # The draft PR is opened before the agent starts (the prompt reads the thread after it)
+    # and marked ready for review (GraphQL) only at the end.
+    calls = [(r["method"], r["path"]) for r in report["api_requests"]]
+    repo = "/repos/octo-org/textstats"
+    assert calls.index(("POST", f"{repo}/pulls")) < calls.index(("GET", f"{repo}/issues/7/comments"))
+    assert calls[-2:] == [("POST", "/graphql"), ("POST", f"{repo}/issues/7/comments")]
+    assert report["reactions"] == [{"comment_id": report["issue_comments"][0]["id"], "issue_number": 7,
+                                    "content": "eyes", "author": "github-actions[bot]"}]
+    [done] = [c for c in report["issue_comments"] if c["author"] == "github-actions[bot]"]
+    assert pull_url(report) in done["body"]
+    outputs = report["outputs"]
+    assert outputs["result"] == "success" and outputs["branch"] == "codeagent/issue-7"
+    assert outputs["pr-number"] == str(pull["number"]) and outputs["pr-url"] == pull_url(report)
+    assert int(outputs["turns"]) >= 5 and float(outputs["cost-usd"]) > 0 and outputs["session-id"]
+    for cell in ("success", "codeagent/issue-7", f"#{pull['number']}", "Cost"):
+        assert cell in report["step_summary"]
+    assert report["model_requests"] == 5
+
+
+def pull_url(report: dict) -> str:
+    return report["outputs"]["pr-url"]
