@@ -9,6 +9,7 @@ translates ``/github/workspace`` into the host path the runner mounted there.
 from __future__ import annotations
 
 import re
+import uuid
 import threading
 import time
 from collections import deque
@@ -100,35 +101,50 @@ class Sandbox:
         should_stop: Callable[[], bool] = lambda: False,
     ) -> SandboxExit:
         """Run ``spec`` to the end, feeding each stdout line to ``on_line``."""
-        container = self._create(spec)
-        watchdog = _Watchdog(container, spec.timeout_s, should_stop)
+        # Named up front, so a signal that lands while the container is being
+        # created still finds it by name in the ``finally``.
+        name = f"codeagent-sandbox-{uuid.uuid4().hex[:12]}"
+        watchdog = None
         try:
+            container = self._create(spec, name)
+            watchdog = _Watchdog(container, spec.timeout_s, should_stop)
             container.start()
             watchdog.start()
             for line in _lines(_stdout(container)):
                 on_line(line)
             status = container.wait(timeout=30)
             container.reload()
-            state = container.attrs
             return SandboxExit(
                 exit_code=status.get("StatusCode"),
                 timed_out=watchdog.timed_out,
                 stopped=watchdog.stopped,
-                oom_killed=bool(state["State"].get("OOMKilled")),
+                oom_killed=bool(container.attrs["State"].get("OOMKilled")),
                 stderr_tail=_stderr_tail(container),
             )
         except (APIError, DockerException) as error:
             raise SandboxError(f"the sandbox container failed: {error}") from error
         finally:
-            watchdog.cancel()
-            remove_container(container)
+            if watchdog is not None:
+                watchdog.cancel()
+            self._remove(name)
 
-    def _create(self, spec: SandboxSpec):
+    def _remove(self, name: str) -> None:
+        try:
+            remove_container(self._docker.containers.get(name))
+        except NotFound:
+            pass
+
+    def _create(self, spec: SandboxSpec, name: str):
         image, volumes = self._image_and_volumes(spec)
         volumes[self.host_path(spec.workdir)] = {"bind": spec.workdir, "mode": "rw"}
+        git_dir = f"{spec.workdir}/.git"
+        if Path(git_dir).is_dir():
+            # The agent may read the history but not rewrite it, add hooks or config.
+            volumes[self.host_path(git_dir)] = {"bind": git_dir, "mode": "ro"}
         try:
             return self._docker.containers.create(
                 image,
+                name=name,
                 command=spec.command,
                 entrypoint=[],
                 working_dir=spec.workdir,
@@ -211,11 +227,17 @@ class _Watchdog:
     def cancel(self) -> None:
         self._done.set()
 
+    def _stop_requested(self) -> bool:
+        try:
+            return bool(self._should_stop())
+        except Exception:  # a broken check must not leave the agent running unwatched
+            return True
+
     def _watch(self) -> None:
         while not self._done.wait(0.5):
             if time.monotonic() >= self._deadline:
                 self.timed_out = True
-            elif self._should_stop():
+            elif self._stop_requested():
                 self.stopped = True
             else:
                 continue
@@ -251,8 +273,14 @@ def _own_container_id() -> str | None:
         mountinfo = Path("/proc/self/mountinfo").read_text()
     except OSError:
         return None
-    match = _CONTAINER_ID.search(mountinfo)
-    return match.group(1) if match else None
+    # Docker bind-mounts /etc/hostname from the container's own directory; prefer that
+    # line over any other mention of a container directory.
+    lines = mountinfo.splitlines()
+    for line in sorted(lines, key=lambda line: " /etc/hostname " not in line):
+        match = _CONTAINER_ID.search(line)
+        if match:
+            return match.group(1)
+    return None
 
 
 def _stdout(container) -> Iterator[bytes]:
