@@ -10,6 +10,9 @@ from codeagent.errors import EventError
 
 T = TypeVar("T")
 
+_ISSUE_NUMBER_INPUTS = ("issue-number", "issue_number")
+"""The dispatch input naming the issue; the underscore spelling is accepted too."""
+
 
 class Payload:
     """The JSON of one event, as `GITHUB_EVENT_PATH` holds it."""
@@ -49,6 +52,27 @@ class Payload:
         """The integer at `path` (an id or an issue number)."""
         return self.require(path, int)
 
+    def issue_number_input(self) -> int:
+        """The `workflow_dispatch` input `issue-number` as a positive int."""
+        inputs = self._inputs()
+        raw = next((inputs[name] for name in _ISSUE_NUMBER_INPUTS if inputs.get(name) not in (None, "")), None)
+        if raw is None:
+            raise EventError("the `workflow_dispatch` run has no `issue-number` input; add `issue-number` "
+                             "under `on: workflow_dispatch: inputs:` in the workflow and run it with "
+                             "the number of the issue to implement")
+        text = str(raw).strip().removeprefix("#")
+        if isinstance(raw, bool) or not (text.isascii() and text.isdigit()) or int(text) == 0:
+            raise EventError(f"the `workflow_dispatch` input `issue-number` must be an issue number "
+                             f"like `7`, got {str(raw)!r}; run the workflow again with a valid number")
+        return int(text)
+
+    def text_input(self, name: str) -> str:
+        """The optional `workflow_dispatch` input `name`, stripped; empty when not given."""
+        value = self._inputs().get(name) or ""
+        if not isinstance(value, str):
+            raise EventError(f"the `workflow_dispatch` input `{name}` must be text")
+        return value.strip()
+
     def bot_login(self, author_path: str) -> str | None:
         """The login of the author at `author_path`, or of the sender, when it is a bot.
 
@@ -62,6 +86,13 @@ class Payload:
             if user.get("type") == "Bot" or (isinstance(login, str) and login.endswith("[bot]")):
                 return str(login)
         return None
+
+    def _inputs(self) -> dict:
+        inputs = self.lookup("inputs") or {}
+        if not isinstance(inputs, dict):
+            raise EventError("the `workflow_dispatch` payload's `inputs` is not an object; "
+                             "check the file `GITHUB_EVENT_PATH` points to")
+        return inputs
 
     def _missing(self, path: str, kind: type) -> EventError:
         return EventError(f"the `{self.event_name}` event payload has no {kind.__name__} `{path}`; it does not "

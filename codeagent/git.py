@@ -23,7 +23,10 @@ from codeagent.errors import GitError
 PUSH_ATTEMPTS = 3
 """Pushes tried before giving up on a branch that keeps moving on origin."""
 
-HARDENING = {"core.hooksPath": "/dev/null", "core.fsmonitor": "false", "commit.gpgSign": "false"}
+NEVER_COMMIT = Path(__file__).with_name("never-commit.gitignore")
+"""Build and cache litter of the agent's tool runs, never committed when untracked."""
+HARDENING = {"core.hooksPath": "/dev/null", "core.fsmonitor": "false", "commit.gpgSign": "false",
+             "core.excludesFile": str(NEVER_COMMIT)}
 """Config every command sees, above the repo's own (GIT_CONFIG_COUNT is command-line scope)."""
 
 NO_PUSH = "the workflow token may not push: give the job `permissions: contents: write`"

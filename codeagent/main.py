@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import traceback
 from collections.abc import Mapping
 from pathlib import Path
 
-from actions_toolkit import core
+from actions_toolkit.file_command import prepare_key_value_message
 
 from codeagent import report, workflow
 from codeagent.agent.sandboxed import SandboxedClaude
@@ -34,26 +35,45 @@ class Cancelled(CodeagentError):
     title = "Cancelled"
 
 
+class UnexpectedError(CodeagentError):
+    """An exception codeagent did not expect: a bug; its traceback is in the log."""
+
+    title = "Unexpected error"
+
+
 def main(environ: Mapping[str, str] = os.environ) -> int:
     """Run the action once; returns the process exit code."""
     log = Log()
     try:
         settings, trigger = read_configuration(environ, log)
-    except CodeagentError as error:
-        return finish(log, environ, None, failure=error)
+    except Exception as error:
+        return finish(log, environ, None, failure=expected(error, log))
     if isinstance(trigger, Skip):
         log.info(f"Nothing to do: {trigger.reason}")
-        write_outputs({"result": "skipped"})
+        write_outputs(environ, {"result": "skipped"})
         return EXIT_OK
     signal.signal(signal.SIGTERM, _raise_cancelled)
     github = GitHubClient(settings.github_token.get_secret_value(), trigger.repository,
                           environ.get("GITHUB_API_URL", "https://api.github.com"))
     try:
         outcome = run_workflow(settings, trigger, github, environ, log)
-    except CodeagentError as error:
-        _comment_failure(github, trigger, error, run_url(environ), log)
-        return finish(log, environ, workflow.Outcome("failure", trigger, message=str(error)), failure=error)
+    except Exception as error:
+        failure = expected(error, log)
+        _comment_failure(github, trigger, failure, run_url(environ), log)
+        return finish(log, environ, workflow.Outcome("failure", trigger, message=str(failure)), failure=failure)
     return finish(log, environ, outcome)
+
+
+def expected(error: Exception, log: Log) -> CodeagentError:
+    """``error`` as a CodeagentError; one we did not expect gets its traceback logged first."""
+    if isinstance(error, CodeagentError):
+        return error
+    with log.group("Traceback of the unexpected error"):
+        for line in "".join(traceback.format_exception(error)).splitlines():
+            log.info(line)
+    return UnexpectedError(f"{type(error).__name__}: {error}. This is a bug in codeagent, not in your setup; "
+                           "please report it with the traceback from the log group "
+                           "\"Traceback of the unexpected error\".")
 
 
 def read_configuration(environ: Mapping[str, str], log: Log) -> tuple[Settings, Trigger | Skip]:
@@ -105,10 +125,10 @@ def finish(log: Log, environ: Mapping[str, str], outcome: workflow.Outcome | Non
     if failure is not None:
         log.error(str(failure), title=failure.title)
     if outcome is None:
-        write_outputs({"result": "failure"})
+        write_outputs(environ, {"result": "failure"})
         _append_summary(environ, report.error_summary(failure.title, str(failure)))
         return EXIT_FAILURE
-    write_outputs(outputs_of(outcome))
+    write_outputs(environ, outputs_of(outcome))
     _append_summary(environ, report.step_summary(outcome, log.phase_seconds))
     return EXIT_FAILURE if outcome.result == "failure" else EXIT_OK
 
@@ -127,9 +147,14 @@ def outputs_of(outcome: workflow.Outcome) -> dict[str, str]:
     }
 
 
-def write_outputs(outputs: Mapping[str, str]) -> None:
-    for name, value in outputs.items():
-        core.set_output(name, value)
+def write_outputs(environ: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+    """Append the outputs to the file GITHUB_OUTPUT names, in the runner's `name<<delimiter` form."""
+    path = environ.get("GITHUB_OUTPUT")
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as file:
+        for name, value in outputs.items():
+            file.write(prepare_key_value_message(name, value) + "\n")
 
 
 def run_url(environ: Mapping[str, str]) -> str:
@@ -149,7 +174,7 @@ def _comment_failure(github: GitHubClient, trigger: Trigger, error: CodeagentErr
     """Say on the issue that the run failed; a failure to say so is only logged."""
     try:
         github.comment(trigger.issue_number, report.failure_comment(error.title, str(error), url))
-    except CodeagentError as second:
+    except Exception as second:  # also a network error: the failure itself must still be reported
         log.warning(f"could not comment the failure on #{trigger.issue_number}: {second}")
 
 

@@ -543,3 +543,19 @@ def test_push_through_the_github_emulator_with_the_workflow_token(tmp_path):
         (first, f"{BOT.name} <{BOT.email}>", []),
         (commit.sha, f"{BOT.name} <{BOT.email}>", ["app.py"])]
     assert commit.left_out == (".github/workflows/ci.yml",)
+
+
+def test_commit_all_leaves_out_untracked_build_litter(workspace, checkout):
+    """__pycache__, .pytest_cache, node_modules the agent's runs left are not committed,
+    even though this repository's .gitignore lists none of them."""
+    workspace.start_branch(BRANCH, "main")
+    (checkout / "pkg").mkdir()
+    (checkout / "pkg" / "mod.py").write_text("x = 1\n")
+    (checkout / "pkg" / "__pycache__").mkdir()
+    (checkout / "pkg" / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"\0")
+    (checkout / ".pytest_cache").mkdir()
+    (checkout / ".pytest_cache" / "README.md").write_text("cache")
+    (checkout / "node_modules").mkdir()
+    (checkout / "node_modules" / "x.js").write_text("x")
+    commit = workspace.commit_all("add mod")
+    assert commit is not None and commit.files == ("pkg/mod.py",)
