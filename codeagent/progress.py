@@ -68,7 +68,7 @@ class ProgressState:
 
     run_id: str
     run_url: str
-    """Link to the workflow run's log."""
+    """Link to the workflow run's log, `.../actions/runs/RUN_ID`."""
     phases: tuple[tuple[str, Status], ...] = tuple((name, Status.PENDING) for name in PHASES)
     activity: tuple[str, ...] = ()
     """The agent's latest activity lines, oldest first."""

@@ -27,7 +27,8 @@ def error_message(event_name: str, event: object) -> str:
 
 
 def test_a_code_comment_on_an_issue_is_a_trigger():
-    assert parse_event("issue_comment", payload("issue_comment.created"), "/code") == Trigger(
+    trigger = parse_event("issue_comment", payload("issue_comment.created"), "/code")
+    assert trigger == Trigger(
         event_name="issue_comment",
         repository="octo-org/textstats",
         issue_number=7,
@@ -36,6 +37,7 @@ def test_a_code_comment_on_an_issue_is_a_trigger():
         comment_id=2590000001,
         is_pull_request=False,
     )
+    assert (trigger.kind, trigger.comment_kind, trigger.is_fork) == ("issue", "issue_comment", False)
 
 
 @pytest.mark.parametrize("body, instructions", [
@@ -86,13 +88,28 @@ def test_a_login_ending_in_bot_counts_as_a_bot_whatever_its_type():
         "the comment is by the bot `renovate[bot]`, and bots cannot trigger a run")
 
 
-def test_a_comment_on_a_pull_request_is_skipped_for_now():
-    assert parse_event("issue_comment", payload("issue_comment.created.pull_request"), "/code") == Skip(
-        "#8 is a pull request; pull requests are not supported yet, comment `/code` on an issue instead")
+def test_a_code_comment_on_a_pull_request_is_a_trigger_for_the_pull_request():
+    trigger = parse_event("issue_comment", payload("issue_comment.created.pull_request"), "/code")
+    assert trigger == Trigger(
+        event_name="issue_comment",
+        repository="octo-org/textstats",
+        issue_number=8,
+        actor="octo-owner",
+        instructions="also handle tabs",
+        comment_id=2590000002,
+        is_pull_request=True,
+    )
+    assert (trigger.kind, trigger.comment_kind) == ("pull_request_comment", "issue_comment")
+
+
+def test_a_comment_on_a_pull_request_leaves_the_head_and_fork_status_to_the_api():
+    trigger = parse_event("issue_comment", payload("issue_comment.created.pull_request"), "/code")
+    assert trigger.head_repository is None and trigger.head_ref is None and trigger.is_fork is False
 
 
 def test_workflow_dispatch_names_the_issue_in_its_inputs():
-    assert parse_event("workflow_dispatch", payload("workflow_dispatch"), "/code") == Trigger(
+    trigger = parse_event("workflow_dispatch", payload("workflow_dispatch"), "/code")
+    assert trigger == Trigger(
         event_name="workflow_dispatch",
         repository="octo-org/textstats",
         issue_number=7,
@@ -101,6 +118,7 @@ def test_workflow_dispatch_names_the_issue_in_its_inputs():
         comment_id=None,
         is_pull_request=False,
     )
+    assert (trigger.kind, trigger.comment_kind) == ("dispatch", None)
 
 
 @pytest.mark.parametrize("inputs, number", [({"issue-number": "#12"}, 12), ({"issue_number": 3}, 3),
@@ -125,10 +143,11 @@ def test_workflow_dispatch_without_an_issue_number_says_how_to_add_the_input(inp
     assert "add `issue-number` under `on: workflow_dispatch: inputs:`" in error_message("workflow_dispatch", event)
 
 
-@pytest.mark.parametrize("event_name", ["push", "issues", "pull_request_review_comment", "schedule"])
+@pytest.mark.parametrize("event_name", ["push", "issues", "pull_request", "schedule", ""])
 def test_other_events_are_skipped_naming_the_event(event_name):
     assert parse_event(event_name, {}, "/code") == Skip(
-        f"the `{event_name}` event is not handled; codeagent runs on `issue_comment` and `workflow_dispatch`")
+        f"the `{event_name}` event is not handled; codeagent runs on `issue_comment`, "
+        "`pull_request_review_comment`, `pull_request_review`, `workflow_dispatch`")
 
 
 @pytest.mark.parametrize("path, value, field", [
@@ -160,3 +179,43 @@ def test_workflow_dispatch_without_a_sender_is_an_event_error():
     event = payload("workflow_dispatch")
     del event["sender"]
     assert "`sender.login`" in error_message("workflow_dispatch", event)
+
+
+def test_workflow_dispatch_fixture_with_a_word_for_a_number_says_what_to_fix():
+    assert error_message("workflow_dispatch", payload("workflow_dispatch.bad_issue_number")) == (
+        "the `workflow_dispatch` input `issue-number` must be an issue number like `7`, got 'seven'; "
+        "run the workflow again with a valid number")
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "1e3", "+4"])
+def test_workflow_dispatch_accepts_only_plain_ascii_digits(value):
+    event = payload("workflow_dispatch") | {"inputs": {"issue-number": value}}
+    assert "must be an issue number like `7`" in error_message("workflow_dispatch", event)
+
+
+def test_workflow_dispatch_with_non_text_instructions_is_an_event_error():
+    event = payload("workflow_dispatch") | {"inputs": {"issue-number": "7", "instructions": ["a"]}}
+    assert error_message("workflow_dispatch", event) == "the `workflow_dispatch` input `instructions` must be text"
+
+
+def _field_paths(data: dict, prefix: tuple = ()):
+    for key, value in data.items():
+        yield prefix + (key,)
+        if isinstance(value, dict) and key not in ("repository", "organization", "owner", "reactions", "_links"):
+            yield from _field_paths(value, prefix + (key,))
+
+
+@pytest.mark.parametrize("fixture", sorted(path.stem for path in (FIXTURES / "events").glob("*.json")))
+def test_any_field_broken_anywhere_gives_a_result_or_an_event_error_never_a_crash(fixture):
+    original = payload(fixture)
+    for path in _field_paths(original):
+        for value in (None, "x", 42, [], {}, True):
+            event = copy.deepcopy(original)
+            target = event
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = value
+            try:
+                assert isinstance(parse_event(fixture.split(".")[0], event, "/code"), Trigger | Skip)
+            except EventError:
+                pass
