@@ -63,9 +63,11 @@ class Run:
 
 
 def fakes(result=None, changes: Commit | None = CHANGES, current_branch: str | None = "main",
-          remote_branches: frozenset[str] = frozenset(), roles: dict[str, str] | None = None) -> Run:
+          remote_branches: frozenset[str] = frozenset(), roles: dict[str, str] | None = None,
+          default_branch: str = "main") -> Run:
     journal: list[str] = []
-    github = FakeGitHub(ISSUE, THREAD, roles if roles is not None else {"octo-owner": "admin"}, journal=journal)
+    github = FakeGitHub(ISSUE, THREAD, roles if roles is not None else {"octo-owner": "admin"},
+                        default_branch=default_branch, journal=journal)
     workspace = FakeWorkspace(current_branch, set(remote_branches), changes, journal=journal)
     agent = FakeAgent(result or agent_run(), workspace, journal=journal)
     return Run(github, workspace, agent, journal)
@@ -189,8 +191,7 @@ def test_the_prompt_holds_the_issue_and_the_earlier_human_comments_only():
 ])
 def test_the_branch_starts_from_the_checkouts_branch_unless_base_branch_says_otherwise(current, base_input,
                                                                                          expected):
-    run = fakes(current_branch=current)
-    run.github._default_branch = "trunk"
+    run = fakes(current_branch=current, default_branch="trunk")
 
     run(base_branch=base_input)
 
