@@ -53,3 +53,9 @@ class AgentError(CodeagentError):
     """The coding agent failed or produced no usable result."""
 
     title = "Agent error"
+
+
+class Cancelled(CodeagentError):
+    """The runner cancelled the job (SIGTERM)."""
+
+    title = "Cancelled"

@@ -18,7 +18,7 @@ from actions_toolkit.file_command import prepare_key_value_message
 
 from codeagent import report, workflow
 from codeagent.agent.sandboxed import SandboxedClaude
-from codeagent.errors import CodeagentError, EventError
+from codeagent.errors import Cancelled, CodeagentError, EventError
 from codeagent.event import Skip, Trigger, parse_event
 from codeagent.git import Identity, Workspace
 from codeagent.github_client import GitHubClient
@@ -27,12 +27,6 @@ from codeagent.sandbox import Sandbox
 from codeagent.settings import Settings, load_settings, read_inputs, unknown_inputs
 
 EXIT_OK, EXIT_FAILURE = 0, 1
-
-
-class Cancelled(CodeagentError):
-    """The runner cancelled the job (SIGTERM)."""
-
-    title = "Cancelled"
 
 
 class UnexpectedError(CodeagentError):
@@ -112,7 +106,7 @@ def run_workflow(settings: Settings, trigger: Trigger, github: GitHubClient,
     workspace.trust()
     owner = workspace.owner()
     try:
-        agent = SandboxedClaude(Sandbox(), settings, path, owner, log.info,
+        agent = SandboxedClaude(Sandbox, settings, path, owner, log.info,
                                 labels={"codeagent.run": environ.get("GITHUB_RUN_ID", "")})
         return workflow.run(trigger, settings, github, workspace, agent, log, run_url(environ))
     finally:
@@ -128,6 +122,8 @@ def finish(log: Log, environ: Mapping[str, str], outcome: workflow.Outcome | Non
         write_outputs(environ, {"result": "failure"})
         _append_summary(environ, report.error_summary(failure.title, str(failure)))
         return EXIT_FAILURE
+    if failure is None and outcome.result == "failure":
+        log.error(outcome.message, title=outcome.title or "codeagent failed")
     write_outputs(environ, outputs_of(outcome))
     _append_summary(environ, report.step_summary(outcome, log.phase_seconds))
     return EXIT_FAILURE if outcome.result == "failure" else EXIT_OK

@@ -116,8 +116,9 @@ def _headline(state: ProgressState) -> str:
         return "➖ **No changes.** The agent finished without changing any files, so there is nothing to review."
     if ending.result == "limit":
         why = LIMITS.get(ending.limit, "limit reached")
-        return (f"⚠️ **Stopped at the `{ending.limit}` limit ({why}).** What the agent wrote so far "
-                f"is pushed to {where} for you to review or continue.")
+        kept = ending.reason.strip() or (f"What the agent wrote so far is pushed to {where} "
+                                         "for you to review or continue.")
+        return f"⚠️ **Stopped at the `{ending.limit}` limit ({why}).** {kept}"
     if ending.result == "cancelled":
         return f"🛑 **Cancelled.** The run was cancelled; work already pushed stays on {where}."
     reason = _quote(ending.reason) if ending.reason.strip() else "> No reason was given."
@@ -184,6 +185,11 @@ class ProgressComment:
         self._dirty = self._finished = False
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
+
+    @property
+    def run_url(self) -> str:
+        """Link to the workflow run's log."""
+        return self._state.run_url
 
     def start(self) -> None:
         """Post the comment. GitHub errors propagate: the caller decides whether to go on without it."""

@@ -5,11 +5,19 @@ from __future__ import annotations
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from codeagent.agent.claude import AgentResult, Transcript, claude_command
 from codeagent.sandbox import CLI_DIR, Sandbox, SandboxExit, SandboxSpec
 from codeagent.settings import Settings
+
+class Progress(Protocol):
+    """Where the agent's activity shows while it works (the progress comment)."""
+
+    def activity(self, line: str) -> None: ...
+
+    def stats(self, turns: int, cost_usd: float) -> None: ...
+
 
 SANDBOX_HOME = "/tmp/codeagent-home"
 """HOME of the agent inside the sandbox: writable by any uid, gone with the container."""
@@ -24,14 +32,21 @@ class AgentRun:
     budget_reached: bool
 
     @property
+    def limit(self) -> str:
+        """The input whose limit stopped the agent, or "" when none did."""
+        if self.exit.timed_out:
+            return "timeout-minutes"
+        if self.budget_reached:
+            return "max-cost-usd"
+        return self.result.limit or ""
+
+    @property
     def problem(self) -> str:
         """Why the run is not a clean success, in one sentence; "" when it is."""
-        if self.exit.timed_out:
-            return "stopped at the limit `timeout-minutes`"
-        if self.budget_reached:
+        if self.limit == "max-cost-usd":
             return "stopped at the limit `max-cost-usd` (budget reached)"
-        if self.result.subtype == "error_max_turns":
-            return "stopped at the limit `max-turns`"
+        if self.limit:
+            return f"stopped at the limit `{self.limit}`"
         if self.exit.oom_killed:
             return "the sandbox ran out of memory (`sandbox-memory`)"
         if self.result.is_error:
@@ -64,10 +79,11 @@ def sandbox_env(settings: Settings, uid: int) -> dict[str, str]:
 class SandboxedClaude:
     """Runs Claude Code headless in a sibling container on the checkout."""
 
-    def __init__(self, sandbox: Sandbox, settings: Settings, workdir: Path, owner: tuple[int, int],
+    def __init__(self, sandbox: Callable[[], Sandbox], settings: Settings, workdir: Path, owner: tuple[int, int],
                  on_log: Callable[[str], None], transcript_file: Path | None = None,
                  labels: dict[str, str] | None = None) -> None:
-        self._sandbox = sandbox
+        self._make_sandbox = sandbox
+        self._sandbox: Sandbox | None = None
         self._settings = settings
         self._workdir = workdir
         self._owner = owner
@@ -75,8 +91,14 @@ class SandboxedClaude:
         self._transcript_file = transcript_file
         self._labels = labels or {}
 
-    def run(self, prompt: str) -> AgentRun:
-        """Run the agent on ``prompt`` until it ends or a limit stops it."""
+    def preflight(self) -> None:
+        """Connect to the Docker engine now, so a runner without one fails before any branch exists."""
+        if self._sandbox is None:
+            self._sandbox = self._make_sandbox()
+
+    def run(self, prompt: str, progress: Progress | None = None) -> AgentRun:
+        """Run the agent on ``prompt`` until it ends or a limit stops it; report activity to ``progress``."""
+        self.preflight()
         settings = self._settings
         transcript = Transcript(workspace=str(self._workdir))
         command = claude_command(
@@ -98,8 +120,13 @@ class SandboxedClaude:
             def on_line(line: str) -> None:
                 if record:
                     record.write(line + "\n")
-                for text in transcript.feed(line):
+                texts = transcript.feed(line)
+                for text in texts:
                     self._on_log(text)
+                    if progress:
+                        progress.activity(text)
+                if progress and texts:
+                    progress.stats(transcript.turns_so_far, transcript.cost_so_far)
 
             exit_ = self._sandbox.run(spec, on_line, should_stop=budget_reached)
         return AgentRun(result=transcript.result(), exit=exit_, budget_reached=budget_reached())

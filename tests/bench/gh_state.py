@@ -1,4 +1,4 @@
-"""What the GitHub emulator knows: users, tokens, repositories, issues, pulls, comments, reactions.
+"""What the GitHub emulator knows: users, tokens, repositories, issues, pulls, comments, reviews, reactions.
 
 Plain records and the rules GitHub applies to them (numbering, roles, author
 association). JSON shapes live in `gh_shapes`, HTTP in `github_emulator`.
@@ -70,6 +70,10 @@ class Pull:
     head_sha: str
     base_sha: str
     merged: bool = False
+    merged_at: str | None = None
+    merge_commit_sha: str | None = None
+    head_repo: str | None = None
+    """``owner/name`` of the fork the head branch lives in; None when it is in the base repository."""
 
 
 @dataclass
@@ -100,6 +104,42 @@ class Comment:
 
 
 @dataclass
+class ReviewComment:
+    """A comment on a line of a pull request's diff; a reply shares its thread's path, line and hunk."""
+
+    id: int
+    repo: str
+    pull_number: int
+    review_id: int
+    author: str
+    body: str
+    path: str
+    line: int | None
+    side: str
+    diff_hunk: str
+    position: int | None
+    commit_id: str
+    created_at: str
+    updated_at: str
+    in_reply_to: int | None = None
+    association: str | None = None
+
+
+@dataclass
+class Review:
+    id: int
+    repo: str
+    pull_number: int
+    author: str
+    body: str
+    state: str
+    """As the REST API writes it: ``COMMENTED``, ``APPROVED``, ``CHANGES_REQUESTED``, ``DISMISSED``."""
+    commit_id: str
+    submitted_at: str
+    association: str | None = None
+
+
+@dataclass
 class Reaction:
     id: int
     repo: str
@@ -108,6 +148,8 @@ class Reaction:
     content: str
     author: str
     created_at: str
+    review_comment: bool = False
+    """``comment_id`` is a pull request review comment's, not an issue comment's."""
 
 
 @dataclass
@@ -121,6 +163,8 @@ class Repo:
     created_at: str
     roles: dict[str, str] = field(default_factory=dict)
     issues: dict[int, Issue] = field(default_factory=dict)
+    parent: str | None = None
+    """``owner/name`` of the repository this one is a fork of."""
 
     @property
     def full_name(self) -> str:
@@ -139,11 +183,15 @@ class State:
         self.tokens: dict[str, str] = {}
         self.repos: dict[str, Repo] = {}
         self.comments: list[Comment] = []
+        self.review_comments: list[ReviewComment] = []
+        self.reviews: list[Review] = []
         self.reactions: list[Reaction] = []
-        # Realistic magnitudes: comment ids passed 2**31 long ago.
+        # Realistic magnitudes: comment ids passed 2**31 long ago. Issue and review
+        # comment ids never meet, so a reaction's comment id is never ambiguous.
         self._ids = {kind: itertools.count(start) for kind, start in {
             "user": 100001, "repo": 800000001, "issue": 3000000001, "pull": 2000000001,
-            "comment": 2500000001, "reaction": 300000001}.items()}
+            "comment": 2500000001, "reaction": 300000001, "review_comment": 1900000001,
+            "review": 2600000001}.items()}
 
     def next_id(self, kind: str) -> int:
         return next(self._ids[kind])
@@ -177,7 +225,8 @@ class State:
         if user.login.lower() == repo.owner.lower():
             return "admin"
         if user.type == "Bot":
-            return "write"
+            # The workflow token may write to the repository the workflow runs in, never to a fork.
+            return "read" if repo.parent else "write"
         return "none" if repo.private else "read"
 
     def association(self, repo: Repo, login: str, explicit: str | None) -> str:
@@ -225,24 +274,62 @@ class State:
         issue.updated_at = stamp
         return comment
 
-    def delete_comment(self, comment: Comment) -> None:
-        self.comments.remove(comment)
-        self.reactions = [r for r in self.reactions if r.comment_id != comment.id]
+    def delete_comment(self, comment: Comment | ReviewComment) -> None:
+        kind = isinstance(comment, ReviewComment)
+        (self.review_comments if kind else self.comments).remove(comment)
+        self.reactions = [r for r in self.reactions if (r.comment_id, r.review_comment) != (comment.id, kind)]
 
-    def reactions_on(self, repo: Repo, issue_number: int, comment_id: int | None) -> list[Reaction]:
+    def reactions_on(self, repo: Repo, issue_number: int, comment_id: int | None,
+                     review_comment: bool = False) -> list[Reaction]:
         return [r for r in self.reactions if r.repo == repo.full_name and r.comment_id == comment_id
+                and r.review_comment == review_comment
                 and (comment_id is not None or r.issue_number == issue_number)]
 
     def react(self, repo: Repo, issue_number: int, comment_id: int | None, content: str,
-              author: str) -> tuple[Reaction, bool]:
+              author: str, review_comment: bool = False) -> tuple[Reaction, bool]:
         """Add a reaction; a repeated one returns the existing reaction and ``False``."""
-        for reaction in self.reactions_on(repo, issue_number, comment_id):
+        for reaction in self.reactions_on(repo, issue_number, comment_id, review_comment):
             if reaction.author == author and reaction.content == content:
                 return reaction, False
         reaction = Reaction(self.next_id("reaction"), repo.full_name, issue_number, comment_id,
-                            content, author, now_iso())
+                            content, author, now_iso(), review_comment)
         self.reactions.append(reaction)
         return reaction, True
+
+    def review_comment(self, repo: Repo, comment_id: int) -> ReviewComment:
+        for comment in self.review_comments:
+            if comment.id == comment_id and comment.repo == repo.full_name:
+                return comment
+        raise NotFound()
+
+    def review_comments_on(self, repo: Repo, number: int) -> list[ReviewComment]:
+        return [c for c in self.review_comments if c.repo == repo.full_name and c.pull_number == number]
+
+    def reviews_on(self, repo: Repo, number: int) -> list[Review]:
+        return [r for r in self.reviews if r.repo == repo.full_name and r.pull_number == number]
+
+    def add_review(self, repo: Repo, number: int, author: str, body: str, state: str, commit_id: str,
+                   association: str | None = None) -> Review:
+        review = Review(self.next_id("review"), repo.full_name, number, self.user(author).login, body,
+                        state, commit_id, now_iso(), association)
+        self.reviews.append(review)
+        self.issue(repo, number).updated_at = review.submitted_at
+        return review
+
+    def add_review_comment(self, review: Review, body: str, thread: ReviewComment | None = None,
+                           **where) -> ReviewComment:
+        """A comment of ``review``: in reply to ``thread`` (its first comment), else at ``where``
+        (``path``, ``line``, ``side``, ``diff_hunk``, ``position``)."""
+        if thread is not None:
+            where = dict(path=thread.path, line=thread.line, side=thread.side, diff_hunk=thread.diff_hunk,
+                         position=thread.position)
+        stamp = now_iso()
+        comment = ReviewComment(self.next_id("review_comment"), review.repo, review.pull_number, review.id,
+                                review.author, body, commit_id=thread.commit_id if thread else review.commit_id,
+                                created_at=stamp, updated_at=stamp, in_reply_to=thread.id if thread else None,
+                                association=review.association, **where)
+        self.review_comments.append(comment)
+        return comment
 
     def pull_by_node_id(self, pull_node_id: str) -> tuple[Repo, Issue] | None:
         for repo in self.repos.values():

@@ -40,7 +40,8 @@ def account(report: dict) -> str:
         lines.append(f"branch {branch['name']}:")
         lines += [f"  {c['sha'][:8]} {c['message'].splitlines()[0]}  [{', '.join(c['files'])}]" for c in branch["commits"]]
     for comment in report["issue_comments"]:
-        first = (comment["body"].strip().splitlines() or [""])[0]
+        lines = [line for line in comment["body"].splitlines() if line.strip() and not line.startswith("<!--")]
+        first = (lines or [""])[0]
         lines.append(f"comment on #{comment['issue_number']} by {comment['author']}: {first[:100]}")
     if report["containers_left"]:
         lines.append(f"containers left behind: {report['containers_left']}")

@@ -84,11 +84,17 @@ def test_add_word_count_opens_the_pull_request_issue_3_describes(reports) -> Non
     calls = [(r["method"], r["path"]) for r in report["api_requests"]]
     repo = "/repos/octo-org/textstats"
     assert calls.index(("POST", f"{repo}/pulls")) < calls.index(("GET", f"{repo}/issues/7/comments"))
-    assert calls[-2:] == [("POST", "/graphql"), ("POST", f"{repo}/issues/7/comments")]
+    # One progress comment, posted right after the reaction and edited in place; its last
+    # edit comes after the pull request is marked ready.
+    [progress] = [c for c in report["issue_comments"] if c["author"] == "github-actions[bot]"]
+    assert calls.index(("POST", f"{repo}/issues/7/comments")) == 2
+    assert calls[-2:] == [("POST", "/graphql"), ("PATCH", f"{repo}/issues/comments/{progress['id']}")]
     assert report["reactions"] == [{"comment_id": report["issue_comments"][0]["id"], "issue_number": 7,
                                     "content": "eyes", "author": "github-actions[bot]"}]
-    [done] = [c for c in report["issue_comments"] if c["author"] == "github-actions[bot]"]
-    assert pull_url(report) in done["body"]
+    body = progress["body"]
+    assert pull_url(report) in body and "ready for review" in body
+    assert body.count("✅") == 5 and "⬜" not in body  # the headline and the whole checklist
+    assert f"{outputs_of(report)['turns']} turns" in body and "$" in body
     outputs = report["outputs"]
     assert outputs["result"] == "success" and outputs["branch"] == "codeagent/issue-7"
     assert outputs["pr-number"] == str(pull["number"]) and outputs["pr-url"] == pull_url(report)
@@ -96,6 +102,10 @@ def test_add_word_count_opens_the_pull_request_issue_3_describes(reports) -> Non
     for cell in ("success", "codeagent/issue-7", f"#{pull['number']}", "Cost"):
         assert cell in report["step_summary"]
     assert report["model_requests"] == 5
+
+
+def outputs_of(report: dict) -> dict:
+    return report["outputs"]
 
 
 def pull_url(report: dict) -> str:

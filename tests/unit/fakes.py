@@ -50,8 +50,8 @@ class FakeGitHub:
         self.roles = dict(roles or {})
         self._default_branch = default_branch
         self.journal = journal if journal is not None else []
-        self.posted: list[tuple[int, str]] = []
-        """(issue number, body) of each comment the action posted."""
+        self.posted: list[list] = []
+        """[issue number, body] of each comment the action posted; edits change the body."""
         self.reactions: list[tuple[int, int, str]] = []
         """(issue number, comment id, content) of each reaction."""
         self.pulls: dict[int, FakePull] = {}
@@ -85,12 +85,13 @@ class FakeGitHub:
         self.journal.append(f"react {content}")
 
     def comment(self, number: int, body: str) -> Comment:
-        self.posted.append((number, body))
+        self.posted.append([number, body])
         self.journal.append(f"comment on #{number}")
         return Comment(9000 + len(self.posted), "github-actions[bot]", True, body,
                        f"{SERVER}/{REPOSITORY}/issues/{number}#issuecomment-{9000 + len(self.posted)}")
 
     def edit_comment(self, number: int, comment_id: int, body: str) -> None:
+        self.posted[comment_id - 9001][1] = body
         self.journal.append(f"edit comment {comment_id}")
 
     def find_pull_request(self, branch: str) -> PullRequest | None:
@@ -202,7 +203,10 @@ class FakeAgent:
         self.prompts: list[str] = []
         self.credentials_during_run: list[str] = []
 
-    def run(self, prompt: str) -> AgentRun:
+    def preflight(self) -> None:
+        self.journal.append("preflight")
+
+    def run(self, prompt: str, progress=None) -> AgentRun:
         self.prompts.append(prompt)
         self.credentials_during_run.append(self._workspace.credentials)
         self.journal.append("agent runs")
