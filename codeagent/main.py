@@ -106,11 +106,18 @@ def run_workflow(settings: Settings, trigger: Trigger, github: GitHubClient,
     workspace.trust()
     owner = workspace.owner()
     try:
-        agent = SandboxedClaude(Sandbox, settings, path, owner, log.info,
+        agent = SandboxedClaude(Sandbox, settings, path, owner, log, transcript_file(environ, trigger),
                                 labels={"codeagent.run": environ.get("GITHUB_RUN_ID", "")})
         return workflow.run(trigger, settings, github, workspace, agent, log, run_url(environ))
     finally:
         workspace.restore_ownership(*owner)
+
+
+def transcript_file(environ: Mapping[str, str], trigger: Trigger) -> Path:
+    """Where the agent's stream-json goes: under HOME, which the runner mounts from its temp dir."""
+    run = f"{environ.get('GITHUB_RUN_ID', 'local')}-{environ.get('GITHUB_RUN_ATTEMPT', '1')}"
+    home = Path(environ.get("HOME", "/github/home"))
+    return home / "codeagent" / f"transcript-issue-{trigger.issue_number}-run-{run}.jsonl"
 
 
 def finish(log: Log, environ: Mapping[str, str], outcome: workflow.Outcome | None,
@@ -140,6 +147,7 @@ def outputs_of(outcome: workflow.Outcome) -> dict[str, str]:
         "cost-usd": f"{result.cost_usd:.4f}" if result else "",
         "turns": str(result.num_turns) if result else "",
         "session-id": result.session_id if result else "",
+        "transcript-path": outcome.agent.transcript_path if outcome.agent else "",
     }
 
 

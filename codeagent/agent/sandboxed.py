@@ -5,9 +5,11 @@ from __future__ import annotations
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import IO, Callable, Protocol
 
 from codeagent.agent.claude import AgentResult, Transcript, claude_command
+from codeagent.errors import SandboxError
+from codeagent.log import Log
 from codeagent.sandbox import CLI_DIR, Sandbox, SandboxExit, SandboxSpec
 from codeagent.settings import Settings
 
@@ -30,6 +32,8 @@ class AgentRun:
     result: AgentResult
     exit: SandboxExit
     budget_reached: bool
+    transcript_path: str = ""
+    """The stream-json transcript, as a path on the runner (for actions/upload-artifact)."""
 
     @property
     def limit(self) -> str:
@@ -80,14 +84,13 @@ class SandboxedClaude:
     """Runs Claude Code headless in a sibling container on the checkout."""
 
     def __init__(self, sandbox: Callable[[], Sandbox], settings: Settings, workdir: Path, owner: tuple[int, int],
-                 on_log: Callable[[str], None], transcript_file: Path | None = None,
-                 labels: dict[str, str] | None = None) -> None:
+                 log: Log, transcript_file: Path | None = None, labels: dict[str, str] | None = None) -> None:
         self._make_sandbox = sandbox
         self._sandbox: Sandbox | None = None
         self._settings = settings
         self._workdir = workdir
         self._owner = owner
-        self._on_log = on_log
+        self._log = log
         self._transcript_file = transcript_file
         self._labels = labels or {}
 
@@ -99,37 +102,60 @@ class SandboxedClaude:
     def run(self, prompt: str, progress: Progress | None = None) -> AgentRun:
         """Run the agent on ``prompt`` until it ends or a limit stops it; report activity to ``progress``."""
         self.preflight()
-        settings = self._settings
         transcript = Transcript(workspace=str(self._workdir))
-        command = claude_command(
-            prompt, cli=f"{CLI_DIR}/claude", model=settings.model, max_turns=settings.max_turns,
-            allowed_tools=settings.allowed_tools, max_cost_usd=settings.max_cost_usd,
-        )
-        spec = SandboxSpec(
-            command=command, workdir=str(self._workdir), env=sandbox_env(settings, self._owner[0]),
-            user=f"{self._owner[0]}:{self._owner[1]}", image=settings.sandbox_image,
-            memory=settings.sandbox_memory, cpus=settings.sandbox_cpus, pids=settings.sandbox_pids,
-            timeout_s=settings.timeout_minutes * 60, labels=self._labels,
-        )
-        budget = settings.max_cost_usd
+        budget = self._settings.max_cost_usd
 
         def budget_reached() -> bool:
             return budget is not None and transcript.cost_so_far >= budget
 
         with _open_or_none(self._transcript_file) as record:
-            def on_line(line: str) -> None:
-                if record:
-                    record.write(line + "\n")
-                texts = transcript.feed(line)
-                for text in texts:
-                    self._on_log(text)
-                    if progress:
-                        progress.activity(text)
-                if progress and texts:
-                    progress.stats(transcript.turns_so_far, transcript.cost_so_far)
+            on_line = self._line_handler(transcript, record, progress)
+            exit_ = self._sandbox.run(self._spec(prompt), on_line, should_stop=budget_reached)
+        return AgentRun(result=transcript.result(), exit=exit_, budget_reached=budget_reached(),
+                        transcript_path=self._transcript_host_path())
 
-            exit_ = self._sandbox.run(spec, on_line, should_stop=budget_reached)
-        return AgentRun(result=transcript.result(), exit=exit_, budget_reached=budget_reached())
+    def _spec(self, prompt: str) -> SandboxSpec:
+        settings, (uid, gid) = self._settings, self._owner
+        command = claude_command(
+            prompt, cli=f"{CLI_DIR}/claude", model=settings.model, max_turns=settings.max_turns,
+            allowed_tools=settings.allowed_tools, max_cost_usd=settings.max_cost_usd,
+        )
+        return SandboxSpec(
+            command=command, workdir=str(self._workdir), env=sandbox_env(settings, uid),
+            user=f"{uid}:{gid}", image=settings.sandbox_image,
+            memory=settings.sandbox_memory, cpus=settings.sandbox_cpus, pids=settings.sandbox_pids,
+            timeout_s=settings.timeout_minutes * 60, labels=self._labels,
+        )
+
+    def _line_handler(self, transcript: Transcript, record: IO[str] | None,
+                      progress: Progress | None) -> Callable[[str], None]:
+        """What happens to each stream-json line: file, log (raw too with step debug), progress."""
+        debug = self._log.is_debug()
+
+        def on_line(line: str) -> None:
+            if record:
+                record.write(line + "\n")
+                record.flush()
+            if debug:
+                self._log.debug(line)
+            texts = transcript.feed(line)
+            for text in texts:
+                self._log.info(text)
+                if progress:
+                    progress.activity(text)
+            if progress and texts:
+                progress.stats(transcript.turns_so_far, transcript.cost_so_far)
+
+        return on_line
+
+    def _transcript_host_path(self) -> str:
+        """Where a later step of the job (on the runner itself) finds the transcript."""
+        if self._transcript_file is None or self._sandbox is None:
+            return ""
+        try:
+            return self._sandbox.host_path(str(self._transcript_file))
+        except SandboxError:
+            return str(self._transcript_file)
 
 
 def _open_or_none(path: Path | None):

@@ -53,11 +53,7 @@ def init_bare(path: Path, files: Path, branch: str, author: tuple[str, str]) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["git", "init", "--bare", "--quiet", f"--initial-branch={branch}", str(path)],
                    check=True, capture_output=True, env=_env())
-    for key, value in REPO_CONFIG.items():
-        git(path, "config", key, value)
-    hook = path / "hooks" / "pre-receive"
-    hook.write_text(WORKFLOWS_HOOK)
-    hook.chmod(0o755)
+    _configure(path)
     with tempfile.TemporaryDirectory() as tmp:
         index = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
         git(path, f"--work-tree={files}", "add", "--all", ".", env=index)
@@ -67,6 +63,74 @@ def init_bare(path: Path, files: Path, branch: str, author: tuple[str, str]) -> 
                 for what, value in (("NAME", name), ("EMAIL", email), ("DATE", INITIAL_DATE))}
     commit = git(path, "commit-tree", tree, "-m", "Initial commit", env=identity).strip()
     git(path, "update-ref", f"refs/heads/{branch}", commit)
+
+
+def _configure(path: Path) -> None:
+    for key, value in REPO_CONFIG.items():
+        git(path, "config", key, value)
+    hook = path / "hooks" / "pre-receive"
+    hook.write_text(WORKFLOWS_HOOK)
+    hook.chmod(0o755)
+
+
+def fork_bare(source: Path, path: Path) -> None:
+    """A bare copy of ``source`` with all its branches, as GitHub's fork button makes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "clone", "--bare", "--quiet", "--no-local", str(source), str(path)],
+                   check=True, capture_output=True, env=_env())
+    git(path, "remote", "remove", "origin")
+    _configure(path)
+
+
+def set_branch(repo: Path, name: str, sha: str) -> None:
+    git(repo, "update-ref", f"refs/heads/{name}", sha)
+
+
+def commit_files(repo: Path, branch: str, files: dict[str, str | None], message: str,
+                 author: tuple[str, str]) -> str:
+    """Commit on top of ``branch``: each file set to its text, or removed when None; returns the sha.
+
+    ``files`` may be empty: an empty commit, like the action's first one.
+    """
+    parent = branch_tips(repo)[branch]
+    with tempfile.TemporaryDirectory() as tmp:
+        index = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        git(repo, "read-tree", parent, env=index)
+        for name, text in files.items():
+            if text is None:
+                git(repo, "update-index", "--force-remove", name, env=index)
+                continue
+            blob = subprocess.run(["git", f"--git-dir={repo}", "hash-object", "-w", "--stdin"], input=text.encode(),
+                                  check=True, capture_output=True, env=_env()).stdout.decode().strip()
+            git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{name}", env=index)
+        tree = git(repo, "write-tree", env=index).strip()
+    identity = {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
+                for what, value in (("NAME", author[0]), ("EMAIL", author[1]))}
+    sha = git(repo, "commit-tree", tree, "-p", parent, "-m", message, env=identity).strip()
+    git(repo, "update-ref", f"refs/heads/{branch}", sha, parent)
+    return sha
+
+
+def fetch_into(repo: Path, source: Path, sha: str, ref: str) -> None:
+    """Copy commit ``sha`` from ``source`` (a fork) into ``repo`` as ``ref``, as GitHub keeps refs/pull/N/head."""
+    if source != repo:
+        git(repo, "fetch", "--quiet", "--no-tags", str(source), sha)
+    git(repo, "update-ref", ref, sha)
+
+
+def merge_commit(repo: Path, base: str, head: str, message: str) -> str | None:
+    """A merge commit of ``head`` into ``base`` (not on any branch), or None when they conflict.
+
+    Its date is fixed, so the same two commits always give the same merge, as refs/pull/N/merge does.
+    """
+    done = subprocess.run(["git", f"--git-dir={repo}", "merge-tree", "--write-tree", base, head],
+                          capture_output=True, text=True, env=_env())
+    if done.returncode != 0:
+        return None
+    tree = done.stdout.split()[0]
+    identity = {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
+                for what, value in (("NAME", "GitHub"), ("EMAIL", "noreply@github.com"), ("DATE", INITIAL_DATE))}
+    return git(repo, "commit-tree", tree, "-p", base, "-p", head, "-m", message, env=identity).strip()
 
 
 def branch_tips(repo: Path) -> dict[str, str]:
@@ -158,3 +222,33 @@ def parse_cgi_output(output: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
         elif name:
             headers.append((name.strip(), value.strip()))
     return status, headers, output[end + sep_len:]
+
+
+def diff_hunk(repo: Path, base: str, head: str, path: str, line: int, side: str = "RIGHT") -> tuple[str, int] | None:
+    """The diff hunk GitHub shows above a review comment on ``line`` of ``path`` and the line's position.
+
+    The hunk runs from its ``@@`` header to the commented line; the position counts the
+    lines below the file's first ``@@`` header. None when the line is not in the diff.
+    """
+    diff = git(repo, "diff", "--no-color", "--unified=3", f"{base}...{head}", "--", path).splitlines()
+    position, hunk, old, new = 0, [], 0, 0
+    for text in diff[next((i for i, t in enumerate(diff) if t.startswith("@@")), len(diff)):]:
+        if text.startswith("@@"):
+            old, new = (int(part.split(",")[0][1:]) for part in text.split()[1:3])
+            position, hunk = (position + 1 if hunk else 0), [text]
+            continue
+        position += 1
+        hunk.append(text)
+        here = (old if text[:1] in " -" else None) if side == "LEFT" else (new if text[:1] in " +" else None)
+        if here == line:
+            return "\n".join(hunk), position
+        old, new = old + (text[:1] in " -"), new + (text[:1] in " +")
+    return None
+
+
+def context_hunk(repo: Path, sha: str, path: str, line: int) -> str:
+    """A hunk of unchanged lines ending at ``line``, for a comment on a line the diff does not show."""
+    lines = git(repo, "show", f"{sha}:{path}").splitlines()
+    start = max(1, line - 3)
+    shown = lines[start - 1:line]
+    return "\n".join([f"@@ -{start},{len(shown)} +{start},{len(shown)} @@", *(f" {t}" for t in shown)])

@@ -7,7 +7,8 @@ from tests.bench.gh_api import REPO, Call, Reply, check_length, created, paginat
 from tests.bench.gh_state import ApiError, Issue, NotFound, Pull, Repo, now_iso
 
 
-def _pull_issue(call: Call) -> Issue:
+def pull_issue(call: Call) -> Issue:
+    """The pull request ``number`` of the path names (404 when it is an issue)."""
     issue = call.state.issue(call.repo, call.number())
     if issue.pull is None:
         raise NotFound()
@@ -22,12 +23,17 @@ def list_pulls(call: Call) -> Reply:
     head_owner, _, head = query.get("head", "").rpartition(":")
     pulls = [issue for issue in repo.issues.values() if issue.pull
              and state in ("all", issue.state)
-             and (not head_owner or (head_owner.lower() == repo.owner.lower() and issue.pull.head == head))
+             and (not head_owner or (head_owner.lower() == _head_owner(repo, issue).lower()
+                                     and issue.pull.head == head))
              and query.get("base") in (None, issue.pull.base)]
     key = "updated_at" if query.get("sort") == "updated" else "created_at"
     pulls.sort(key=lambda issue: (getattr(issue, key), issue.number),
                reverse=query.get("direction", "desc" if key == "created_at" else "asc") == "desc")
     return paginated(call, [call.render.pull(repo, issue, full=False) for issue in pulls])
+
+
+def _head_owner(repo: Repo, issue: Issue) -> str:
+    return (issue.pull.head_repo or repo.full_name).split("/")[0]
 
 
 @route("POST", REPO + "/pulls", "pulls/pulls#create-a-pull-request")
@@ -69,12 +75,12 @@ def _refuse_duplicate(repo: Repo, head: str, base: str, number: int | None = Non
 
 @route("GET", REPO + r"/pulls/(?P<number>\d+)", "pulls/pulls#get-a-pull-request")
 def get_pull(call: Call) -> Reply:
-    return Reply(200, call.render.pull(call.repo, _pull_issue(call)))
+    return Reply(200, call.render.pull(call.repo, pull_issue(call)))
 
 
 @route("PATCH", REPO + r"/pulls/(?P<number>\d+)", "pulls/pulls#update-a-pull-request")
 def update_pull(call: Call) -> Reply:
-    repo, issue, body = call.repo, _pull_issue(call), call.body
+    repo, issue, body = call.repo, pull_issue(call), call.body
     call.require("write", unless_author=issue.author)
     if body.get("state") not in (None, "open", "closed"):
         raise validation_failed({"resource": "PullRequest", "code": "invalid", "field": "state"})
@@ -82,6 +88,7 @@ def update_pull(call: Call) -> Reply:
         raise validation_failed({"resource": "PullRequest", "code": "invalid", "field": "base"})
     check_length(body.get("body"), "PullRequest", "body")
     if body.get("state") == "open" and issue.state == "closed":
+        _refuse_reopening(call, issue)
         _refuse_duplicate(repo, issue.pull.head, body.get("base", issue.pull.base), issue.number)
     issue.title, issue.body = body.get("title", issue.title), body.get("body", issue.body)
     issue.pull.base = body.get("base", issue.pull.base)
@@ -92,16 +99,16 @@ def update_pull(call: Call) -> Reply:
     return Reply(200, call.render.pull(repo, issue))
 
 
-@route("GET", REPO + r"/pulls/(?P<number>\d+)/comments", "pulls/comments#list-review-comments-on-a-pull-request")
-def list_review_comments(call: Call) -> Reply:
-    _pull_issue(call)
-    return paginated(call, [])
-
-
-@route("GET", REPO + r"/pulls/(?P<number>\d+)/reviews", "pulls/reviews#list-reviews-for-a-pull-request")
-def list_reviews(call: Call) -> Reply:
-    _pull_issue(call)
-    return paginated(call, [])
+def _refuse_reopening(call: Call, issue: Issue) -> None:
+    """GitHub reopens neither a merged pull request nor one whose head branch is gone."""
+    head_repo = call.state.repo(issue.pull.head_repo) if issue.pull.head_repo else call.repo
+    if issue.pull.merged:
+        raise validation_failed({"resource": "PullRequest", "code": "custom", "field": "state",
+                                 "message": "state cannot be changed. The pull request has been merged."})
+    if issue.pull.head not in gh_git.branch_tips(head_repo.path):
+        raise validation_failed({"resource": "PullRequest", "code": "custom", "field": "state",
+                                 "message": f"state cannot be changed. The {issue.pull.head} branch has been "
+                                            "deleted."})
 
 
 @route("GET", REPO + "/branches/(?P<branch>.+)", "branches/branches#get-a-branch")

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from tests.bench import gh_git
+from tests.bench.gh_review_shapes import ReviewShapes
 from tests.bench.gh_state import (
     PERMISSION_OF_ROLE, REACTIONS, ROLES, Comment, Issue, Reaction, Repo, State, User, node_id,
 )
@@ -51,7 +52,7 @@ def _person(who: tuple[str, str, str]) -> dict[str, str]:
     return dict(zip(("name", "email", "date"), who))
 
 
-class Renderer:
+class Renderer(ReviewShapes):
     """Turns state into GitHub's JSON; callers hold ``state.lock``."""
 
     def __init__(self, state: State, links: Links):
@@ -88,7 +89,7 @@ class Renderer:
         data = {
             "id": repo.id, "node_id": node_id("Repository", repo.id), "name": repo.name,
             "full_name": repo.full_name, "private": repo.private, "owner": owner, "html_url": html,
-            "description": None, "fork": False, "url": api,
+            "description": None, "fork": repo.parent is not None, "url": api,
             **{key: api + suffix for key, suffix in _REPO_URL_TEMPLATES.items()},
             "created_at": repo.created_at, "updated_at": repo.created_at, "pushed_at": repo.created_at,
             "git_url": f"git://{host}/{repo.full_name}.git", "ssh_url": f"git@{host}:{repo.full_name}.git",
@@ -105,6 +106,8 @@ class Renderer:
             data["permissions"] = self.permissions(self.state.role(repo, viewer))
         if full:
             data.update(_REPO_SETTINGS, temp_clone_token=None)
+            if repo.parent:
+                data["parent"] = data["source"] = self.repo(self.state.repo(repo.parent), full=False)
             if owner["type"] == "Organization":
                 data["organization"] = owner
         return data
@@ -181,9 +184,10 @@ class Renderer:
         ``fresh``: just created, so mergeability is still being computed (null / "unknown").
         """
         pull, number = issue.pull, issue.number
-        tips = gh_git.branch_tips(repo.path)
-        pull.head_sha = tips.get(pull.head, pull.head_sha)
-        pull.base_sha = tips.get(pull.base, pull.base_sha)
+        head_repo = self.state.repo(pull.head_repo) if pull.head_repo else repo
+        pull.head_sha = gh_git.branch_tips(head_repo.path).get(pull.head, pull.head_sha)
+        pull.base_sha = gh_git.branch_tips(repo.path).get(pull.base, pull.base_sha)
+        self._sync_pull_ref(repo, head_repo, issue)
         url, html = f"{self.repo_api(repo)}/pulls/{number}", self.issue_html(repo, issue)
         issue_url = f"{self.repo_api(repo)}/issues/{number}"
         review_comment = f"{self.repo_api(repo)}/pulls/comments{{/number}}"
@@ -193,13 +197,13 @@ class Renderer:
             "diff_url": f"{html}.diff", "patch_url": f"{html}.patch", "issue_url": issue_url,
             "number": number, "state": issue.state, "locked": False, "title": issue.title,
             "user": self.login(issue.author), "body": issue.body, "created_at": issue.created_at,
-            "updated_at": issue.updated_at, "closed_at": issue.closed_at, "merged_at": None,
-            "merge_commit_sha": None, "assignee": None, "assignees": [], "requested_reviewers": [],
+            "updated_at": issue.updated_at, "closed_at": issue.closed_at, "merged_at": pull.merged_at,
+            "merge_commit_sha": pull.merge_commit_sha, "assignee": None, "assignees": [], "requested_reviewers": [],
             "requested_teams": [], "labels": [], "milestone": None, "draft": pull.draft,
             "commits_url": f"{url}/commits", "review_comments_url": f"{url}/comments",
             "review_comment_url": review_comment, "comments_url": f"{issue_url}/comments",
             "statuses_url": statuses,
-            "head": self.pull_side(repo, pull.head, pull.head_sha),
+            "head": self.pull_side(head_repo, pull.head, pull.head_sha),
             "base": self.pull_side(repo, pull.base, pull.base_sha),
             "_links": {name: {"href": href} for name, href in (
                 ("self", url), ("html", html), ("issue", issue_url), ("comments", f"{issue_url}/comments"),
@@ -212,6 +216,14 @@ class Renderer:
             data.update(self._pull_details(repo, issue, fresh))
         return data
 
+    @staticmethod
+    def _sync_pull_ref(repo: Repo, head_repo: Repo, issue: Issue) -> None:
+        """Keep ``refs/pull/N/head`` at the head's tip, as GitHub does: a fork's commits then live here too."""
+        pull = issue.pull
+        if pull.head_sha != pull.pull_ref_sha:
+            gh_git.fetch_into(repo.path, head_repo.path, pull.head_sha, f"refs/pull/{issue.number}/head")
+            pull.pull_ref_sha = pull.head_sha
+
     def _pull_details(self, repo: Repo, issue: Issue, fresh: bool) -> dict[str, Any]:
         pull = issue.pull
         additions, deletions, changed = gh_git.diff_stats(repo.path, pull.base_sha, pull.head_sha)
@@ -219,7 +231,8 @@ class Renderer:
         return {
             "merged": pull.merged, "mergeable": None if fresh else True, "rebaseable": None if fresh else True,
             "mergeable_state": state, "merged_by": None,
-            "comments": len(self.state.comments_on(repo, issue.number)), "review_comments": 0,
+            "comments": len(self.state.comments_on(repo, issue.number)),
+            "review_comments": len(self.state.review_comments_on(repo, issue.number)),
             "maintainer_can_modify": False,
             "commits": len(gh_git.commits_between(repo.path, pull.base_sha, pull.head_sha)),
             "additions": additions, "deletions": deletions, "changed_files": changed,

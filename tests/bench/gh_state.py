@@ -74,6 +74,8 @@ class Pull:
     merge_commit_sha: str | None = None
     head_repo: str | None = None
     """``owner/name`` of the fork the head branch lives in; None when it is in the base repository."""
+    pull_ref_sha: str | None = None
+    """Where ``refs/pull/N/head`` of the base repository points."""
 
 
 @dataclass
