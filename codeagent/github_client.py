@@ -6,16 +6,23 @@ becomes a ``GitHubError`` whose message says what to change.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from functools import wraps
+from datetime import datetime, timedelta, timezone
+from functools import partial, wraps
 from typing import Callable, TypeVar
 
-from github import Auth, Github, GithubException, GithubRetry
+from github import Auth, Github, GithubException
 from github.PullRequest import PullRequest as _PullRequest
 
 from codeagent.errors import GitHubError
+from codeagent.retry import Retrying
 
 WRITE_ROLES = frozenset({"admin", "maintain", "write"})
+RECENT = timedelta(minutes=10)
+"""How far back a comment with the same body counts as ours when a retried post looks for it: longer
+than one call can take (see codeagent.retry). Our progress and failure comments carry the run's link,
+so another comment with the same text in that window is, in practice, ours."""
 T = TypeVar("T")
 
 
@@ -56,14 +63,20 @@ class PullRequest:
     base: str
 
 
-def _explained(action: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
-    """Turn a GithubException raised by the wrapped call into a GitHubError."""
+def _api_call(action: str, find_done: Callable[..., T | None] | None = None,
+              ) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Run the wrapped method under the client's retry policy; a GithubException left becomes a GitHubError.
 
-    def decorate(function: Callable[..., T]) -> Callable[..., T]:
-        @wraps(function)
-        def wrapper(*args, **kwargs) -> T:
+    ``find_done`` (same arguments as the method) looks for what an earlier attempt of a creating
+    write did, so that retrying it cannot create twice.
+    """
+
+    def decorate(method: Callable[..., T]) -> Callable[..., T]:
+        @wraps(method)
+        def wrapper(self: GitHubClient, *args, **kwargs) -> T:
+            look = partial(find_done, self, *args, **kwargs) if find_done else None
             try:
-                return function(*args, **kwargs)
+                return self._retrying.call(action, partial(method, self, *args, **kwargs), look)
             except GithubException as error:
                 raise GitHubError(explain(action, error)) from error
 
@@ -100,24 +113,33 @@ def _message_of(error: GithubException) -> str:
 class GitHubClient:
     """The repository the action works on, through the REST (and GraphQL) API."""
 
-    def __init__(self, token: str, repository: str, api_url: str, *, paced: bool = True) -> None:
+    def __init__(self, token: str, repository: str, api_url: str, *, paced: bool = True,
+                 on_wait: Callable[[str], None] | None = None, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.time) -> None:
         """``paced=False`` drops PyGithub's pauses between requests (0.25 s, 1 s between
-        writes, against GitHub's secondary rate limits); only for a local emulator."""
-        retry = GithubRetry(total=5, backoff_factor=1.0, status_forcelist=[500, 502, 503, 504])
+        writes, against GitHub's secondary rate limits); only for a local emulator.
+
+        Failed calls are retried as `codeagent.retry` describes; ``on_wait`` hears each wait
+        ("GitHub rate limit: waiting 12 s (resets at 10:42:07 UTC), then …"), ``sleep`` does it,
+        and ``clock`` (epoch seconds) is compared with GitHub's rate-limit reset time.
+        """
         pauses = {} if paced else {"seconds_between_requests": None, "seconds_between_writes": None}
+        # retry=None: no retries inside PyGithub (urllib3's GithubRetry sleeps on its own clock,
+        # cannot tell a comment's POST from a GET, and ends in MaxRetryError); codeagent.retry does them.
         # lazy: objects are fetched only when a field is read, so a reaction or an
         # edit is one request, not a GET first.
-        self._github = Github(auth=Auth.Token(token), base_url=api_url, retry=retry, timeout=30, lazy=True,
+        self._github = Github(auth=Auth.Token(token), base_url=api_url, retry=None, timeout=30, lazy=True,
                               **pauses)
+        self._retrying = Retrying(api_url, sleep=sleep, clock=clock, on_wait=on_wait)
         self._repo = self._github.get_repo(repository)
         self.repository = repository
 
-    @_explained("reading the repository")
+    @_api_call("reading the repository")
     def default_branch(self) -> str:
         """The repository's default branch."""
         return self._repo.default_branch
 
-    @_explained("checking the commenter's permission")
+    @_api_call("checking the commenter's permission")
     def role_of(self, login: str) -> str:
         """``admin``, ``maintain``, ``write``, ``triage``, ``read`` or ``none``."""
         try:
@@ -131,7 +153,7 @@ class GitHubClient:
         """Whether ``login`` has write access (admin, maintain or write)."""
         return self.role_of(login) in WRITE_ROLES
 
-    @_explained("reading the issue")
+    @_api_call("reading the issue")
     def issue(self, number: int) -> Issue:
         """Issue ``number``."""
         issue = self._repo.get_issue(number)
@@ -145,27 +167,33 @@ class GitHubClient:
             is_pull_request=issue.pull_request is not None,
         )
 
-    @_explained("reading the issue's comments")
+    @_api_call("reading the issue's comments")
     def comments(self, number: int) -> list[Comment]:
         """All comments on issue or pull request ``number``, oldest first."""
         return [_comment(c) for c in self._repo.get_issue(number).get_comments()]
 
-    @_explained("adding a reaction to the comment")
+    @_api_call("adding a reaction to the comment")
     def react(self, number: int, comment_id: int, content: str = "eyes") -> None:
         """Add a reaction to comment ``comment_id`` of issue ``number``."""
         self._repo.get_issue(number).get_comment(comment_id).create_reaction(content)
 
-    @_explained("commenting on the issue")
+    def _posted_comment(self, number: int, body: str) -> Comment | None:
+        """The comment ``body`` on ``number`` (the newest) if an attempt whose answer was lost posted it."""
+        since = datetime.now(timezone.utc) - RECENT
+        posted = [c for c in self._repo.get_issue(number).get_comments(since=since) if c.body == body]
+        return _comment(posted[-1]) if posted else None
+
+    @_api_call("commenting on the issue", find_done=_posted_comment)
     def comment(self, number: int, body: str) -> Comment:
         """Post a new comment on issue or pull request ``number``."""
         return _comment(self._repo.get_issue(number).create_comment(body))
 
-    @_explained("editing a comment")
+    @_api_call("editing a comment")
     def edit_comment(self, number: int, comment_id: int, body: str) -> None:
         """Replace the text of comment ``comment_id`` of issue ``number``."""
         self._repo.get_issue(number).get_comment(comment_id).edit(body)
 
-    @_explained("looking for the pull request")
+    @_api_call("looking for the pull request")
     def find_pull_request(self, branch: str) -> PullRequest | None:
         """The newest pull request from ``branch`` of this repository, in any state."""
         owner = self.repository.split("/")[0]
@@ -174,18 +202,25 @@ class GitHubClient:
             return _pull_request(pull)
         return None
 
-    @_explained("opening the pull request")
+    def _opened_pull_request(self, title: str, body: str, head: str, base: str, draft: bool) -> PullRequest | None:
+        """The open pull request from ``head`` into ``base``: GitHub allows one, so it is the one we asked for."""
+        owner = self.repository.split("/")[0]
+        for pull in self._repo.get_pulls(state="open", head=f"{owner}:{head}", base=base):
+            return _pull_request(pull)
+        return None
+
+    @_api_call("opening the pull request", find_done=_opened_pull_request)
     def create_pull_request(self, title: str, body: str, head: str, base: str, draft: bool) -> PullRequest:
         """Open a pull request from ``head`` into ``base``."""
         return _pull_request(self._repo.create_pull(base=base, head=head, title=title, body=body, draft=draft))
 
-    @_explained("updating the pull request")
+    @_api_call("updating the pull request")
     def update_pull_request(self, number: int, *, body: str | None = None, state: str | None = None) -> None:
         """Change the body and/or the state (``open``, ``closed``) of a pull request."""
         fields = {key: value for key, value in (("body", body), ("state", state)) if value is not None}
         self._repo.get_pull(number).edit(**fields)
 
-    @_explained("marking the pull request ready for review")
+    @_api_call("marking the pull request ready for review")
     def mark_ready_for_review(self, number: int) -> None:
         """Turn a draft pull request into one ready for review (GraphQL only)."""
         pull = self._repo.get_pull(number)
