@@ -48,6 +48,8 @@ class Comment:
     author_is_bot: bool
     body: str
     html_url: str
+    location: str = ""
+    """For a review comment: ``path:line`` it was made on."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,10 @@ class PullRequest:
     merged: bool
     head: str
     base: str
+    title: str = ""
+    body: str = ""
+    head_repository: str | None = None
+    """``owner/name`` the head branch lives in; None when that fork was deleted."""
 
 
 def _api_call(action: str, find_done: Callable[..., T | None] | None = None,
@@ -173,9 +179,13 @@ class GitHubClient:
         return [_comment(c) for c in self._repo.get_issue(number).get_comments()]
 
     @_api_call("adding a reaction to the comment")
-    def react(self, number: int, comment_id: int, content: str = "eyes") -> None:
-        """Add a reaction to comment ``comment_id`` of issue ``number``."""
-        self._repo.get_issue(number).get_comment(comment_id).create_reaction(content)
+    def react(self, number: int, comment_id: int, content: str = "eyes", *, review_comment: bool = False) -> None:
+        """Add a reaction to comment ``comment_id`` of issue or pull request ``number``
+        (a review comment on a diff when ``review_comment``)."""
+        if review_comment:
+            self._repo.get_pull(number).get_review_comment(comment_id).create_reaction(content)
+        else:
+            self._repo.get_issue(number).get_comment(comment_id).create_reaction(content)
 
     def _posted_comment(self, number: int, body: str) -> Comment | None:
         """The comment ``body`` on ``number`` (the newest) if an attempt whose answer was lost posted it."""
@@ -220,6 +230,27 @@ class GitHubClient:
         fields = {key: value for key, value in (("body", body), ("state", state)) if value is not None}
         self._repo.get_pull(number).edit(**fields)
 
+    @_api_call("reading the pull request")
+    def pull_request(self, number: int) -> PullRequest:
+        """Pull request ``number``."""
+        return _pull_request(self._repo.get_pull(number))
+
+    @_api_call("reading the review comments")
+    def review_comments(self, number: int) -> list[Comment]:
+        """The comments on pull request ``number``'s diff, oldest first."""
+        return [_comment(c, location=_location(c)) for c in self._repo.get_pull(number).get_review_comments()]
+
+    def _posted_reply(self, number: int, comment_id: int, body: str) -> Comment | None:
+        """The reply ``body`` in the thread if an attempt whose answer was lost posted it."""
+        posted = [c for c in self._repo.get_pull(number).get_review_comments()
+                  if c.in_reply_to_id == comment_id and c.body == body]
+        return _comment(posted[-1]) if posted else None
+
+    @_api_call("replying to the review comment", find_done=_posted_reply)
+    def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> Comment:
+        """Reply in the review thread that starts with comment ``comment_id``."""
+        return _comment(self._repo.get_pull(number).create_review_comment_reply(comment_id, body))
+
     @_api_call("marking the pull request ready for review")
     def mark_ready_for_review(self, number: int) -> None:
         """Turn a draft pull request into one ready for review (GraphQL only)."""
@@ -228,7 +259,7 @@ class GitHubClient:
             pull.mark_ready_for_review()
 
 
-def _comment(comment) -> Comment:
+def _comment(comment, location: str = "") -> Comment:
     user = comment.user
     return Comment(
         id=comment.id,
@@ -236,7 +267,13 @@ def _comment(comment) -> Comment:
         author_is_bot=user.type == "Bot" or user.login.endswith("[bot]"),
         body=comment.body or "",
         html_url=comment.html_url,
+        location=location,
     )
+
+
+def _location(review_comment) -> str:
+    line = review_comment.line or review_comment.original_line
+    return f"{review_comment.path}:{line}" if line else review_comment.path
 
 
 def _pull_request(pull: _PullRequest) -> PullRequest:
@@ -248,4 +285,7 @@ def _pull_request(pull: _PullRequest) -> PullRequest:
         merged=bool(pull.merged),
         head=pull.head.ref,
         base=pull.base.ref,
+        title=pull.title or "",
+        body=pull.body or "",
+        head_repository=pull.head.repo.full_name if pull.head.repo else None,
     )

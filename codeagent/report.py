@@ -67,16 +67,6 @@ def workflow_files_note(left_out: Sequence[str]) -> str:
             + "\n".join(f"> - `{path}`" for path in left_out))
 
 
-def done_comment(pr_url: str, result: AgentResult) -> str:
-    """The comment on the issue when the PR is ready for review."""
-    if result.stopped_at_limit:
-        lead = (f"⚠️ The agent stopped at the `{result.limit}` limit; what it wrote is in {pr_url} "
-                "for you to review or continue.")
-    else:
-        lead = f"✅ The pull request is ready for review: {pr_url}"
-    return f"{lead}\n\n<sub>{run_numbers(result)}</sub>\n"
-
-
 def refusal_comment(actor: str, trigger_phrase: str) -> str:
     """The reply to someone who may not use the trigger phrase."""
     return (f"Sorry @{actor}, only people with write access to this repository can use "
@@ -84,14 +74,19 @@ def refusal_comment(actor: str, trigger_phrase: str) -> str:
             "issue implemented.\n")
 
 
-def no_changes_comment(result: AgentResult | None = None) -> str:
-    """The comment when the agent finished without changing a file."""
-    text = "The agent finished without changing any files, so there is nothing to review."
-    if result is not None and result.summary.strip():
-        text += "\n\nIts last words:\n\n" + _quote(result.summary)
-    if result is not None:
-        text += f"\n\n<sub>{run_numbers(result)}</sub>"
-    return text + "\n"
+def fork_comment(head_repository: str | None) -> str:
+    """The reply to `/code` on a pull request from a fork: the workflow token cannot push there."""
+    where = f"`{head_repository}`" if head_repository else "a fork that no longer exists"
+    return (f"This pull request's branch lives in {where}, and the workflow token can only push to "
+            "this repository, so codeagent cannot work on it. (Running the fork's code with this "
+            "repository's secrets would not be safe either.) A maintainer can push the branch here "
+            "and comment `/code` on a pull request from it.\n")
+
+
+def follow_up_reply(summary: str, files: Sequence[str]) -> str:
+    """The reply in a review thread once the requested change is pushed."""
+    changed = f"\n\nFiles changed:\n{_bullets(files)}" if files else ""
+    return f"Done, pushed to this pull request.\n\n{_quote(summary) if summary.strip() else ''}{changed}\n"
 
 
 def failure_comment(error_title: str, message: str, run_url: str) -> str:

@@ -1,5 +1,8 @@
 """The run, top to bottom: who asked, acknowledge, branch, prompt, agent, commit, report.
 
+The same run serves `/code` on an issue and a follow-up on a pull request (a comment,
+a review comment, a review); ``targets`` holds what differs between the two.
+
 Adapters come in as arguments (GitHub, the checkout, the agent), so tests pass
 small fakes; each phase is a log group and its detail lives in a helper below.
 """
@@ -14,11 +17,11 @@ from codeagent.agent.sandboxed import AgentRun
 from codeagent.errors import Cancelled, CodeagentError
 from codeagent.event import Trigger
 from codeagent.git import Commit
-from codeagent.github_client import Comment, GitHubClient, Issue, PullRequest
+from codeagent.github_client import GitHubClient, PullRequest
 from codeagent.log import Log
 from codeagent.progress import AGENT_WORKING, BRANCH_READY, CHANGES_PUSHED, PR_READY, ProgressComment, Status
-from codeagent.prompt import IssueThread, ThreadComment, build_prompt
 from codeagent.settings import Settings
+from codeagent.targets import Target, follow_up_prompt, issue_prompt, prepare_follow_up, prepare_issue
 
 
 class Agent(Protocol):
@@ -45,132 +48,116 @@ class Outcome:
 
 def run(trigger: Trigger, settings: Settings, github: GitHubClient, workspace, agent: Agent,
         log: Log, run_url: str) -> Outcome:
-    """Implement the issue ``trigger`` names and open or update its pull request."""
+    """Implement what ``trigger`` asks for and open or update its pull request."""
     with log.group("Check who asked"):
         if not github.can_write(trigger.actor):
             log.info(f"@{trigger.actor} has no write access to {trigger.repository}; replying and stopping")
             github.comment(trigger.issue_number, report.refusal_comment(trigger.actor, settings.trigger_phrase))
             return Outcome("skipped", trigger, message=f"@{trigger.actor} may not use {settings.trigger_phrase}")
+        pull = github.pull_request(trigger.issue_number) if trigger.is_pull_request else None
+        if pull is not None and pull.head_repository != trigger.repository:
+            log.info(f"#{pull.number} comes from the fork {pull.head_repository}; replying and stopping")
+            github.comment(pull.number, report.fork_comment(pull.head_repository))
+            return Outcome("skipped", trigger, message="the pull request comes from a fork")
         agent.preflight()
     with log.group("Acknowledge"):
         if trigger.comment_id:
-            github.react(trigger.issue_number, trigger.comment_id, "eyes")
+            github.react(trigger.issue_number, trigger.comment_id, "eyes",
+                         review_comment=trigger.comment_kind == "review_comment")
         progress = ProgressComment(github, trigger.issue_number, run_url, on_error=log.warning)
         progress.start()
     try:
-        return implement(trigger, settings, github, workspace, agent, log, progress)
+        return implement(trigger, settings, github, workspace, agent, log, progress, pull)
     except CodeagentError as error:
         progress.finish("cancelled" if isinstance(error, Cancelled) else "failure", reason=str(error))
         return Outcome("failure", trigger, message=str(error), title=error.title)
 
 
 def implement(trigger: Trigger, settings: Settings, github: GitHubClient, workspace, agent: Agent,
-              log: Log, progress: ProgressComment) -> Outcome:
-    """Branch, draft PR, prompt, agent, commit, push, report: the work after the acknowledgement."""
-    with log.group("Prepare the branch and the draft pull request"):
+              log: Log, progress: ProgressComment, pull: PullRequest | None) -> Outcome:
+    """Branch and pull request, prompt, agent, commit, push, report: the work after the acknowledgement."""
+    with log.group("Prepare the branch and the pull request"):
         progress.phase(BRANCH_READY, Status.IN_PROGRESS)
-        issue = github.issue(trigger.issue_number)
-        branch = f"{settings.branch_prefix}issue-{issue.number}"
-        base = settings.base_branch or workspace.current_branch() or github.default_branch()
-        prepare_branch(workspace, branch, base, issue.number)
-        pull = open_draft_pull_request(github, issue, branch, base, progress.run_url)
-        progress.pull_request(pull.html_url)
+        if pull is None:
+            target = prepare_issue(github, workspace, settings, trigger, progress.run_url)
+        else:
+            target = prepare_follow_up(workspace, pull)
+        progress.pull_request(target.pull.html_url)
         progress.phase(BRANCH_READY, Status.DONE)
-        log.info(f"branch {branch}, draft pull request {pull.html_url}")
+        log.info(f"branch {target.branch}, pull request {target.pull.html_url}")
     with log.group("Build the prompt"):
-        thread = issue_thread(issue, github.comments(issue.number), trigger.comment_id)
-        prompt = build_prompt(thread, trigger.instructions, trigger.repository, branch, settings.prompt_template)
-        log.info(f"{len(prompt)} characters, {len(thread.comments)} earlier comments")
+        build = follow_up_prompt if target.follow_up else issue_prompt
+        prompt = build(github, trigger, target, settings)
+        log.info(f"{len(prompt)} characters")
     with log.group("Run Claude Code in the sandbox"):
         progress.phase(AGENT_WORKING, Status.IN_PROGRESS)
-        agent_run = run_agent(workspace, agent, prompt, progress, branch, issue)
+        agent_run = run_agent(workspace, agent, prompt, progress, target)
         log.info(agent_run.problem or f"done in {agent_run.result.num_turns} turns")
     with log.group("Commit and push"):
-        commit = commit_and_push(workspace, branch, issue, agent_run.result.summary)
+        commit = commit_and_push(workspace, target, agent_run.result.summary)
         if commit:
             progress.phase(CHANGES_PUSHED, Status.DONE)
     with log.group("Report"):
-        return report_outcome(github, trigger, issue, pull, agent_run, commit, branch, progress)
+        return report_outcome(github, trigger, target, agent_run, commit, progress)
 
 
-def run_agent(workspace, agent: Agent, prompt: str, progress: ProgressComment, branch: str,
-              issue: Issue) -> AgentRun:
+def run_agent(workspace, agent: Agent, prompt: str, progress: ProgressComment, target: Target) -> AgentRun:
     """The agent's run, with the checkout's token hidden; on cancel, what it wrote is pushed."""
     try:
         with workspace.without_credentials():
             return agent.run(prompt, progress)
     except Cancelled:
-        commit_and_push(workspace, branch, issue, "Cancelled while the agent was working; what it wrote so far.")
+        commit_and_push(workspace, target, "Cancelled while the agent was working; what it wrote so far.")
         raise
 
 
-def prepare_branch(workspace, branch: str, base: str, issue_number: int) -> None:
-    """Check out ``branch`` (continuing it if it exists remotely) and push a first commit."""
-    with workspace.authenticated():
-        if workspace.fetch_branch(branch):
-            workspace.start_branch(branch, f"origin/{branch}")
-            return
-        workspace.start_branch(branch, base)
-        workspace.commit_empty(report.initial_commit_message(issue_number))
-        workspace.push(branch)
-
-
-def open_draft_pull_request(github: GitHubClient, issue: Issue, branch: str, base: str,
-                            run_url: str) -> PullRequest:
-    """The branch's open pull request, or a new draft one."""
-    existing = github.find_pull_request(branch)
-    if existing and existing.state == "open":
-        return existing
-    body = report.draft_pr_body(issue.number, run_url)
-    return github.create_pull_request(issue.title, body, branch, base, draft=True)
-
-
-def issue_thread(issue: Issue, comments: list[Comment], trigger_comment_id: int | None) -> IssueThread:
-    """The issue and the comments before the trigger comment (which is the task itself)."""
-    earlier = []
-    for comment in comments:
-        if comment.id == trigger_comment_id:
-            break
-        earlier.append(ThreadComment(comment.author, comment.body, is_bot=comment.author_is_bot))
-    return IssueThread(issue.number, issue.title, issue.body, issue.author, tuple(earlier))
-
-
-def commit_and_push(workspace, branch: str, issue: Issue, summary: str) -> Commit | None:
+def commit_and_push(workspace, target: Target, summary: str) -> Commit | None:
     """Commit what the agent left in the checkout, whatever the outcome, and push it."""
-    message = report.commit_message(issue.number, issue.title, summary)
-    commit = workspace.commit_all(message)
+    commit = workspace.commit_all(report.commit_message(target.number, target.title, summary))
     if commit is not None:
         with workspace.authenticated():
-            workspace.push(branch)
+            workspace.push(target.branch)
     return commit
 
 
-def report_outcome(github: GitHubClient, trigger: Trigger, issue: Issue, pull: PullRequest,
-                   agent_run: AgentRun, commit: Commit | None, branch: str,
-                   progress: ProgressComment) -> Outcome:
+def report_outcome(github: GitHubClient, trigger: Trigger, target: Target, agent_run: AgentRun,
+                   commit: Commit | None, progress: ProgressComment) -> Outcome:
     """Update the pull request, and end the progress comment with how it went."""
-    files = list(commit.files) if commit else []
-    left_out = list(commit.left_out) if commit else []
-    body = report.final_pr_body(issue.number, agent_run.result, files, left_out)
-    progress.stats(agent_run.result.num_turns, agent_run.result.cost_usd)
-    outcome = dict(trigger=trigger, branch=branch, pull_request=pull, agent=agent_run, commit=commit)
+    pull, result = target.pull, agent_run.result
+    progress.stats(result.num_turns, result.cost_usd)
+    outcome = dict(trigger=trigger, branch=target.branch, pull_request=pull, agent=agent_run, commit=commit)
     if agent_run.problem:
-        if commit:
-            github.update_pull_request(pull.number, body=body)
+        if commit and not target.follow_up:
+            github.update_pull_request(pull.number, body=_pull_request_body(target, result, commit))
         if agent_run.limit:
             progress.finish("limit", reason=_work_kept(commit, pull), limit=agent_run.limit)
         else:
             progress.finish("failure", reason=f"{agent_run.problem}\n\n{_work_kept(commit, pull)}")
         return Outcome("failure", message=agent_run.problem, title="The agent did not finish", **outcome)
     if commit is None:
-        github.update_pull_request(pull.number, state="closed")
+        if target.new_pull:
+            github.update_pull_request(pull.number, state="closed")
         progress.finish("no-changes")
         return Outcome("no-changes", message="the agent changed no files", **outcome)
-    github.update_pull_request(pull.number, body=body)
-    github.mark_ready_for_review(pull.number)
+    if target.follow_up:
+        _reply_in_review_thread(github, trigger, result.summary, commit)
+    else:
+        github.update_pull_request(pull.number, body=_pull_request_body(target, result, commit))
+        github.mark_ready_for_review(pull.number)
     progress.phase(PR_READY, Status.DONE)
     progress.finish("success")
     return Outcome("success", **outcome)
+
+
+def _pull_request_body(target: Target, result, commit: Commit) -> str:
+    return report.final_pr_body(target.number, result, list(commit.files), list(commit.left_out))
+
+
+def _reply_in_review_thread(github: GitHubClient, trigger: Trigger, summary: str, commit: Commit) -> None:
+    """A review comment's request is answered where it was made, in its thread."""
+    if trigger.review_context is not None:
+        github.reply_to_review_comment(trigger.issue_number, trigger.review_context.thread_comment_id,
+                                       report.follow_up_reply(summary, list(commit.files)))
 
 
 def _work_kept(commit: Commit | None, pull: PullRequest) -> str:

@@ -1,5 +1,7 @@
 """One scenario, run for real: emulators up, checkout, action container, report.
 
+A scenario with ``runs:`` runs the action several times against the same emulator,
+each time as a new workflow run: new event, new token, fresh checkout, new model script.
 The report's keys are a fixed contract (scenarios/README.md, "The report").
 """
 
@@ -27,7 +29,8 @@ from tests.bench.runner import (
     read_outputs,
     run_container_action,
 )
-from tests.bench.scenario import WORKSPACE_IN_SANDBOX, Scenario
+from tests.bench.scenario import WORKSPACE_IN_SANDBOX, Scenario, ScenarioRun
+from tests.bench.seeding import World, post_event, seed
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "codeagent-base:bookworm"
@@ -100,77 +103,130 @@ class ContainerWatch:
         ]
 
 
+RUN_KEYS = ("exit_code", "outputs", "step_summary", "model_requests", "api_requests", "log", "duration_s",
+            "model_s", "prompts", "model_request_messages", "first_request_text")
+"""What the top-level report takes from the last run; ``leaked_secrets`` and ``containers_left``
+are every run's, the emulator's state is the final one."""
+
+
 def run_scenario(scenario: Scenario, work_root: Path, image: str = ACTION_IMAGE) -> dict[str, Any]:
-    """Run ``scenario`` end to end and return the report."""
-    token = "ghs_" + secrets.token_hex(18)
+    """Run ``scenario`` end to end (each of its runs in turn, against one emulator) and return the report."""
     api_key = "sk-ant-bench-" + secrets.token_hex(16)
-    # The GitHub token in every form it travels in: raw and as the checkout's Basic header.
-    leak_forms = {
-        "GITHUB_TOKEN": token,
-        "GITHUB_TOKEN (basic auth header)": base64.b64encode(f"x-access-token:{token}".encode()).decode(),
-    }
+    runs = scenario.runs()
+    tokens = ["ghs_" + secrets.token_hex(18) for _ in runs]  # a new workflow token per run, as on GitHub
+    # Each GitHub token in every form it travels in: raw and as the checkout's Basic header.
+    leak_forms = {}
+    for index, token in enumerate(tokens, 1):
+        name = "GITHUB_TOKEN" + (f" (run {index})" if len(tokens) > 1 else "")
+        leak_forms[name] = token
+        leak_forms[f"{name} (basic auth header)"] = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     client = docker.from_env()
-    with GitHubEmulator(work_root / "github") as github, \
-            ModelServer(scenario.model, WORKSPACE_IN_SANDBOX, secrets={**leak_forms, "ANTHROPIC_API_KEY": api_key}) as model, \
-            ContainerWatch(client) as watch:
-        issue_number, payload = _seed(github, scenario, token)
-        layout = RunnerLayout(work_root / "runner", scenario.repository)
-        layout.create()
-        sha = checkout(layout, github.clone_url(scenario.repository), github.server_url, token)
-        layout.event_path.write_text(json.dumps(payload, indent=2))
-        inputs = {"anthropic-api-key": api_key, "anthropic-base-url": model.url, **scenario.inputs}
-        env, unexpected = input_env(REPO_ROOT / "action.yml", inputs, {"${{github.token}}": token})
-        gh_env, files = github_env(
-            layout, repository=scenario.repository, event_name=scenario.event_name,
-            actor=scenario.event_author, sha=sha, api_url=github.api_url, server_url=github.server_url,
-            graphql_url=github.graphql_url, run_id=int(time.time()),
-        )
-        exit_code, log, duration, _ = run_container_action(client, image, layout, {**env, **gh_env})
-        if unexpected:
-            log = f"Warning: Unexpected input(s) {unexpected!r}\n" + log
-        leaked = set(model.leaked_secrets())
-        for environment in watch.environments():
-            leaked |= {name for name, value in leak_forms.items() if value in "\n".join(environment.values())}
-        return {
-            "scenario": scenario.name,
-            "exit_code": exit_code,
-            "outputs": read_outputs(files["GITHUB_OUTPUT"]),
-            "step_summary": files["GITHUB_STEP_SUMMARY"].read_text(),
-            "pulls": github.pulls(scenario.repository),
-            "branches": github.branches(scenario.repository),
-            "issue_comments": github.comments(scenario.repository),
-            "reactions": [r for r in github.reactions(scenario.repository) if r.get("author") == WORKFLOW_TOKEN_LOGIN],
-            "model_requests": model.request_count(),
-            "leaked_secrets": sorted(leaked),
-            "api_requests": github.api_requests(),
-            "log": log,
-            "containers_left": watch.left_behind(),
-            "duration_s": round(duration, 2),
-            "model_s": round(model.model_seconds, 2),
-            "issue_number": issue_number,
-            "unknown_api_requests": list(github.unknown_requests),
-        }
+    with GitHubEmulator(work_root / "github") as github:
+        for token in tokens:
+            github.add_token(token, WORKFLOW_TOKEN_LOGIN, type="Bot")
+        world = seed(github, scenario, WORKFLOW_TOKEN_LOGIN)
+        reports = []
+        for index, (run, token) in enumerate(zip(runs, tokens), 1):
+            bench_run = BenchRun(client, image, github, token, api_key, leak_forms, work_root / f"run-{index}", index)
+            reports.append(bench_run.run(scenario, world, run))
+        return _report(scenario, github, world, reports)
 
 
-def _seed(github: GitHubEmulator, scenario: Scenario, token: str) -> tuple[int, dict]:
-    """Put the repository, people, issue and thread in the emulator; return the event payload."""
-    repository = scenario.repository
-    github.add_token(token, WORKFLOW_TOKEN_LOGIN, type="Bot")
-    github.create_repo(repository, scenario.repo_dir)
-    for login, role in scenario.roles().items():
-        github.set_permission(repository, login, role)
-    issue = github.create_issue(repository, scenario.issue_title, scenario.issue_body,
-                                scenario.issue_author, number=scenario.issue_number)
-    number = issue["number"]
-    for comment in scenario.issue_comments:
-        github.add_issue_comment(repository, number, comment.author, comment.body)
-    sender = github.user_json(scenario.event_author)
-    repo = github.repo_json(repository)
-    if scenario.event_name == "workflow_dispatch":
-        inputs = {"issue-number": str(number), **{k: v for k, v in scenario.event_inputs.items()}}
-        return number, {"inputs": inputs, "ref": "refs/heads/main", "repository": repo, "sender": sender,
-                        "workflow": ".github/workflows/codeagent.yml"}
-    comment = github.add_issue_comment(repository, number, scenario.event_author, scenario.event_comment)
-    comment["author_association"] = scenario.event_author_association
-    return number, {"action": "created", "issue": github.issue_json(repository, number),
-                    "comment": comment, "repository": repo, "sender": sender}
+class BenchRun:
+    """One workflow run of a scenario: the event, a fresh checkout, the action container, what it left."""
+
+    def __init__(self, client: docker.DockerClient, image: str, github: GitHubEmulator, token: str, api_key: str,
+                 leak_forms: dict[str, str], root: Path, number: int) -> None:
+        self.client, self.image, self.github, self.token, self.api_key = client, image, github, token, api_key
+        self.leak_forms, self.root, self.number = leak_forms, root, number
+
+    def run(self, scenario: Scenario, world: World, run: ScenarioRun) -> dict[str, Any]:
+        github, posted = self.github, post_event(self.github, scenario, world, run.event)
+        first_request = len(github.api_requests())
+        with ModelServer(run.model, WORKSPACE_IN_SANDBOX,
+                         secrets={**self.leak_forms, "ANTHROPIC_API_KEY": self.api_key}) as model, \
+                ContainerWatch(self.client) as watch:
+            layout = RunnerLayout(self.root, scenario.repository)
+            layout.create()
+            ref = posted.ref.removeprefix("refs/heads/")
+            sha = checkout(layout, github.clone_url(scenario.repository), github.server_url, self.token, ref, posted.sha)
+            layout.event_path.write_text(json.dumps(posted.payload, indent=2))
+            inputs = {"anthropic-api-key": self.api_key, "anthropic-base-url": model.url, **run.inputs}
+            env, unexpected = input_env(REPO_ROOT / "action.yml", inputs, {"${{github.token}}": self.token})
+            gh_env, files = github_env(
+                layout, repository=scenario.repository, event_name=run.event.name, actor=run.event.author, sha=sha,
+                api_url=github.api_url, server_url=github.server_url, graphql_url=github.graphql_url,
+                run_id=int(time.time()) * 100 + self.number, run_number=self.number, ref=posted.ref,
+            )
+            exit_code, log, duration, _ = run_container_action(self.client, self.image, layout, {**env, **gh_env})
+            if unexpected:
+                log = f"Warning: Unexpected input(s) {unexpected!r}\n" + log
+            leaked = set(model.leaked_secrets())
+            for environment in watch.environments():
+                leaked |= {name for name, value in self.leak_forms.items() if value in "\n".join(environment.values())}
+            return {
+                "event_name": run.event.name,
+                "exit_code": exit_code,
+                "outputs": read_outputs(files["GITHUB_OUTPUT"]),
+                "step_summary": files["GITHUB_STEP_SUMMARY"].read_text(),
+                "model_requests": model.request_count(),
+                "leaked_secrets": sorted(leaked),
+                "api_requests": github.api_requests()[first_request:],
+                "log": log,
+                "containers_left": watch.left_behind(),
+                "duration_s": round(duration, 2),
+                "model_s": round(model.model_seconds, 2),
+                **_prompts(model),
+            }
+
+
+def _prompts(model: ModelServer) -> dict[str, Any]:
+    """What the model was asked: the first user message of each request, and how many messages
+    (and what text) the first agent-loop request carried — a resumed session sends the earlier turns."""
+    bodies = [r.body for r in model.requests if isinstance(r.body, dict) and r.body.get("messages")]
+    agent = [body for body in bodies if body.get("tools")]
+    messages = agent[0]["messages"] if agent else []
+    return {
+        "prompts": [message_text(body["messages"][0]) for body in bodies],
+        "model_request_messages": len(messages),
+        "first_request_text": "\n\n".join(message_text(m) for m in messages),
+    }
+
+
+def message_text(message: dict) -> str:
+    """The text of one Messages API message: text blocks, tool results, tool inputs (as JSON)."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    parts = []
+    for block in content or []:
+        if block.get("type") == "text":
+            parts.append(block.get("text", ""))
+        elif block.get("type") == "tool_result":
+            parts.append(message_text({"content": block.get("content")}))
+        elif block.get("type") == "tool_use":
+            parts.append(json.dumps(block.get("input"), ensure_ascii=False))
+    return "\n".join(parts)
+
+
+def _report(scenario: Scenario, github: GitHubEmulator, world: World, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The last run's account, the emulator's final state, and every run in order."""
+    repository, last = scenario.repository, runs[-1]
+    return {
+        "scenario": scenario.name,
+        "repository": repository,
+        **{key: last[key] for key in RUN_KEYS},
+        "pulls": github.pulls(repository),
+        "branches": github.branches(repository),
+        "issue_comments": github.comments(repository),
+        "review_comments": github.review_comments(repository),
+        "reviews": github.reviews(repository),
+        "reactions": [r for r in github.reactions(repository) if r.get("author") == WORKFLOW_TOKEN_LOGIN],
+        "leaked_secrets": sorted({name for run in runs for name in run["leaked_secrets"]}),
+        "containers_left": [name for run in runs for name in run["containers_left"]],
+        "issue_number": world.issue_number,
+        "pull_number": world.pull_number,
+        "bench_comment_ids": list(world.bench_comment_ids),
+        "unknown_api_requests": list(github.unknown_requests),
+        "runs": runs,
+    }

@@ -75,16 +75,18 @@ def delete_issue_comment(call: Call) -> Reply:
     return Reply(204)
 
 
-def _react(call: Call, issue_number: int, comment_id: int | None) -> Reply:
+def react(call: Call, issue_number: int, comment_id: int | None, review_comment: bool = False) -> Reply:
+    """Add the body's reaction: 201, or 200 with the existing one when the caller reacted so already."""
     content = call.body.get("content")
     if content not in REACTIONS:
         raise validation_failed({"value": content, "resource": "Reaction", "field": "content", "code": "invalid"})
-    reaction, new = call.state.react(call.repo, issue_number, comment_id, content, call.user.login)
+    reaction, new = call.state.react(call.repo, issue_number, comment_id, content, call.user.login, review_comment)
     return Reply(201 if new else 200, call.render.reaction(reaction))
 
 
-def _reactions(call: Call, issue_number: int, comment_id: int | None) -> Reply:
-    reactions = call.state.reactions_on(call.repo, issue_number, comment_id)
+def reactions_of(call: Call, issue_number: int, comment_id: int | None, review_comment: bool = False) -> Reply:
+    """The reactions on an issue or a comment, filtered by ``content`` when the query asks."""
+    reactions = call.state.reactions_on(call.repo, issue_number, comment_id, review_comment)
     content = call.query.get("content")
     return paginated(call, [call.render.reaction(r) for r in reactions if content in (None, r.content)])
 
@@ -93,21 +95,21 @@ def _reactions(call: Call, issue_number: int, comment_id: int | None) -> Reply:
        "reactions/reactions#create-reaction-for-an-issue-comment")
 def create_comment_reaction(call: Call) -> Reply:
     comment = call.state.comment(call.repo, call.number("id"))
-    return _react(call, comment.issue_number, comment.id)
+    return react(call, comment.issue_number, comment.id)
 
 
 @route("GET", REPO + r"/issues/comments/(?P<id>\d+)/reactions",
        "reactions/reactions#list-reactions-for-an-issue-comment")
 def list_comment_reactions(call: Call) -> Reply:
     comment = call.state.comment(call.repo, call.number("id"))
-    return _reactions(call, comment.issue_number, comment.id)
+    return reactions_of(call, comment.issue_number, comment.id)
 
 
 @route("POST", REPO + r"/issues/(?P<number>\d+)/reactions", "reactions/reactions#create-reaction-for-an-issue")
 def create_issue_reaction(call: Call) -> Reply:
-    return _react(call, call.state.issue(call.repo, call.number()).number, None)
+    return react(call, call.state.issue(call.repo, call.number()).number, None)
 
 
 @route("GET", REPO + r"/issues/(?P<number>\d+)/reactions", "reactions/reactions#list-reactions-for-an-issue")
 def list_issue_reactions(call: Call) -> Reply:
-    return _reactions(call, call.state.issue(call.repo, call.number()).number, None)
+    return reactions_of(call, call.state.issue(call.repo, call.number()).number, None)

@@ -10,8 +10,9 @@ whose password is the token, as actions/checkout sends it.
         github.create_repo("octo-org/textstats", files_dir)
         issue = github.create_issue("octo-org/textstats", "Title", "Body", author="octo-owner")
 
-Endpoints: `gh_rest` and `gh_pulls` (REST, on `gh_api`), `gh_graphql`; JSON shapes: `gh_shapes`; state:
-`gh_state`; git: `gh_git`; faults: `gh_faults`. Every request lands in
+Endpoints: `gh_rest`, `gh_pulls` and `gh_reviews` (REST, on `gh_api`), `gh_graphql`; JSON shapes:
+`gh_shapes` and `gh_review_shapes`; state: `gh_state`; seeding pull requests, forks and reviews:
+`gh_seed_pulls`; git: `gh_git`; faults: `gh_faults`. Every request lands in
 ``request_log``; one that no endpoint serves also lands in ``unknown_requests``,
 one the emulator fails on in ``server_errors``.
 """
@@ -29,8 +30,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.bench import gh_api, gh_git, gh_graphql, gh_http, gh_pulls, gh_rest  # noqa: F401 (gh_pulls, gh_rest: routes)
+from tests.bench import gh_api, gh_git, gh_graphql, gh_http, gh_pulls, gh_rest, gh_reviews  # noqa: F401 (routes)
 from tests.bench.gh_faults import Faults
+from tests.bench.gh_seed_pulls import PullSeeding
 from tests.bench.gh_shapes import Links, Renderer
 from tests.bench.gh_state import ROLES, NotFound, Repo, State, now_iso
 
@@ -53,7 +55,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: ``request_log`` has every request."""
 
 
-class GitHubEmulator:
+class GitHubEmulator(PullSeeding):
     """The emulator: ``start()`` (or ``with``) serves it on ``host``, a free port unless given."""
 
     def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0):
@@ -171,7 +173,8 @@ class GitHubEmulator:
         with self.state.lock:
             repo = self.state.repo(full_name)
             return [{"number": i.number, "title": i.title, "body": i.body, "head": i.pull.head,
-                     "base": i.pull.base, "draft": i.pull.draft, "state": i.state}
+                     "base": i.pull.base, "draft": i.pull.draft, "state": i.state,
+                     "head_repo": i.pull.head_repo or repo.full_name, "merged": i.pull.merged}
                     for i in sorted(repo.issues.values(), key=lambda i: i.number) if i.pull]
 
     def branches(self, full_name: str) -> list[dict[str, Any]]:
@@ -198,11 +201,13 @@ class GitHubEmulator:
                     for c in self.state.comments if c.repo == repo.full_name]
 
     def reactions(self, full_name: str) -> list[dict[str, Any]]:
-        """Every reaction; ``comment_id`` is None for one on the issue or PR itself."""
+        """Every reaction; ``comment_id`` is None for one on the issue or PR itself. One on a pull
+        request review comment also has ``review_comment: True`` (``comment_id`` is the review comment's)."""
         with self.state.lock:
             repo = self.state.repo(full_name)
             return [{"comment_id": r.comment_id, "issue_number": r.issue_number, "content": r.content,
-                     "author": r.author} for r in self.state.reactions if r.repo == repo.full_name]
+                     "author": r.author, **({"review_comment": True} if r.review_comment else {})}
+                    for r in self.state.reactions if r.repo == repo.full_name]
 
     def api_requests(self) -> list[dict[str, Any]]:
         """REST and GraphQL requests (not git): method, path (without /api/v3), status."""

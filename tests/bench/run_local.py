@@ -29,20 +29,26 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def account(report: dict) -> str:
-    """A few lines a person reads: result, PR, commits, comments."""
-    lines = [f"exit code {report['exit_code']}, result {report['outputs'].get('result', '-')}, "
-             f"{report['duration_s']} s ({report['model_s']} s in the model), "
-             f"{report['model_requests']} model requests"]
+    """A few lines a person reads: result of each run, PRs, commits, comments."""
+    runs = report.get("runs") or [report]
+    lines = [f"{f'run {n}: ' if len(runs) > 1 else ''}exit code {run['exit_code']}, "
+             f"result {run['outputs'].get('result', '-')}, {run['duration_s']} s ({run['model_s']} s in the model), "
+             f"{run['model_requests']} model requests" for n, run in enumerate(runs, 1)]
     for pull in report["pulls"]:
+        fork = f"{pull['head_repo']}:" if pull["head_repo"].lower() != report["repository"].lower() else ""
         lines.append(f"PR #{pull['number']} {pull['state']}{' draft' if pull['draft'] else ''}: "
-                     f"{pull['title']} ({pull['head']} -> {pull['base']})")
+                     f"{pull['title']} ({fork}{pull['head']} -> {pull['base']})")
     for branch in report["branches"]:
         lines.append(f"branch {branch['name']}:")
         lines += [f"  {c['sha'][:8]} {c['message'].splitlines()[0]}  [{', '.join(c['files'])}]" for c in branch["commits"]]
     for comment in report["issue_comments"]:
-        lines = [line for line in comment["body"].splitlines() if line.strip() and not line.startswith("<!--")]
-        first = (lines or [""])[0]
+        shown = [line for line in comment["body"].splitlines() if line.strip() and not line.startswith("<!--")]
+        first = (shown or [""])[0]
         lines.append(f"comment on #{comment['issue_number']} by {comment['author']}: {first[:100]}")
+    for comment in report.get("review_comments", []):
+        first = (comment["body"].strip().splitlines() or [""])[0]
+        where = f"{comment['path']}:{comment['line']}" + (" (reply)" if comment["in_reply_to"] else "")
+        lines.append(f"review comment on #{comment['pull_number']} {where} by {comment['author']}: {first[:80]}")
     if report["containers_left"]:
         lines.append(f"containers left behind: {report['containers_left']}")
     if report["leaked_secrets"]:
@@ -52,10 +58,12 @@ def account(report: dict) -> str:
 
 def broken_report(name: str, error: str) -> dict:
     """A report with every key, for a run the bench could not complete."""
-    return {"scenario": name, "exit_code": None, "outputs": {}, "step_summary": "", "pulls": [],
-            "branches": [], "issue_comments": [], "reactions": [], "model_requests": 0,
-            "leaked_secrets": [], "api_requests": [], "log": "bench error:\n" + error,
-            "containers_left": [], "duration_s": 0.0, "model_s": 0.0}
+    return {"scenario": name, "repository": "", "exit_code": None, "outputs": {}, "step_summary": "", "pulls": [],
+            "branches": [], "issue_comments": [], "review_comments": [], "reviews": [], "reactions": [],
+            "model_requests": 0, "leaked_secrets": [], "api_requests": [], "log": "bench error:\n" + error,
+            "containers_left": [], "duration_s": 0.0, "model_s": 0.0, "prompts": [], "model_request_messages": 0,
+            "first_request_text": "", "issue_number": None, "pull_number": None, "bench_comment_ids": [],
+            "unknown_api_requests": [], "runs": []}
 
 
 def main(argv: list[str] | None = None) -> int:

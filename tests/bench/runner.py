@@ -62,20 +62,31 @@ class RunnerLayout:
             path.chmod(0o777)
 
 
-def checkout(layout: RunnerLayout, clone_url: str, server_url: str, token: str, ref: str = "main") -> str:
-    """Check out like actions/checkout@v4 (depth 1, persisted credentials); returns the sha."""
+def checkout(layout: RunnerLayout, clone_url: str, server_url: str, token: str, ref: str = "main",
+             sha: str | None = None) -> str:
+    """Check out like actions/checkout@v4 (depth 1, persisted credentials); returns the sha.
+
+    ``ref`` is a branch name, or ``refs/pull/N/merge`` (``sha`` its commit) as for the
+    pull request events: fetched by sha and checked out detached, as actions/checkout does.
+    """
     workspace = layout.workspace
     header = "AUTHORIZATION: basic " + base64.b64encode(f"x-access-token:{token}".encode()).decode()
     git = ["git", "-C", str(workspace)]
     subprocess.run(["git", "init", "-q", str(workspace)], check=True)
     subprocess.run([*git, "remote", "add", "origin", clone_url], check=True)
     subprocess.run([*git, "config", "--local", f"http.{server_url}/.extraheader", header], check=True)
+    if ref.startswith("refs/pull/"):
+        remote_ref = "refs/remotes/pull/" + ref.removeprefix("refs/pull/")
+        refspec, switch = f"+{sha}:{remote_ref}", ["checkout", "-q", "--progress", "--force", remote_ref]
+    else:
+        refspec = f"+refs/heads/{ref}:refs/remotes/origin/{ref}"
+        switch = ["checkout", "-q", "--progress", "--force", "-B", ref, f"refs/remotes/origin/{ref}"]
     subprocess.run(
         [*git, "-c", "protocol.version=2", "fetch", "-q", "--no-tags", "--prune", "--no-recurse-submodules",
-         "--depth=1", "origin", f"+refs/heads/{ref}:refs/remotes/origin/{ref}"],
+         "--depth=1", "origin", refspec],
         check=True,
     )
-    subprocess.run([*git, "checkout", "-q", "--progress", "--force", "-B", ref, f"refs/remotes/origin/{ref}"], check=True)
+    subprocess.run([*git, *switch], check=True)
     sha = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
     _chown_tree(workspace, RUNNER_UID)
     return sha
@@ -111,8 +122,13 @@ def _input_name(name: str) -> str:
 
 
 def github_env(layout: RunnerLayout, *, repository: str, event_name: str, actor: str, sha: str,
-               api_url: str, server_url: str, graphql_url: str, run_id: int) -> tuple[dict[str, str], dict[str, Path]]:
-    """The ``GITHUB_*``/``RUNNER_*`` variables and the file-command files behind them."""
+               api_url: str, server_url: str, graphql_url: str, run_id: int, run_number: int = 1,
+               ref: str = "refs/heads/main") -> tuple[dict[str, str], dict[str, Path]]:
+    """The ``GITHUB_*``/``RUNNER_*`` variables and the file-command files behind them.
+
+    ``ref``: ``refs/heads/<default branch>`` for issue comments and manual runs,
+    ``refs/pull/N/merge`` for the pull request review events.
+    """
     files = {
         key: layout.file_commands / f"{prefix}_{uuid.uuid4()}"
         for key, prefix in (("GITHUB_OUTPUT", "set_output"), ("GITHUB_STEP_SUMMARY", "step_summary"),
@@ -126,11 +142,12 @@ def github_env(layout: RunnerLayout, *, repository: str, event_name: str, actor:
         "GITHUB_ACTION_PATH": "", "GITHUB_ACTOR": actor, "GITHUB_TRIGGERING_ACTOR": actor,
         "GITHUB_API_URL": api_url, "GITHUB_SERVER_URL": server_url, "GITHUB_GRAPHQL_URL": graphql_url,
         "GITHUB_EVENT_NAME": event_name, "GITHUB_EVENT_PATH": "/github/workflow/event.json",
-        "GITHUB_JOB": "codeagent", "GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main",
+        "GITHUB_JOB": "codeagent", "GITHUB_REF": ref,
+        "GITHUB_REF_NAME": ref.removeprefix("refs/heads/").removeprefix("refs/pull/"),
         "GITHUB_REF_TYPE": "branch", "GITHUB_REPOSITORY": repository,
         "GITHUB_REPOSITORY_OWNER": repository.split("/")[0], "GITHUB_RUN_ID": str(run_id),
-        "GITHUB_RUN_NUMBER": "1", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_SHA": sha,
-        "GITHUB_WORKFLOW": "codeagent", "GITHUB_WORKFLOW_REF": f"{repository}/.github/workflows/codeagent.yml@refs/heads/main",
+        "GITHUB_RUN_NUMBER": str(run_number), "GITHUB_RUN_ATTEMPT": "1", "GITHUB_SHA": sha,
+        "GITHUB_WORKFLOW": "codeagent", "GITHUB_WORKFLOW_REF": f"{repository}/.github/workflows/codeagent.yml@{ref}",
         "GITHUB_WORKSPACE": CONTAINER_WORKSPACE, "GITHUB_RETENTION_DAYS": "90",
         "RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "RUNNER_NAME": "codeagent-bench",
         "RUNNER_ENVIRONMENT": "github-hosted", "RUNNER_TEMP": str(layout.temp),

@@ -1,8 +1,10 @@
 """A scenario folder (``repo/`` + ``scenario.yaml``), read into typed values.
 
 The format is a fixed contract: ../shared/scenarios/README.md and the repo's
-copy in scenarios/README.md. Unknown keys are kept readable (``raw``) so the
-format can grow without breaking older scenarios.
+copy in scenarios/README.md, with this repository's extensions documented there.
+Unknown top-level and ``event`` keys are kept readable (``raw``) so the format can
+grow without breaking older scenarios; the objects this repository added
+(``pull_request``, ``runs``) refuse unknown keys, so a typo cannot pass unnoticed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ WORKSPACE_IN_SANDBOX = "/github/workspace"
 """Where the sandbox sees the checkout: ``{workspace}`` in a model script."""
 
 _ROLE_BY_ASSOCIATION = {"OWNER": "admin", "MEMBER": "write", "COLLABORATOR": "write"}
+PULL_REQUEST_EVENTS = ("pull_request_review_comment", "pull_request_review")
+"""Events that always concern a pull request (the runner checks out its merge ref)."""
 
 
 @dataclass(frozen=True)
@@ -26,8 +30,91 @@ class ScenarioComment:
 
 
 @dataclass(frozen=True)
+class ScenarioReviewComment:
+    """A comment on a line of the pull request's diff (or a reply in an earlier one's thread)."""
+
+    author: str
+    body: str
+    path: str = ""
+    line: int | None = None
+    side: str = "RIGHT"
+    diff_hunk: str | None = None
+    """As GitHub shows it above the comment; computed from the pull request's diff when absent."""
+    in_reply_to: int | None = None
+    """Index (from 0) in ``pull_request.review_comments`` of the comment whose thread this one answers."""
+
+
+@dataclass(frozen=True)
+class ScenarioReview:
+    author: str
+    body: str
+    state: str = "commented"
+
+
+@dataclass(frozen=True)
+class ScenarioCommit:
+    message: str
+    files: dict[str, str | None]
+    """Path to its new text; None deletes the file; empty: an empty commit."""
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class ScenarioPullRequest:
+    """A pull request that exists before the first run, its head pushed and its conversation held."""
+
+    title: str
+    head: str
+    number: int | None = None
+    body: str = ""
+    base: str | None = None
+    draft: bool = False
+    state: str = "open"
+    merged: bool = False
+    head_deleted: bool = False
+    author: str = "github-actions[bot]"
+    fork: str | None = None
+    """``owner/name`` of the fork the head branch lives in."""
+    commits: tuple[ScenarioCommit, ...] = ()
+    comments: tuple[ScenarioComment, ...] = ()
+    reviews: tuple[ScenarioReview, ...] = ()
+    review_comments: tuple[ScenarioReviewComment, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScenarioEvent:
+    """What triggers one run."""
+
+    name: str
+    comment: str = ""
+    author: str = "octo-owner"
+    author_association: str = "OWNER"
+    inputs: dict[str, Any] = field(default_factory=dict)
+    number: int | None = None
+    """The issue or pull request it concerns; default: ``pull_request``'s, else the issue's."""
+    path: str = ""
+    line: int | None = None
+    side: str = "RIGHT"
+    diff_hunk: str | None = None
+    in_reply_to: int | None = None
+    review_body: str = ""
+    review_state: str = "commented"
+    review_comments: tuple[ScenarioReviewComment, ...] = ()
+    """Inline comments of a submitted review (``pull_request_review``)."""
+
+
+@dataclass(frozen=True)
+class ScenarioRun:
+    """One workflow run: its event, the model's script and the action's inputs."""
+
+    event: ScenarioEvent
+    model: list[list[dict]]
+    inputs: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Scenario:
-    """One run of the action, described from the outside."""
+    """One or more runs of the action, described from the outside."""
 
     path: Path
     repository: str
@@ -36,15 +123,15 @@ class Scenario:
     issue_body: str
     issue_author: str
     issue_comments: tuple[ScenarioComment, ...]
-    event_name: str
-    event_comment: str
-    event_author: str
-    event_author_association: str
-    event_inputs: dict[str, Any]
+    event: ScenarioEvent
     collaborators: dict[str, str]
     inputs: dict[str, str]
     model: list[list[dict]]
     raw: dict[str, Any] = field(repr=False)
+    pull_request: ScenarioPullRequest | None = None
+    later_runs: tuple[ScenarioRun, ...] = ()
+    pending: str | None = None
+    """Why the scenario cannot pass yet; the test suite skips it with this reason."""
 
     @property
     def repo_dir(self) -> Path:
@@ -54,9 +141,35 @@ class Scenario:
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def event_name(self) -> str:
+        return self.event.name
+
+    @property
+    def event_comment(self) -> str:
+        return self.event.comment
+
+    @property
+    def event_author(self) -> str:
+        return self.event.author
+
+    @property
+    def event_author_association(self) -> str:
+        return self.event.author_association
+
+    @property
+    def event_inputs(self) -> dict[str, Any]:
+        return self.event.inputs
+
+    def runs(self) -> list[ScenarioRun]:
+        """Every run in order, the first (top-level ``event``, ``model``, ``inputs``) included."""
+        return [ScenarioRun(self.event, self.model, self.inputs), *self.later_runs]
+
     def roles(self) -> dict[str, str]:
         """Repository role of each login: from author_association, overridden by ``collaborators``."""
-        roles = {self.event_author: _ROLE_BY_ASSOCIATION.get(self.event_author_association, "read")}
+        roles: dict[str, str] = {}
+        for run in self.runs():
+            roles.setdefault(run.event.author, _ROLE_BY_ASSOCIATION.get(run.event.author_association, "read"))
         roles.update(self.collaborators)
         return roles
 
@@ -66,30 +179,96 @@ def load_scenario(path: Path) -> Scenario:
     path = Path(path).resolve()
     data = yaml.safe_load((path / "scenario.yaml").read_text()) or {}
     issue = data.get("issue") or {}
-    event = data.get("event") or {}
-    if "repository" not in data or "name" not in event:
+    if "repository" not in data or "name" not in (data.get("event") or {}):
         raise ValueError(f"{path}/scenario.yaml needs `repository` and `event.name`")
-    author = str(event.get("author", "octo-owner"))
+    event = _event(data["event"], ScenarioEvent(name=""))
+    inputs = {str(k): _input_text(v) for k, v in (data.get("inputs") or {}).items()}
+    pull = data.get("pull_request")
     return Scenario(
         path=path,
         repository=str(data["repository"]),
         issue_number=issue.get("number"),
         issue_title=str(issue.get("title", "")),
         issue_body=str(issue.get("body", "")),
-        issue_author=str(issue.get("author", author)),
-        issue_comments=tuple(
-            ScenarioComment(str(c["author"]), str(c["body"])) for c in issue.get("comments") or []
-        ),
-        event_name=str(event["name"]),
-        event_comment=str(event.get("comment", "")),
-        event_author=author,
-        event_author_association=str(event.get("author_association", "OWNER")),
-        event_inputs=dict(event.get("inputs") or {}),
+        issue_author=str(issue.get("author", event.author)),
+        issue_comments=_comments(issue.get("comments")),
+        event=event,
         collaborators={str(k): str(v) for k, v in (data.get("collaborators") or {}).items()},
-        inputs={str(k): _input_text(v) for k, v in (data.get("inputs") or {}).items()},
+        inputs=inputs,
         model=list(data.get("model") or []),
         raw=data,
+        pull_request=_pull_request(pull, f"{path}: pull_request") if pull else None,
+        later_runs=tuple(_run(run, event, inputs, f"{path}: runs[{i}]") for i, run in enumerate(data.get("runs") or [])),
+        pending=str(data["pending"]) if data.get("pending") else None,
     )
+
+
+def _event(data: dict, first: ScenarioEvent) -> ScenarioEvent:
+    """An ``event`` block; author and association default to ``first``'s (the first run's event)."""
+    return ScenarioEvent(
+        name=str(data["name"]),
+        comment=str(data.get("comment", "")),
+        author=str(data.get("author", first.author)),
+        author_association=str(data.get("author_association", first.author_association)),
+        inputs={str(k): _input_text(v) for k, v in (data.get("inputs") or {}).items()},
+        number=data.get("number"),
+        path=str(data.get("path", "")),
+        line=data.get("line"),
+        side=str(data.get("side", "RIGHT")),
+        diff_hunk=data.get("diff_hunk"),
+        in_reply_to=data.get("in_reply_to"),
+        review_body=str(data.get("review_body", "")),
+        review_state=str(data.get("review_state", "commented")),
+        review_comments=tuple(_review_comment({"author": "", **c}, "event.review_comments")
+                              for c in data.get("review_comments") or []),
+    )
+
+
+def _run(data: dict, first: ScenarioEvent, inputs: dict[str, str], where: str) -> ScenarioRun:
+    """A later run; its ``inputs`` go over the top-level ones."""
+    _only(data, {"event", "model", "inputs"}, where)
+    if "name" not in (data.get("event") or {}):
+        raise ValueError(f"{where} needs `event.name`")
+    return ScenarioRun(_event(data["event"], first), list(data.get("model") or []),
+                       {**inputs, **{str(k): _input_text(v) for k, v in (data.get("inputs") or {}).items()}})
+
+
+def _pull_request(data: dict, where: str) -> ScenarioPullRequest:
+    _only(data, set(ScenarioPullRequest.__dataclass_fields__), where)
+    if "title" not in data or "head" not in data:
+        raise ValueError(f"{where} needs `title` and `head`")
+    commits = []
+    for commit in data.get("commits") or []:
+        _only(commit, {"message", "files", "author"}, f"{where}.commits")
+        commits.append(ScenarioCommit(str(commit["message"]), dict(commit.get("files") or {}), commit.get("author")))
+    reviews = []
+    for review in data.get("reviews") or []:
+        _only(review, {"author", "body", "state"}, f"{where}.reviews")
+        reviews.append(ScenarioReview(str(review["author"]), str(review.get("body", "")),
+                                      str(review.get("state", "commented"))))
+    return ScenarioPullRequest(
+        **{key: data[key] for key in ("number", "base", "draft", "state", "merged", "head_deleted", "fork")
+           if key in data},
+        title=str(data["title"]), head=str(data["head"]), body=str(data.get("body", "")),
+        author=str(data.get("author", "github-actions[bot]")), commits=tuple(commits),
+        comments=_comments(data.get("comments")), reviews=tuple(reviews),
+        review_comments=tuple(_review_comment(c, f"{where}.review_comments") for c in data.get("review_comments") or []),
+    )
+
+
+def _review_comment(data: dict, where: str) -> ScenarioReviewComment:
+    _only(data, set(ScenarioReviewComment.__dataclass_fields__), where)
+    return ScenarioReviewComment(**{**data, "author": str(data["author"]), "body": str(data["body"])})
+
+
+def _comments(items: list | None) -> tuple[ScenarioComment, ...]:
+    return tuple(ScenarioComment(str(c["author"]), str(c["body"])) for c in items or [])
+
+
+def _only(data: dict, known: set[str], where: str) -> None:
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {unknown}; known: {sorted(known)}")
 
 
 def _input_text(value: Any) -> str:

@@ -5,6 +5,12 @@ from __future__ import annotations
 REPORT_KEYS = {
     "exit_code", "outputs", "step_summary", "pulls", "branches", "issue_comments", "reactions",
     "model_requests", "leaked_secrets", "api_requests", "log", "containers_left", "duration_s", "model_s",
+    "review_comments", "reviews", "runs", "prompts", "model_request_messages", "first_request_text",
+    "bench_comment_ids",
+}
+RUN_REPORT_KEYS = {
+    "exit_code", "outputs", "step_summary", "model_requests", "leaked_secrets", "api_requests", "log",
+    "containers_left", "duration_s", "model_s", "prompts", "model_request_messages", "first_request_text",
 }
 ACTION_LOGIN = "github-actions[bot]"
 
@@ -40,12 +46,65 @@ def _reactions(wanted, report, context):
     assert len(report["reactions"]) == wanted, context
 
 
-def _comments_by_action(wanted, report, context):
-    """Each text must appear in its own comment by the action, in order, and no more comments."""
-    bodies = [c["body"] for c in report["issue_comments"] if c["author"] == ACTION_LOGIN]
-    assert len(bodies) == len(wanted), f"action comments: {bodies}{context}"
+def _by_action(comments: list[dict], report: dict) -> list[dict]:
+    """The comments the action wrote: by its login, and not posted by the bench (a scenario's
+    thread or trigger may be by the same bot login)."""
+    seeded = set(report.get("bench_comment_ids", []))
+    return [c for c in comments if c["author"] == ACTION_LOGIN and c["id"] not in seeded]
+
+
+def _texts_in_order(wanted: list[str], bodies: list[str], what: str, context: str) -> None:
+    """Each text in its own body, in order, case-insensitive, and no more bodies than texts."""
+    assert len(bodies) == len(wanted), f"{what}: {bodies}{context}"
     for text, body in zip(wanted, bodies):
         assert text.lower() in body.lower(), f"{text!r} not in {body!r}{context}"
+
+
+def _comments_by_action(wanted, report, context):
+    """Each text must appear in its own comment by the action, in order, and no more comments."""
+    bodies = [c["body"] for c in _by_action(report["issue_comments"], report)]
+    _texts_in_order(wanted, bodies, "action comments", context)
+
+
+def _comments_on(wanted, report, context):
+    """``{number: [texts]}``: the action's comments on that issue or pull request's conversation."""
+    for number, texts in wanted.items():
+        bodies = [c["body"] for c in _by_action(report["issue_comments"], report) if c["issue_number"] == int(number)]
+        _texts_in_order(texts, bodies, f"action comments on #{number}", context)
+
+
+def _review_replies(wanted, report, context):
+    """The action's replies in review threads: how many, or one text per reply in order."""
+    bodies = [c["body"] for c in _by_action(report["review_comments"], report) if c["in_reply_to"]]
+    if isinstance(wanted, int):
+        assert len(bodies) == wanted, f"review replies: {bodies}{context}"
+    else:
+        _texts_in_order(wanted, bodies, "review replies", context)
+
+
+def _reactions_on_review_comments(wanted, report, context):
+    assert sum(1 for r in report["reactions"] if r.get("review_comment")) == wanted, context
+
+
+def _branch_commits(wanted, report, context):
+    """``{branch: N}``: commits on the branch since main."""
+    for name, count in wanted.items():
+        [branch] = [b for b in report["branches"] if b["name"] == name] or [None]
+        assert branch is not None, f"no branch {name}{context}"
+        messages = [c["message"].splitlines()[0] for c in branch["commits"]]
+        assert len(messages) == count, f"{name}: {messages}{context}"
+
+
+def _prompt_contains(wanted, report, context):
+    """Texts in the last run's first agent-loop request (its whole conversation, resumed or not)."""
+    text = report["first_request_text"]
+    for expected in wanted:
+        assert expected in text, f"{expected!r} not in the first model request:\n{text[-3000:]}{context}"
+
+
+def _run_results(wanted, report, context):
+    """The ``result`` output of each run, in order."""
+    assert [run["outputs"].get("result") for run in report["runs"]] == wanted, context
 
 
 def _files(wanted, report, context):
@@ -65,4 +124,7 @@ CHECKS = {
     "exit_code": _exit_code, "result": _result, "pulls": _pulls, "branches": _branches,
     "model_requests": _model_requests, "reactions": _reactions,
     "comments_by_action": _comments_by_action, "files": _files, "log_contains": _log_contains,
+    "branch_commits": _branch_commits, "comments_on": _comments_on, "review_replies": _review_replies,
+    "reactions_on_review_comments": _reactions_on_review_comments, "prompt_contains": _prompt_contains,
+    "run_results": _run_results,
 }

@@ -1,20 +1,23 @@
 """Every scenario, end to end through the bench: real Docker, real CLI, the emulators.
 
 Scenarios come from ``scenarios/`` (ours) and ``../shared/scenarios/`` (shared,
-run as they are). Every report must hold the invariants below; a scenario may
-add an ``expect:`` block (our extension of the format, scenarios/README.md).
+run as they are). Every report must hold the invariants below (for each of its
+runs); a scenario may add an ``expect:`` block (our extension of the format,
+scenarios/README.md). A scenario with ``pending:`` is skipped with its reason until
+the action supports what it needs (``CODEAGENT_RUN_PENDING=1`` runs it anyway).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from tests.bench.bench import REPO_ROOT, build_image, run_scenario
 from tests.bench.scenario import load_scenario
-from tests.e2e.expectations import REPORT_KEYS, check_expectations
+from tests.e2e.expectations import REPORT_KEYS, RUN_REPORT_KEYS, check_expectations
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -53,18 +56,29 @@ def reports(tmp_path_factory, action_image):
     return report_of
 
 
+RUN_PENDING = os.environ.get("CODEAGENT_RUN_PENDING") == "1"
+"""Run scenarios marked ``pending`` too (they are expected to fail until the action supports them)."""
+
+
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
 def test_scenario(path: Path, reports) -> None:
+    scenario = load_scenario(path)
+    if scenario.pending and not RUN_PENDING:
+        pytest.skip(f"pending: {scenario.pending}")
     report = reports(path)
     context = f"\n--- action log ---\n{report['log'][-6000:]}"
     assert REPORT_KEYS <= report.keys()
     assert report["containers_left"] == [], context
     assert report["leaked_secrets"] == [], context
     assert report["unknown_api_requests"] == [], context
-    result = report["outputs"].get("result")
-    assert result in {"success", "no-changes", "failure", "skipped"}, context
-    assert (report["exit_code"] != 0) == (result == "failure"), context
-    check_expectations(load_scenario(path).raw.get("expect") or {}, report, context)
+    assert len(report["runs"]) == len(scenario.runs())
+    for number, run in enumerate(report["runs"], 1):
+        run_context = f"\n--- action log of run {number} ---\n{run['log'][-6000:]}"
+        assert RUN_REPORT_KEYS <= run.keys()
+        result = run["outputs"].get("result")
+        assert result in {"success", "no-changes", "failure", "skipped"}, run_context
+        assert (run["exit_code"] != 0) == (result == "failure"), run_context
+    check_expectations(scenario.raw.get("expect") or {}, report, context)
 
 
 def test_add_word_count_opens_the_pull_request_issue_3_describes(reports) -> None:
@@ -88,7 +102,9 @@ def test_add_word_count_opens_the_pull_request_issue_3_describes(reports) -> Non
     # edit comes after the pull request is marked ready.
     [progress] = [c for c in report["issue_comments"] if c["author"] == "github-actions[bot]"]
     assert calls.index(("POST", f"{repo}/issues/7/comments")) == 2
-    assert calls[-2:] == [("POST", "/graphql"), ("PATCH", f"{repo}/issues/comments/{progress['id']}")]
+    edit = ("PATCH", f"{repo}/issues/comments/{progress['id']}")
+    assert calls[-1] == edit and calls.index(("POST", "/graphql")) < len(calls) - 1
+    assert ("POST", f"{repo}/issues/comments") not in calls[3:]  # edited, never a second comment
     assert report["reactions"] == [{"comment_id": report["issue_comments"][0]["id"], "issue_number": 7,
                                     "content": "eyes", "author": "github-actions[bot]"}]
     body = progress["body"]

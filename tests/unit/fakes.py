@@ -31,13 +31,16 @@ class FakePull:
     base: str
     draft: bool
     state: str = "open"
+    merged: bool = False
+    head_repository: str | None = REPOSITORY
 
     @property
     def html_url(self) -> str:
         return f"{SERVER}/{REPOSITORY}/pull/{self.number}"
 
     def view(self) -> PullRequest:
-        return PullRequest(self.number, self.html_url, self.state, self.draft, False, self.head, self.base)
+        return PullRequest(self.number, self.html_url, self.state, self.draft, self.merged, self.head, self.base,
+                           self.title, self.body, self.head_repository)
 
 
 class FakeGitHub:
@@ -55,6 +58,12 @@ class FakeGitHub:
         self.reactions: list[tuple[int, int, str]] = []
         """(issue number, comment id, content) of each reaction."""
         self.pulls: dict[int, FakePull] = {}
+        self.pull_conversation: list[Comment] = []
+        """Comments in the pull request's conversation."""
+        self.review_thread: list[Comment] = []
+        """Comments on the pull request's diff (``location`` set)."""
+        self.replies: list[tuple[int, int, str]] = []
+        """(pull request number, thread comment id, body) of each reply in a review thread."""
         self._next_number = 100
 
     def add_pull(self, head: str, base: str = "main", state: str = "open", draft: bool = False) -> FakePull:
@@ -77,10 +86,12 @@ class FakeGitHub:
         return self._issue
 
     def comments(self, number: int) -> list[Comment]:
+        if number in self.pulls:
+            return list(self.pull_conversation)
         assert number == self._issue.number, f"asked for the comments of #{number}"
         return list(self.thread)
 
-    def react(self, number: int, comment_id: int, content: str = "eyes") -> None:
+    def react(self, number: int, comment_id: int, content: str = "eyes", *, review_comment: bool = False) -> None:
         self.reactions.append((number, comment_id, content))
         self.journal.append(f"react {content}")
 
@@ -93,6 +104,18 @@ class FakeGitHub:
     def edit_comment(self, number: int, comment_id: int, body: str) -> None:
         self.posted[comment_id - 9001][1] = body
         self.journal.append(f"edit comment {comment_id}")
+
+    def pull_request(self, number: int) -> PullRequest:
+        self.journal.append(f"read pull request #{number}")
+        return self.pulls[number].view()
+
+    def review_comments(self, number: int) -> list[Comment]:
+        return list(self.review_thread)
+
+    def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> Comment:
+        self.replies.append((number, comment_id, body))
+        self.journal.append(f"reply to review comment {comment_id}")
+        return Comment(8000 + len(self.replies), "github-actions[bot]", True, body, "https://x/reply")
 
     def find_pull_request(self, branch: str) -> PullRequest | None:
         mine = [pull for pull in self.pulls.values() if pull.head == branch]

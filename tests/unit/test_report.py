@@ -85,20 +85,17 @@ def test_final_pr_body_at_a_limit_with_workflow_files_left_out():
     assert_golden("final_pr_body.limit.md", body)
 
 
-def test_done_comment():
-    assert_golden("done_comment.md", report.done_comment(PR_URL, RESULT))
-    assert report.done_comment(PR_URL, AT_LIMIT).startswith("⚠️ The agent stopped at the `max-turns` limit")
-
-
 def test_refusal_comment():
     assert_golden("refusal_comment.md", report.refusal_comment("drive-by", "/code"))
 
 
-def test_no_changes_comment():
-    said = dataclasses.replace(RESULT, summary="`word_count` already exists in `textstats/__init__.py`.")
-    assert_golden("no_changes_comment.md", report.no_changes_comment(said))
-    assert report.no_changes_comment() == (
-        "The agent finished without changing any files, so there is nothing to review.\n")
+def test_fork_comment():
+    assert_golden("fork_comment.md", report.fork_comment("forkful/textstats"))
+    assert "a fork that no longer exists" in report.fork_comment(None)
+
+
+def test_follow_up_reply():
+    assert_golden("follow_up_reply.md", report.follow_up_reply(RESULT.summary, FILES))
 
 
 def test_failure_comment():
