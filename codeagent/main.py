@@ -48,7 +48,7 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
         return EXIT_OK
     signal.signal(signal.SIGTERM, _raise_cancelled)
     github = GitHubClient(settings.github_token.get_secret_value(), trigger.repository,
-                          environ.get("GITHUB_API_URL", "https://api.github.com"))
+                          environ.get("GITHUB_API_URL", "https://api.github.com"), on_wait=log.warning)
     try:
         outcome = run_workflow(settings, trigger, github, environ, log)
     except Exception as error:
