@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -177,6 +178,35 @@ class Workspace:
         if status:
             raise self._failure("fetch", err)
         return True
+
+    def read_note(self, ref: str, depth: int = 50) -> str | None:
+        """The note under `ref` (fetched from origin) on HEAD, or on its nearest first-parent
+        ancestor that has one; None when there is none."""
+        with self.authenticated():
+            status, _, err = self._run("fetch", "--quiet", "--no-tags", "origin", f"+{ref}:{ref}")
+        if status:
+            if "couldn't find remote ref" in err:
+                return None
+            raise self._failure("fetch", err)
+        for sha in self._check("rev-list", "--first-parent", f"--max-count={depth}", "HEAD").split():
+            status, out, _ = self._run("notes", f"--ref={ref}", "show", sha)
+            if status == 0:
+                return out
+        return None
+
+    def write_note(self, ref: str, text: str) -> None:
+        """Attach `text` to HEAD under `ref` and push `ref` to origin.
+
+        The ref is replaced, not merged: only the newest note matters to its readers.
+        """
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".note") as note:
+            note.write(text)
+            note.flush()
+            self._check("notes", f"--ref={ref}", "add", "--force", "--file", note.name, "HEAD")
+        with self.authenticated():
+            status, _, err = self._run("push", "--quiet", "origin", f"+{ref}:{ref}")
+        if status:
+            raise self._failure("push", err)
 
     def commit_empty(self, message: str) -> str:
         """Commit nothing on top of HEAD, returning the new sha.

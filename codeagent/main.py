@@ -106,18 +106,17 @@ def run_workflow(settings: Settings, trigger: Trigger, github: GitHubClient,
     workspace.trust()
     owner = workspace.owner()
     try:
-        agent = SandboxedClaude(Sandbox, settings, path, owner, log, transcript_file(environ, trigger),
+        agent = SandboxedClaude(Sandbox, settings, path, owner, log, state_dir(environ, trigger),
                                 labels={"codeagent.run": environ.get("GITHUB_RUN_ID", "")})
         return workflow.run(trigger, settings, github, workspace, agent, log, run_url(environ))
     finally:
         workspace.restore_ownership(*owner)
 
 
-def transcript_file(environ: Mapping[str, str], trigger: Trigger) -> Path:
-    """Where the agent's stream-json goes: under HOME, which the runner mounts from its temp dir."""
+def state_dir(environ: Mapping[str, str], trigger: Trigger) -> Path:
+    """This run's files (transcript, the agent's HOME): under HOME, which the runner mounts from its temp dir."""
     run = f"{environ.get('GITHUB_RUN_ID', 'local')}-{environ.get('GITHUB_RUN_ATTEMPT', '1')}"
-    home = Path(environ.get("HOME", "/github/home"))
-    return home / "codeagent" / f"transcript-issue-{trigger.issue_number}-run-{run}.jsonl"
+    return Path(environ.get("HOME", "/github/home")) / "codeagent" / f"run-{run}-{trigger.issue_number}"
 
 
 def finish(log: Log, environ: Mapping[str, str], outcome: workflow.Outcome | None,

@@ -43,6 +43,8 @@ class SandboxSpec:
     pids: int = 512
     timeout_s: float = 1800.0
     labels: dict[str, str] = field(default_factory=dict)
+    home: tuple[str, str] | None = None
+    """(directory in the action container, path in the sandbox) mounted read-write as the agent's HOME."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,8 @@ class Sandbox:
     def _create(self, spec: SandboxSpec, name: str):
         image, volumes = self._image_and_volumes(spec)
         volumes[self.host_path(spec.workdir)] = {"bind": spec.workdir, "mode": "rw"}
+        if spec.home:
+            volumes[self.host_path(spec.home[0])] = {"bind": spec.home[1], "mode": "rw"}
         git_dir = f"{spec.workdir}/.git"
         if Path(git_dir).is_dir():
             # The agent may read the history but not rewrite it, add hooks or config.

@@ -14,7 +14,8 @@ from typing import Protocol
 
 from codeagent import report
 from codeagent.agent.sandboxed import AgentRun
-from codeagent.errors import Cancelled, CodeagentError
+from codeagent.agent.sessions import notes_ref
+from codeagent.errors import Cancelled, CodeagentError, GitError
 from codeagent.event import Trigger
 from codeagent.git import Commit
 from codeagent.github_client import GitHubClient, PullRequest
@@ -27,7 +28,11 @@ from codeagent.targets import Target, follow_up_prompt, issue_prompt, prepare_fo
 class Agent(Protocol):
     def preflight(self) -> None: ...
 
-    def run(self, prompt: str, progress: ProgressComment | None = None) -> AgentRun: ...
+    def restore(self, note: str | None) -> str | None: ...
+
+    def run(self, prompt: str, progress: ProgressComment | None = None, resume: str | None = None) -> AgentRun: ...
+
+    def session_note(self, run: AgentRun) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -91,24 +96,50 @@ def implement(trigger: Trigger, settings: Settings, github: GitHubClient, worksp
         log.info(f"{len(prompt)} characters")
     with log.group("Run Claude Code in the sandbox"):
         progress.phase(AGENT_WORKING, Status.IN_PROGRESS)
-        agent_run = run_agent(workspace, agent, prompt, progress, target)
+        resume = restore_session(workspace, agent, target, log)
+        agent_run = run_agent(workspace, agent, prompt, progress, target, resume)
         log.info(agent_run.problem or f"done in {agent_run.result.num_turns} turns")
     with log.group("Commit and push"):
         commit = commit_and_push(workspace, target, agent_run.result.summary)
         if commit:
             progress.phase(CHANGES_PUSHED, Status.DONE)
+        keep_session(workspace, agent, target, agent_run, log)
     with log.group("Report"):
         return report_outcome(github, trigger, target, agent_run, commit, progress)
 
 
-def run_agent(workspace, agent: Agent, prompt: str, progress: ProgressComment, target: Target) -> AgentRun:
+def run_agent(workspace, agent: Agent, prompt: str, progress: ProgressComment, target: Target,
+              resume: str | None) -> AgentRun:
     """The agent's run, with the checkout's token hidden; on cancel, what it wrote is pushed."""
     try:
         with workspace.without_credentials():
-            return agent.run(prompt, progress)
+            return agent.run(prompt, progress, resume)
     except Cancelled:
         commit_and_push(workspace, target, "Cancelled while the agent was working; what it wrote so far.")
         raise
+
+
+def restore_session(workspace, agent: Agent, target: Target, log: Log) -> str | None:
+    """The session an earlier run on this branch kept, ready to resume; None to start afresh."""
+    try:
+        session = agent.restore(workspace.read_note(notes_ref(target.branch)))
+    except GitError as error:
+        log.warning(f"could not read the kept session, starting afresh: {error}")
+        return None
+    log.info(f"resuming session {session}" if session else "no earlier session on this branch")
+    return session
+
+
+def keep_session(workspace, agent: Agent, target: Target, agent_run: AgentRun, log: Log) -> None:
+    """Keep the agent's session with the branch for the next run (best effort)."""
+    note = agent.session_note(agent_run)
+    if note is None:
+        return
+    try:
+        workspace.write_note(notes_ref(target.branch), note)
+        log.info(f"session {agent_run.result.session_id} kept in {notes_ref(target.branch)}")
+    except GitError as error:
+        log.warning(f"could not keep the session for the next run: {error}")
 
 
 def commit_and_push(workspace, target: Target, summary: str) -> Commit | None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Callable, Protocol
 
 from codeagent.agent.claude import AgentResult, Transcript, claude_command
+from codeagent.agent.sessions import could_not_resume, pack_session, unpack_session
 from codeagent.errors import SandboxError
 from codeagent.log import Log
 from codeagent.sandbox import CLI_DIR, Sandbox, SandboxExit, SandboxSpec
@@ -22,7 +23,7 @@ class Progress(Protocol):
 
 
 SANDBOX_HOME = "/tmp/codeagent-home"
-"""HOME of the agent inside the sandbox: writable by any uid, gone with the container."""
+"""HOME of the agent inside the sandbox: a directory of the run's state, mounted there."""
 
 
 @dataclass(frozen=True)
@@ -84,58 +85,83 @@ class SandboxedClaude:
     """Runs Claude Code headless in a sibling container on the checkout."""
 
     def __init__(self, sandbox: Callable[[], Sandbox], settings: Settings, workdir: Path, owner: tuple[int, int],
-                 log: Log, transcript_file: Path | None = None, labels: dict[str, str] | None = None) -> None:
+                 log: Log, state_dir: Path, labels: dict[str, str] | None = None) -> None:
+        """``state_dir``: a directory of this run on a volume the runner mounted (under
+        /github/home): the transcript file and the agent's HOME (its session) go there."""
         self._make_sandbox = sandbox
         self._sandbox: Sandbox | None = None
         self._settings = settings
         self._workdir = workdir
         self._owner = owner
         self._log = log
-        self._transcript_file = transcript_file
+        self._transcript_file = state_dir / "transcript.jsonl"
+        self._home = state_dir / "home"
         self._labels = labels or {}
+
+    def restore(self, note: str | None) -> str | None:
+        """Put a session kept from an earlier run into the agent's HOME; its id, or None."""
+        session_id = unpack_session(self._home, note)
+        _give_to(self._home, *self._owner)
+        return session_id
+
+    def session_note(self, run: AgentRun) -> str | None:
+        """The agent's session packed for the next run (secrets blanked), or None."""
+        return pack_session(self._home, run.result.session_id, self._settings.secrets())
 
     def preflight(self) -> None:
         """Connect to the Docker engine now, so a runner without one fails before any branch exists."""
         if self._sandbox is None:
             self._sandbox = self._make_sandbox()
 
-    def run(self, prompt: str, progress: Progress | None = None) -> AgentRun:
-        """Run the agent on ``prompt`` until it ends or a limit stops it; report activity to ``progress``."""
+    def run(self, prompt: str, progress: Progress | None = None, resume: str | None = None) -> AgentRun:
+        """Run the agent on ``prompt`` until it ends or a limit stops it; report activity to ``progress``.
+
+        With ``resume``, the kept session continues; when Claude Code cannot find it,
+        a fresh session starts instead (the prompt carries the whole thread either way).
+        """
+        agent_run = self._run_once(prompt, progress, resume)
+        if resume and could_not_resume(agent_run.result.error):
+            self._log.warning(f"could not resume session {resume}; starting a fresh session")
+            agent_run = self._run_once(prompt, progress, None)
+        return agent_run
+
+    def _run_once(self, prompt: str, progress: Progress | None, resume: str | None) -> AgentRun:
         self.preflight()
+        _give_to(self._home, *self._owner)
         transcript = Transcript(workspace=str(self._workdir))
         budget = self._settings.max_cost_usd
 
         def budget_reached() -> bool:
             return budget is not None and transcript.cost_so_far >= budget
 
-        with _open_or_none(self._transcript_file) as record:
+        with self._transcript_file.open("a", encoding="utf-8") as record:
             on_line = self._line_handler(transcript, record, progress)
-            exit_ = self._sandbox.run(self._spec(prompt), on_line, should_stop=budget_reached)
+            exit_ = self._sandbox.run(self._spec(prompt, resume), on_line, should_stop=budget_reached)
         return AgentRun(result=transcript.result(), exit=exit_, budget_reached=budget_reached(),
                         transcript_path=self._transcript_host_path())
 
-    def _spec(self, prompt: str) -> SandboxSpec:
+    def _spec(self, prompt: str, resume: str | None) -> SandboxSpec:
         settings, (uid, gid) = self._settings, self._owner
         command = claude_command(
             prompt, cli=f"{CLI_DIR}/claude", model=settings.model, max_turns=settings.max_turns,
-            allowed_tools=settings.allowed_tools, max_cost_usd=settings.max_cost_usd,
+            allowed_tools=settings.allowed_tools, max_cost_usd=settings.max_cost_usd, resume_session=resume,
         )
         return SandboxSpec(
             command=command, workdir=str(self._workdir), env=sandbox_env(settings, uid),
             user=f"{uid}:{gid}", image=settings.sandbox_image,
             memory=settings.sandbox_memory, cpus=settings.sandbox_cpus, pids=settings.sandbox_pids,
             timeout_s=settings.timeout_minutes * 60, labels=self._labels,
+            home=(str(self._home), SANDBOX_HOME),
         )
 
-    def _line_handler(self, transcript: Transcript, record: IO[str] | None,
+    def _line_handler(self, transcript: Transcript, record: IO[str],
                       progress: Progress | None) -> Callable[[str], None]:
         """What happens to each stream-json line: file, log (raw too with step debug), progress."""
         debug = self._log.is_debug()
 
         def on_line(line: str) -> None:
-            if record:
-                record.write(line + "\n")
-                record.flush()
+            record.write(line + "\n")
+            record.flush()
             if debug:
                 self._log.debug(line)
             texts = transcript.feed(line)
@@ -150,7 +176,7 @@ class SandboxedClaude:
 
     def _transcript_host_path(self) -> str:
         """Where a later step of the job (on the runner itself) finds the transcript."""
-        if self._transcript_file is None or self._sandbox is None:
+        if self._sandbox is None:
             return ""
         try:
             return self._sandbox.host_path(str(self._transcript_file))
@@ -158,9 +184,8 @@ class SandboxedClaude:
             return str(self._transcript_file)
 
 
-def _open_or_none(path: Path | None):
-    """The transcript file to write, or a context that yields None."""
-    if path is None:
-        return nullcontext()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("w", encoding="utf-8")
+def _give_to(directory: Path, uid: int, gid: int) -> None:
+    """Create ``directory`` (the agent's HOME) and hand it and its content to the agent's user."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in [directory, *directory.rglob("*")]:
+        os.chown(path, uid, gid, follow_symlinks=False)

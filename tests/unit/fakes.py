@@ -164,6 +164,8 @@ class FakeWorkspace:
         self.commits: list[str] = []
         """Messages of the commits made on the checked-out branch, oldest first."""
         self.pushed: dict[str, list[str]] = {}
+        self.notes: dict[str, str] = {}
+        """Notes ref -> the note on origin (the kept agent session)."""
         """Branch -> commit messages on origin (after our pushes)."""
 
     def current_branch(self) -> str | None:
@@ -206,6 +208,13 @@ class FakeWorkspace:
         self.journal.append(f"commit {message.splitlines()[0]!r}")
         return self.changes
 
+    def read_note(self, ref: str) -> str | None:
+        return self.notes.get(ref)
+
+    def write_note(self, ref: str, text: str) -> None:
+        self.notes[ref] = text
+        self.journal.append(f"note {ref}")
+
     def push(self, branch: str) -> None:
         self._need_token("push")
         assert branch == self._current_branch, f"pushed {branch} while {self._current_branch} is checked out"
@@ -224,12 +233,24 @@ class FakeAgent:
         self._workspace = workspace
         self.journal = journal if journal is not None else []
         self.prompts: list[str] = []
+        self.restored: list[str | None] = []
+        """The kept session notes handed to ``restore``."""
+        self.resumed: list[str | None] = []
+        """The session each run resumed (None: a fresh one)."""
         self.credentials_during_run: list[str] = []
 
     def preflight(self) -> None:
         self.journal.append("preflight")
 
-    def run(self, prompt: str, progress=None) -> AgentRun:
+    def restore(self, note: str | None) -> str | None:
+        self.restored.append(note)
+        return "session-from-note" if note else None
+
+    def session_note(self, run: AgentRun) -> str | None:
+        return f"session {run.result.session_id}"
+
+    def run(self, prompt: str, progress=None, resume: str | None = None) -> AgentRun:
+        self.resumed.append(resume)
         self.prompts.append(prompt)
         self.credentials_during_run.append(self._workspace.credentials)
         self.journal.append("agent runs")

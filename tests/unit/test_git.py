@@ -559,3 +559,16 @@ def test_commit_all_leaves_out_untracked_build_litter(workspace, checkout):
     (checkout / "node_modules" / "x.js").write_text("x")
     commit = workspace.commit_all("add mod")
     assert commit is not None and commit.files == ("pkg/mod.py",)
+
+
+def test_a_note_is_pushed_and_read_back_from_a_later_commit(workspace, checkout, tmp_path):
+    ref = "refs/notes/codeagent/codeagent/issue-7"
+    workspace.start_branch(BRANCH, "main")
+    assert workspace.read_note(ref) is None  # origin has no such ref yet
+
+    workspace.write_note(ref, "kept session")
+    write(checkout / "later.txt", "more\n")
+    workspace.commit_all("later work")  # the note is on the parent now
+
+    assert workspace.read_note(ref) == "kept session"
+    assert git(checkout, "ls-remote", "origin", ref) != ""

@@ -148,6 +148,7 @@ def test_the_steps_happen_in_the_order_a_watcher_expects():
         "agent runs",
         "commit 'codeagent: Add a word_count helper (#7)'",
         f"push {BRANCH}",
+        f"note refs/notes/codeagent/{BRANCH}",
         f"update pull request #{pull}",
         f"ready pull request #{pull}",
         "edit comment 9001",
@@ -158,7 +159,7 @@ def test_the_steps_happen_in_the_order_a_watcher_expects():
 def test_the_draft_pull_request_says_what_it_will_close_while_the_agent_works():
     run = fakes()
     bodies = []
-    run.agent.run = lambda prompt, progress: bodies.append(run.pull.body) or agent_run()  # look while it works
+    run.agent.run = lambda prompt, progress, resume: bodies.append(run.pull.body) or agent_run()  # look now
 
     run()
 

@@ -115,3 +115,15 @@ def test_after_a_merge_code_again_starts_afresh_from_the_base_branch_with_a_new_
     assert outcome.pull_request.number != merged.number
     assert run.workspace.started == [(BRANCH, "main")]
     assert run.workspace.pushed[BRANCH][0] == "codeagent: received #7, preparing to implement"
+
+
+def test_the_agents_session_is_kept_with_the_branch_and_resumed_by_the_next_run():
+    run = fakes()
+
+    run_on(run, trigger())
+    assert run.agent.resumed == [None]  # nothing kept yet: a fresh session
+    note = run.workspace.notes[f"refs/notes/codeagent/{BRANCH}"]
+    assert note == "session 8fead0b4-a1f2-4fdd-b120-48f51aab9808"
+
+    run_on(run, trigger())
+    assert run.agent.restored[-1] == note and run.agent.resumed[-1] == "session-from-note"

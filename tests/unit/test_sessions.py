@@ -1,0 +1,47 @@
+"""Claude Code sessions packed into a note and unpacked for the next run."""
+
+import json
+
+from codeagent.agent.sessions import MAX_SESSION_BYTES, could_not_resume, notes_ref, pack_session, unpack_session
+
+SESSION = "8fead0b4-a1f2-4fdd-b120-48f51aab9808"
+
+
+def write_session(home, text: str, project: str = "-github-workspace"):
+    path = home / ".claude" / "projects" / project / f"{SESSION}.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    return path
+
+
+def test_a_session_round_trips_with_secrets_blanked(tmp_path):
+    write_session(tmp_path / "a", '{"type":"user","text":"env says sk-ant-secret"}\n')
+
+    note = pack_session(tmp_path / "a", SESSION, ["sk-ant-secret", ""])
+
+    assert "sk-ant-secret" not in note
+    assert unpack_session(tmp_path / "b", note) == SESSION
+    restored = tmp_path / "b" / ".claude" / "projects" / "-github-workspace" / f"{SESSION}.jsonl"
+    assert restored.read_text() == '{"type":"user","text":"env says ***"}\n'
+
+
+def test_nothing_is_kept_without_a_session_file_or_when_it_is_too_big(tmp_path):
+    assert pack_session(tmp_path, SESSION, []) is None
+    assert pack_session(tmp_path, "", []) is None
+    path = write_session(tmp_path, "")
+    with path.open("wb") as big:
+        big.truncate(MAX_SESSION_BYTES + 1)
+    assert pack_session(tmp_path, SESSION, []) is None
+
+
+def test_a_broken_or_hostile_note_is_ignored(tmp_path):
+    for note in (None, "", "not json", "{}", json.dumps({"session_id": "../../x", "project": "p", "transcript": ""}),
+                 json.dumps({"session_id": SESSION, "project": "../../etc", "transcript": "x"})):
+        assert unpack_session(tmp_path, note) is None
+    assert not (tmp_path / ".claude").exists() or not any((tmp_path / ".claude").rglob("*.jsonl"))
+
+
+def test_helpers():
+    assert notes_ref("codeagent/issue-7") == "refs/notes/codeagent/codeagent/issue-7"
+    assert could_not_resume("No conversation found with session ID: 0000")
+    assert not could_not_resume("API Error: 500")
