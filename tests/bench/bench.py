@@ -149,7 +149,8 @@ class BenchRun:
             layout = RunnerLayout(self.root, scenario.repository)
             layout.create()
             ref = posted.ref.removeprefix("refs/heads/")
-            sha = checkout(layout, github.clone_url(scenario.repository), github.server_url, self.token, ref, posted.sha)
+            sha = checkout(layout, github.clone_url(scenario.repository), github.server_url, self.token, ref,
+                           posted.sha)
             layout.event_path.write_text(json.dumps(posted.payload, indent=2))
             inputs = {"anthropic-api-key": self.api_key, "anthropic-base-url": model.url, **run.inputs}
             env, unexpected = input_env(REPO_ROOT / "action.yml", inputs, {"${{github.token}}": self.token})

@@ -198,7 +198,8 @@ def load_scenario(path: Path) -> Scenario:
         model=list(data.get("model") or []),
         raw=data,
         pull_request=_pull_request(pull, f"{path}: pull_request") if pull else None,
-        later_runs=tuple(_run(run, event, inputs, f"{path}: runs[{i}]") for i, run in enumerate(data.get("runs") or [])),
+        later_runs=tuple(_run(run, event, inputs, f"{path}: runs[{i}]")
+                         for i, run in enumerate(data.get("runs") or [])),
         pending=str(data["pending"]) if data.get("pending") else None,
     )
 
@@ -252,7 +253,8 @@ def _pull_request(data: dict, where: str) -> ScenarioPullRequest:
         title=str(data["title"]), head=str(data["head"]), body=str(data.get("body", "")),
         author=str(data.get("author", "github-actions[bot]")), commits=tuple(commits),
         comments=_comments(data.get("comments")), reviews=tuple(reviews),
-        review_comments=tuple(_review_comment(c, f"{where}.review_comments") for c in data.get("review_comments") or []),
+        review_comments=tuple(_review_comment(c, f"{where}.review_comments")
+                              for c in data.get("review_comments") or []),
     )
 
 
