@@ -111,7 +111,8 @@ def _headline(state: ProgressState) -> str:
     if ending is None:
         return "🤖 **codeagent is working on this.** This comment shows its progress."
     if ending.result == "success":
-        return f"✅ **Done.** The pull request is ready for review: {where}"
+        said = f"\n\n{_quote(ending.reason)}" if ending.reason.strip() else ""
+        return f"✅ **Done.** The pull request is ready for review: {where}{said}"
     if ending.result == "no-changes":
         return "➖ **No changes.** The agent finished without changing any files, so there is nothing to review."
     if ending.result == "limit":

@@ -57,12 +57,12 @@ def run(trigger: Trigger, settings: Settings, github: GitHubClient, workspace, a
     with log.group("Check who asked"):
         if not github.can_write(trigger.actor):
             log.info(f"@{trigger.actor} has no write access to {trigger.repository}; replying and stopping")
-            github.comment(trigger.issue_number, report.refusal_comment(trigger.actor, settings.trigger_phrase))
+            reply_where_asked(github, trigger, report.refusal_comment(trigger.actor, settings.trigger_phrase))
             return Outcome("skipped", trigger, message=f"@{trigger.actor} may not use {settings.trigger_phrase}")
         pull = github.pull_request(trigger.issue_number) if trigger.is_pull_request else None
         if pull is not None and pull.head_repository != trigger.repository:
             log.info(f"#{pull.number} comes from the fork {pull.head_repository}; replying and stopping")
-            github.comment(pull.number, report.fork_comment(pull.head_repository))
+            reply_where_asked(github, trigger, report.fork_comment(pull.head_repository))
             return Outcome("skipped", trigger, message="the pull request comes from a fork")
         agent.preflight()
     with log.group("Acknowledge"):
@@ -171,12 +171,14 @@ def report_outcome(github: GitHubClient, trigger: Trigger, target: Target, agent
         progress.finish("no-changes")
         return Outcome("no-changes", message="the agent changed no files", **outcome)
     if target.follow_up:
-        _reply_in_review_thread(github, trigger, result.summary, commit)
+        if trigger.review_context is not None:
+            reply_where_asked(github, trigger, report.follow_up_reply(result.summary, list(commit.files)))
     else:
         github.update_pull_request(pull.number, body=_pull_request_body(target, result, commit))
         github.mark_ready_for_review(pull.number)
     progress.phase(PR_READY, Status.DONE)
-    progress.finish("success")
+    # A follow-up's pull request body stays as it was: what this run changed is said here.
+    progress.finish("success", reason=result.summary if target.follow_up else "")
     return Outcome("success", **outcome)
 
 
@@ -184,11 +186,12 @@ def _pull_request_body(target: Target, result, commit: Commit) -> str:
     return report.final_pr_body(target.number, result, list(commit.files), list(commit.left_out))
 
 
-def _reply_in_review_thread(github: GitHubClient, trigger: Trigger, summary: str, commit: Commit) -> None:
-    """A review comment's request is answered where it was made, in its thread."""
+def reply_where_asked(github: GitHubClient, trigger: Trigger, body: str) -> None:
+    """Answer in the review thread for a review comment, in the conversation otherwise."""
     if trigger.review_context is not None:
-        github.reply_to_review_comment(trigger.issue_number, trigger.review_context.thread_comment_id,
-                                       report.follow_up_reply(summary, list(commit.files)))
+        github.reply_to_review_comment(trigger.issue_number, trigger.review_context.thread_comment_id, body)
+    else:
+        github.comment(trigger.issue_number, body)
 
 
 def _work_kept(commit: Commit | None, pull: PullRequest) -> str:
