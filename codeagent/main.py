@@ -46,6 +46,8 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
         log.info(f"Nothing to do: {trigger.reason}")
         write_outputs(environ, {"result": "skipped"})
         return EXIT_OK
+    # The runner cancels a job with SIGINT, then SIGTERM (docker run passes both on to us).
+    signal.signal(signal.SIGINT, _raise_cancelled)
     signal.signal(signal.SIGTERM, _raise_cancelled)
     github = GitHubClient(settings.github_token.get_secret_value(), trigger.repository,
                           environ.get("GITHUB_API_URL", "https://api.github.com"), on_wait=log.warning)
@@ -182,4 +184,7 @@ def _comment_failure(github: GitHubClient, trigger: Trigger, error: CodeagentErr
 
 
 def _raise_cancelled(signum, frame) -> None:
+    # Once is enough: the second signal of a cancel must not interrupt our clean-up.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Cancelled("the run was cancelled (SIGTERM); work already pushed stays on the branch")

@@ -102,6 +102,13 @@ def _prompt_contains(wanted, report, context):
         assert expected in text, f"{expected!r} not in the first model request:\n{text[-3000:]}{context}"
 
 
+def _resumed(wanted, report, context):
+    """Whether the last run continued the earlier run's Claude Code session: its first request
+    then carries the earlier conversation (more than the one new user message)."""
+    resumed = report["model_request_messages"] > 1 and "resuming session" in report["log"]
+    assert resumed == wanted, f"{report['model_request_messages']} messages in the first request{context}"
+
+
 def _run_results(wanted, report, context):
     """The ``result`` output of each run, in order."""
     assert [run["outputs"].get("result") for run in report["runs"]] == wanted, context
@@ -122,7 +129,7 @@ def _log_contains(wanted, report, context):
 
 CHECKS = {
     "exit_code": _exit_code, "result": _result, "pulls": _pulls, "branches": _branches,
-    "model_requests": _model_requests, "reactions": _reactions,
+    "model_requests": _model_requests, "resumed": _resumed, "reactions": _reactions,
     "comments_by_action": _comments_by_action, "files": _files, "log_contains": _log_contains,
     "branch_commits": _branch_commits, "comments_on": _comments_on, "review_replies": _review_replies,
     "reactions_on_review_comments": _reactions_on_review_comments, "prompt_contains": _prompt_contains,
