@@ -179,6 +179,18 @@ class Workspace:
             raise self._failure("fetch", err)
         return True
 
+    def dirty_paths(self) -> list[str]:
+        """Paths changed in the working tree (tracked or new, not ignored) since HEAD."""
+        out = self._check("status", "--porcelain", "-z", "--untracked-files=all")
+        return sorted({entry[3:] for entry in out.split("\0") if len(entry) > 3})
+
+    def delete_remote_branch(self, name: str) -> None:
+        """Delete ``name`` on origin."""
+        with self.authenticated():
+            status, _, err = self._run("push", "--quiet", "origin", "--delete", name)
+        if status:
+            raise self._failure("push", err)
+
     def read_note(self, ref: str, depth: int = 50) -> str | None:
         """The note under `ref` (fetched from origin) on HEAD, or on its nearest first-parent
         ancestor that has one; None when there is none."""
@@ -309,10 +321,15 @@ class Workspace:
         if self._run("merge", "--quiet", "--autostash", "--no-edit", upstream)[0] == 0:
             return
         self._run("merge", "--abort")
+        # No work is lost: our commit goes to a branch of its own, beside theirs.
+        side = f"{branch}-conflict-{self.head_sha()[:8]}"
+        with self.authenticated():
+            status, _, _ = self._run("push", "--quiet", "origin", f"HEAD:refs/heads/{side}")
+        kept = (f"our work is on the branch {side}" if status == 0
+                else f"our work is commit {self.head_sha()} in the checkout (pushing it to {side} failed too)")
         raise GitError(f"push of {branch} rejected: commits were pushed to it meanwhile and ours "
-                       f"conflict with them. Nothing was overwritten; our work is commit "
-                       f"{self.head_sha()} in the checkout. Resolve the conflict on the branch "
-                       "and run the action again.")
+                       f"conflict with them. Nothing was overwritten; {kept}. Merge it into {branch} "
+                       "by hand, or resolve the conflict and run the action again.")
 
     def _is_shallow(self) -> bool:
         """Whether the checkout is shallow (actions/checkout fetches one commit by default)."""

@@ -9,7 +9,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (BaseModel, ConfigDict, Field, PositiveInt, SecretStr, ValidationError, ValidationInfo,
@@ -88,6 +88,9 @@ class Settings(BaseModel):
     """CPU limit of the sandbox container (fractions allowed)."""
     sandbox_pids: PositiveInt = 512
     """Process limit of the sandbox container."""
+    on_no_changes: Literal["close", "keep"] = "close"
+    """When the agent changes nothing: `close` the draft pull request (and delete its branch if it
+    holds only the first commit) or `keep` it open."""
     config_file: str = ".github/codeagent.yml"
     """Path of the optional repo config file, relative to the workspace."""
 

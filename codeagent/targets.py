@@ -33,6 +33,8 @@ class Target:
     """A request on an existing pull request, not on an issue."""
     new_pull: bool = False
     """The pull request was opened by this run (and may be closed again if nothing changes)."""
+    new_branch: bool = False
+    """The branch did not exist before this run: it holds only the first commit until the agent's."""
 
 
 def prepare_issue(github: GitHubClient, workspace, settings: Settings, trigger: Trigger, run_url: str) -> Target:
@@ -46,29 +48,28 @@ def prepare_issue(github: GitHubClient, workspace, settings: Settings, trigger: 
     base = settings.base_branch or workspace.current_branch() or github.default_branch()
     existing = github.find_pull_request(branch)
     merged = bool(existing and existing.merged)
-    continued = _check_out_issue_branch(workspace, branch, base, issue.number, fresh=merged)
-    if existing and not merged and continued:
+    existed = _check_out_issue_branch(workspace, branch, base, issue.number, fresh=merged)
+    if existing and not merged and existed:
         if existing.state != "open":
             github.update_pull_request(existing.number, state="open")
         return Target(issue.number, issue.title, branch, existing, follow_up=False)
     body = report.draft_pr_body(issue.number, run_url)
     pull = github.create_pull_request(issue.title, body, branch, base, draft=True)
-    return Target(issue.number, issue.title, branch, pull, follow_up=False, new_pull=True)
+    return Target(issue.number, issue.title, branch, pull, follow_up=False, new_pull=True, new_branch=not existed)
 
 
 def _check_out_issue_branch(workspace, branch: str, base: str, issue_number: int, fresh: bool) -> bool:
-    """Continue ``branch`` from origin when it exists (and not ``fresh``); else start it with a first commit.
-
-    Returns whether an existing branch was continued.
-    """
+    """Continue ``branch`` from origin when it exists (and not ``fresh``); else start it from
+    ``base`` with a first commit. Returns whether the branch existed on origin."""
     with workspace.authenticated():
-        if workspace.fetch_branch(branch) and not fresh:
+        existed = workspace.fetch_branch(branch)
+        if existed and not fresh:
             workspace.start_branch(branch, f"origin/{branch}")
             return True
         workspace.start_branch(branch, base)
         workspace.commit_empty(report.initial_commit_message(issue_number))
         workspace.push(branch)
-    return False
+    return existed
 
 
 def prepare_follow_up(workspace, pull: PullRequest) -> Target:

@@ -15,7 +15,7 @@ from typing import Protocol
 from codeagent import report
 from codeagent.agent.sandboxed import AgentRun
 from codeagent.agent.sessions import notes_ref
-from codeagent.errors import Cancelled, CodeagentError, GitError
+from codeagent.errors import Cancelled, CodeagentError, ConfigError, GitError
 from codeagent.event import Trigger
 from codeagent.git import Commit
 from codeagent.github_client import GitHubClient, PullRequest
@@ -64,6 +64,7 @@ def run(trigger: Trigger, settings: Settings, github: GitHubClient, workspace, a
             log.info(f"#{pull.number} comes from the fork {pull.head_repository}; replying and stopping")
             reply_where_asked(github, trigger, report.fork_comment(pull.head_repository))
             return Outcome("skipped", trigger, message="the pull request comes from a fork")
+        check_checkout_is_clean(workspace)
         agent.preflight()
     with log.group("Acknowledge"):
         if trigger.comment_id:
@@ -98,6 +99,10 @@ def implement(trigger: Trigger, settings: Settings, github: GitHubClient, worksp
         progress.phase(AGENT_WORKING, Status.IN_PROGRESS)
         resume = restore_session(workspace, agent, target, log)
         agent_run = run_agent(workspace, agent, prompt, progress, target, resume)
+        if failed_without_work(agent_run, workspace):
+            log.warning(f"the agent failed without changing anything ({agent_run.problem}); "
+                        "trying once more with a simpler prompt")
+            agent_run = run_agent(workspace, agent, simpler_prompt(prompt, agent_run), progress, target, None)
         log.info(agent_run.problem or f"done in {agent_run.result.num_turns} turns")
     with log.group("Commit and push"):
         commit = commit_and_push(workspace, target, agent_run.result.summary)
@@ -105,6 +110,8 @@ def implement(trigger: Trigger, settings: Settings, github: GitHubClient, worksp
             progress.phase(CHANGES_PUSHED, Status.DONE)
         keep_session(workspace, agent, target, agent_run, log)
     with log.group("Report"):
+        if commit is None and not agent_run.problem and target.new_pull:
+            close_empty_pull_request(github, workspace, settings, target, log)
         return report_outcome(github, trigger, target, agent_run, commit, progress)
 
 
@@ -117,6 +124,43 @@ def run_agent(workspace, agent: Agent, prompt: str, progress: ProgressComment, t
     except Cancelled:
         commit_and_push(workspace, target, "Cancelled while the agent was working; what it wrote so far.")
         raise
+
+
+def check_checkout_is_clean(workspace) -> None:
+    """Refuse a checkout an earlier step changed: its changes would be committed as the agent's."""
+    dirty = workspace.dirty_paths()
+    if dirty:
+        shown = ", ".join(f"`{path}`" for path in dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
+        raise ConfigError(
+            f"the checkout has changes from an earlier step of the job ({shown}); codeagent commits "
+            "everything that changed, so they would land in the pull request as the agent's work. "
+            "Run codeagent right after actions/checkout, or commit, stash or .gitignore those files "
+            "in the step that makes them.")
+
+
+def failed_without_work(agent_run: AgentRun, workspace) -> bool:
+    """A failed run (not stopped at a limit, not out of memory) that left no change: worth one retry."""
+    failed = agent_run.result.is_error and not agent_run.limit and not agent_run.exit.oom_killed
+    return failed and not workspace.dirty_paths()
+
+
+def simpler_prompt(prompt: str, failed: AgentRun) -> str:
+    """The retry's prompt: what went wrong first, and the most direct way through."""
+    return ("A first attempt at the task below stopped with an error before changing anything "
+            f"({failed.problem.splitlines()[0]}). Try again, taking the most direct route: make the "
+            "smallest change that does what is asked, check it, and end with a short summary.\n\n" + prompt)
+
+
+def close_empty_pull_request(github: GitHubClient, workspace, settings: Settings, target: Target, log: Log) -> None:
+    """Nothing changed: close the draft opened for it and delete a branch holding only the first
+    commit, unless `on-no-changes: keep`."""
+    if settings.on_no_changes == "keep":
+        log.info(f"no changes; the draft pull request {target.pull.html_url} stays open (on-no-changes: keep)")
+        return
+    github.update_pull_request(target.pull.number, state="closed")
+    if target.new_branch:
+        workspace.delete_remote_branch(target.branch)
+    log.info(f"no changes; closed {target.pull.html_url}" + (f" and deleted {target.branch}" if target.new_branch else ""))
 
 
 def restore_session(workspace, agent: Agent, target: Target, log: Log) -> str | None:
@@ -166,8 +210,6 @@ def report_outcome(github: GitHubClient, trigger: Trigger, target: Target, agent
             progress.finish("failure", reason=f"{agent_run.problem}\n\n{_work_kept(commit, pull)}")
         return Outcome("failure", message=agent_run.problem, title="The agent did not finish", **outcome)
     if commit is None:
-        if target.new_pull:
-            github.update_pull_request(pull.number, state="closed")
         progress.finish("no-changes")
         return Outcome("no-changes", message="the agent changed no files", **outcome)
     if target.follow_up:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Callable, Protocol
 
+from codeagent.agent.api_check import check_api_key
 from codeagent.agent.claude import AgentResult, Transcript, claude_command
 from codeagent.agent.sessions import could_not_resume, pack_session, unpack_session
 from codeagent.errors import SandboxError
@@ -109,9 +110,13 @@ class SandboxedClaude:
         return pack_session(self._home, run.result.session_id, self._settings.secrets())
 
     def preflight(self) -> None:
-        """Connect to the Docker engine now, so a runner without one fails before any branch exists."""
-        if self._sandbox is None:
-            self._sandbox = self._make_sandbox()
+        """Connect to the Docker engine and check the Anthropic key now, so that a runner without
+        Docker or a wrong key fails before any branch exists."""
+        if self._sandbox is not None:
+            return
+        self._sandbox = self._make_sandbox()
+        self._log.info(check_api_key(self._settings.anthropic_api_key.get_secret_value(),
+                                     self._settings.anthropic_base_url))
 
     def run(self, prompt: str, progress: Progress | None = None, resume: str | None = None) -> AgentRun:
         """Run the agent on ``prompt`` until it ends or a limit stops it; report activity to ``progress``.
@@ -126,7 +131,8 @@ class SandboxedClaude:
         return agent_run
 
     def _run_once(self, prompt: str, progress: Progress | None, resume: str | None) -> AgentRun:
-        self.preflight()
+        if self._sandbox is None:
+            self._sandbox = self._make_sandbox()
         _give_to(self._home, *self._owner)
         transcript = Transcript(workspace=str(self._workdir))
         budget = self._settings.max_cost_usd

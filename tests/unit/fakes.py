@@ -165,6 +165,8 @@ class FakeWorkspace:
         """Messages of the commits made on the checked-out branch, oldest first."""
         self.pushed: dict[str, list[str]] = {}
         self.notes: dict[str, str] = {}
+        self.dirty: list[str] = []
+        """What the working tree has changed (an earlier step, or the agent until committed)."""
         """Notes ref -> the note on origin (the kept agent session)."""
         """Branch -> commit messages on origin (after our pushes)."""
 
@@ -204,9 +206,17 @@ class FakeWorkspace:
     def commit_all(self, message: str) -> Commit | None:
         if self.changes is None:
             return None
+        self.dirty = []
         self.commits.append(message)
         self.journal.append(f"commit {message.splitlines()[0]!r}")
         return self.changes
+
+    def dirty_paths(self) -> list[str]:
+        return list(self.dirty)
+
+    def delete_remote_branch(self, name: str) -> None:
+        del self.pushed[name]
+        self.journal.append(f"delete branch {name}")
 
     def read_note(self, ref: str) -> str | None:
         return self.notes.get(ref)
@@ -251,6 +261,8 @@ class FakeAgent:
 
     def run(self, prompt: str, progress=None, resume: str | None = None) -> AgentRun:
         self.resumed.append(resume)
+        if self._workspace.changes is not None:
+            self._workspace.dirty = list(self._workspace.changes.files)
         self.prompts.append(prompt)
         self.credentials_during_run.append(self._workspace.credentials)
         self.journal.append("agent runs")

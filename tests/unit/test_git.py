@@ -374,10 +374,27 @@ def test_push_with_conflicting_commits_fails_clearly_and_overwrites_nothing(
     with pytest.raises(GitError, match="conflict") as failure:
         workspace.push(BRANCH)
 
-    assert ours.sha in str(failure.value)
-    assert remote_sha(origin, BRANCH) == theirs
+    side = f"{BRANCH}-conflict-{ours.sha[:8]}"
+    assert side in str(failure.value)
+    assert remote_sha(origin, BRANCH) == theirs  # theirs untouched
+    assert remote_sha(origin, side) == ours.sha  # ours kept on a branch of its own
     assert workspace.head_sha() == ours.sha
     assert git(checkout, "status", "--porcelain") == ""
+
+
+def test_dirty_paths_lists_changed_and_new_files_but_not_ignored_ones(workspace, checkout):
+    assert workspace.dirty_paths() == []
+    write(checkout / ".gitignore", "build/\n")
+    write(checkout / "build" / "x.o", "x")
+    write(checkout / "app.py", "print('changed by an earlier step')\n")
+    assert workspace.dirty_paths() == [".gitignore", "app.py"]
+
+
+def test_a_remote_branch_is_deleted(workspace, origin):
+    workspace.start_branch(BRANCH, "main")
+    workspace.push(BRANCH)
+    workspace.delete_remote_branch(BRANCH)
+    assert git(origin, "branch", "--list", BRANCH) == ""
 
 
 @pytest.mark.parametrize("refusal, advice", [

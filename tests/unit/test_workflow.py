@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from codeagent import workflow
+from codeagent.errors import ConfigError
 from codeagent.event import Trigger
 from codeagent.git import Commit
 from codeagent.github_client import Comment, Issue
@@ -253,7 +254,38 @@ def test_no_changes_closes_the_draft_and_says_so():
     assert run.pull.state == "closed"
     (comment,) = run.comments
     assert "No changes" in comment and "without changing any files" in comment
+    assert run.workspace.pushed == {}  # the branch held only the first commit: deleted
+
+
+def test_no_changes_with_on_no_changes_keep_leaves_the_draft_and_its_branch():
+    run = fakes(changes=None)
+
+    outcome = run(on_no_changes="keep")
+
+    assert outcome.result == "no-changes"
+    assert run.pull.state == "open" and run.pull.draft is True
     assert run.workspace.pushed == {BRANCH: ["codeagent: received #7, preparing to implement"]}
+
+
+def test_a_checkout_an_earlier_step_changed_is_refused_before_anything_happens():
+    run = fakes()
+    run.workspace.dirty = ["dist/app.js"]
+
+    with pytest.raises(ConfigError, match="changes from an earlier step.*`dist/app.js`"):
+        run()
+
+    assert run.github.reactions == [] and run.github.pulls == {} and run.agent.prompts == []
+
+
+def test_a_run_that_failed_without_changing_anything_is_retried_once_with_a_simpler_prompt():
+    run = fakes(result=CRASHED, changes=None)
+
+    outcome = run()
+
+    first, second = run.agent.prompts
+    assert second.startswith("A first attempt at the task below stopped with an error") and second.endswith(first)
+    assert run.agent.resumed == [None, None]
+    assert outcome.result == "failure"  # the fake fails the same way twice
 
 
 # -- the agent stops early or fails --
