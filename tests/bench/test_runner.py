@@ -17,7 +17,6 @@ from pathlib import Path
 import docker
 import pytest
 import yaml
-from docker.errors import DockerException
 
 from tests.bench.github_emulator import GitHubEmulator
 from tests.bench.runner import (
@@ -165,13 +164,8 @@ def test_read_outputs_of_a_missing_file_is_empty(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def client() -> docker.DockerClient:
-    try:
-        engine = docker.from_env()
-        engine.ping()
-    except DockerException as error:
-        pytest.fail(f"no Docker engine answers ({error}): run scripts/setup-docker")
-    return engine
+def client(docker_engine) -> docker.DockerClient:
+    return docker_engine
 
 
 @pytest.fixture(scope="module")

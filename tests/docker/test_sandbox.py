@@ -19,7 +19,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from docker.errors import DockerException, ImageNotFound
+from docker.errors import ImageNotFound
 
 from codeagent.errors import SandboxError
 from codeagent.sandbox import Sandbox, SandboxExit, SandboxSpec, SelfContainer
@@ -39,14 +39,8 @@ LABEL = "codeagent.test"
 
 
 @pytest.fixture(scope="module")
-def client() -> docker.DockerClient:
-    """The engine, or a failure that says how to start one."""
-    try:
-        engine = docker.from_env()
-        engine.ping()
-    except DockerException as error:
-        pytest.fail(f"no Docker engine answers ({error}): run scripts/setup-docker")
-    return engine
+def client(docker_engine) -> docker.DockerClient:
+    return docker_engine
 
 
 @pytest.fixture(scope="module")
