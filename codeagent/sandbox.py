@@ -43,6 +43,8 @@ class SandboxSpec:
     pids: int = 512
     timeout_s: float = 1800.0
     labels: dict[str, str] = field(default_factory=dict)
+    tmp_size: str = "1g"
+    """Size of the sandbox's /tmp, a tmpfs: scratch space that cannot fill the runner's disk."""
     home: tuple[str, str] | None = None
     """(directory in the action container, path in the sandbox) mounted read-write as the agent's HOME."""
 
@@ -160,6 +162,7 @@ class Sandbox:
                 memswap_limit=spec.memory,
                 nano_cpus=int(spec.cpus * 1e9),
                 pids_limit=spec.pids,
+                tmpfs={"/tmp": f"size={spec.tmp_size},mode=1777"},
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges"],
                 labels={"codeagent.sandbox": "1", **spec.labels},

@@ -88,6 +88,8 @@ class Settings(BaseModel):
     """CPU limit of the sandbox container (fractions allowed)."""
     sandbox_pids: PositiveInt = 512
     """Process limit of the sandbox container."""
+    sandbox_tmp_size: str = "1g"
+    """Size of the sandbox's /tmp (a tmpfs, counted in its memory), in Docker's format."""
     on_no_changes: Literal["close", "keep"] = "close"
     """When the agent changes nothing: `close` the draft pull request (and delete its branch if it
     holds only the first commit) or `keep` it open."""
@@ -113,7 +115,7 @@ class Settings(BaseModel):
             raise ValueError(problem)
         return value
 
-    @field_validator("sandbox_memory")
+    @field_validator("sandbox_memory", "sandbox_tmp_size")
     @classmethod
     def _check_memory(cls, memory: str) -> str:
         """Validate Docker's memory format up front rather than when the sandbox starts."""

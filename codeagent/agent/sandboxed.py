@@ -156,6 +156,7 @@ class SandboxedClaude:
             command=command, workdir=str(self._workdir), env=sandbox_env(settings, uid),
             user=f"{uid}:{gid}", image=settings.sandbox_image,
             memory=settings.sandbox_memory, cpus=settings.sandbox_cpus, pids=settings.sandbox_pids,
+            tmp_size=settings.sandbox_tmp_size,
             timeout_s=settings.timeout_minutes * 60, labels=self._labels,
             home=(str(self._home), SANDBOX_HOME),
         )

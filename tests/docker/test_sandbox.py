@@ -231,6 +231,30 @@ def test_the_pids_limit_is_enforced(sandbox, label, workspace):
     assert elapsed < 10
 
 
+def test_the_cpu_limit_is_enforced(sandbox, label, workspace):
+    """Two busy processes for 3 s use about 1.5 s of CPU under a 0.5 limit (6 s without one)."""
+    command = sh("""
+        for i in 1 2; do (while :; do :; done) & done
+        sleep 3
+        if [ -f /sys/fs/cgroup/cpu.stat ]; then
+            awk '/usage_usec/ {print $2 / 1e6}' /sys/fs/cgroup/cpu.stat
+        else
+            awk '{print $1 / 1e9}' /sys/fs/cgroup/cpuacct/cpuacct.usage
+        fi
+    """)
+    result, lines, _ = run(sandbox, spec(label, workspace, command, cpus=0.5))
+    cpu_seconds = float(lines[-1])
+    assert 0.5 < cpu_seconds < 2.2, cpu_seconds
+
+
+def test_scratch_space_is_limited(sandbox, label, workspace):
+    """/tmp is a tmpfs of `tmp_size`: writing past it fails instead of filling the runner's disk."""
+    command = sh("dd if=/dev/zero of=/tmp/big bs=1M count=64 2>&1; wc -c < /tmp/big")
+    result, lines, _ = run(sandbox, spec(label, workspace, command, tmp_size="16m"))
+    assert "No space left on device" in "\n".join(lines), lines
+    assert int(lines[-1]) == 16 * 2**20  # 16 MiB written of the 64 asked for
+
+
 # -- cleanup in every outcome --
 
 
