@@ -209,9 +209,11 @@ class GitHubEmulator(PullSeeding):
                      "author": r.author, **({"review_comment": True} if r.review_comment else {})}
                     for r in self.state.reactions if r.repo == repo.full_name]
 
-    def api_requests(self) -> list[dict[str, Any]]:
-        """REST and GraphQL requests (not git): method, path (without /api/v3), status."""
-        return [{key: entry[key] for key in ("method", "path", "status")}
+    def api_requests(self, since: float | None = None) -> list[dict[str, Any]]:
+        """REST and GraphQL requests (not git): method, path (without /api/v3), status; with ``since``
+        (epoch seconds) also ``time``: seconds from then to the request's arrival."""
+        return [{**{key: entry[key] for key in ("method", "path", "status")},
+                 **({} if since is None else {"time": round(entry["time"] - since, 3)})}
                 for entry in list(self.request_log) if entry["kind"] != "git"]
 
     # -- serving --

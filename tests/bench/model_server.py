@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 FINAL_TEXT = "I have finished the task."
 SIDE_TEXT = "Scripted answer"
+MODELS = {"data": [{"type": "model", "id": "claude-sonnet-4-5-20250929", "display_name": "Claude Sonnet 4.5",
+                    "created_at": "2025-09-29T00:00:00Z"}],
+          "has_more": False, "first_id": "claude-sonnet-4-5-20250929", "last_id": "claude-sonnet-4-5-20250929"}
+"""``GET /v1/models`` (https://docs.anthropic.com/en/api/models-list): one model, one page."""
 # Headers that carry the Anthropic key itself; the CLI must send it, so finding a
 # secret there is not a leak.
 AUTH_HEADERS = {"x-api-key", "authorization"}
@@ -105,8 +109,10 @@ class ModelServer:
         self.requests: list[RecordedRequest] = []
         self.model_seconds = 0.0
         self._lock = threading.Lock()
+        self._turn_asked = threading.Condition(self._lock)
         self._messages = 0
         self._turns = 0
+        self._highest_turn_asked = -1
         self._httpd = ThreadingHTTPServer((host, port), _Handler)
         self._httpd.model = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
@@ -145,6 +151,11 @@ class ModelServer:
         with self._lock:
             return sum(1 for r in self.requests if _endpoint(r.path) == "/v1/messages")
 
+    def wait_for_turn(self, turn: int, timeout: float | None = None) -> bool:
+        """Block until a request for script ``turn`` (from 0) arrived, before its answer; False after ``timeout``."""
+        with self._turn_asked:
+            return self._turn_asked.wait_for(lambda: self._highest_turn_asked >= turn, timeout)
+
     def leaked_secrets(self) -> list[str]:
         """Names of secrets whose value appeared in any request's path, body or
         headers, leaving out the x-api-key and authorization headers, which carry
@@ -161,6 +172,9 @@ class ModelServer:
         with self._lock:
             self._messages += 1
             turn = self._turns if _has_tools(body) else None
+            if turn is not None and turn > self._highest_turn_asked:
+                self._highest_turn_asked = turn
+                self._turn_asked.notify_all()
             fault = next((f for f in self.faults if f.matches(self._messages, turn)), None)
             if fault:
                 fault.times -= 1
@@ -262,6 +276,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command == "POST" and path == "/v1/messages/count_tokens":
             tokens = usage_for(body, [])["input_tokens"]
             return None, partial(self._send_json, 200, {"input_tokens": tokens})
+        if self.command == "GET" and path == "/v1/models":
+            # What codeagent asks before any branch exists, to check the key.
+            return None, partial(self._send_json, 200, MODELS)
         if self.command in ("GET", "HEAD") and path in ("", "/api/hello"):
             # HEAD /api/hello is the CLI's connectivity probe (sent unless
             # CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC is set).

@@ -4,7 +4,7 @@ The format is a fixed contract: ../shared/scenarios/README.md and the repo's
 copy in scenarios/README.md, with this repository's extensions documented there.
 Unknown top-level and ``event`` keys are kept readable (``raw``) so the format can
 grow without breaking older scenarios; the objects this repository added
-(``pull_request``, ``runs``) refuse unknown keys, so a typo cannot pass unnoticed.
+(``pull_request``, ``runs``, ``faults``) refuse unknown keys, so a typo cannot pass unnoticed.
 """
 
 from __future__ import annotations
@@ -104,12 +104,64 @@ class ScenarioEvent:
 
 
 @dataclass(frozen=True)
+class GitHubFault:
+    """The GitHub emulator misbehaving on matching requests (``faults.github``)."""
+
+    method: str
+    """``GET``, ``POST``...; ``*`` is any."""
+    path: str
+    """A regex searched in the path as GitHub.com sees it: REST without ``/api/v3``, ``/graphql``, git paths."""
+    status: int | None = None
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int = 1
+    delay: float = 0.0
+    rate_limit: str | None = None
+    """``primary`` or ``secondary``: GitHub's body and headers for that limit (status 403 unless given)."""
+    reset_in: float | None = None
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class ModelFault:
+    """The scripted model misbehaving (``faults.model``); as ``model_server.Fault``."""
+
+    request: int | None = None
+    turn: int | None = None
+    status: int | None = None
+    retry_after: float | None = None
+    delay: float = 0.0
+    stream_error: bool = False
+    times: int = 1
+
+
+@dataclass(frozen=True)
+class ScenarioFaults:
+    """What goes wrong during one run, installed before its action container starts."""
+
+    github: tuple[GitHubFault, ...] = ()
+    model: tuple[ModelFault, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScenarioCancel:
+    """When the runner cancels the job (SIGINT, SIGTERM 7.5 s later, then a kill), as on GitHub."""
+
+    at_turn: int | None = None
+    """When the request for this script turn (from 0, as ``faults.model`` ``turn``) reaches the model."""
+    after_s: float | None = None
+    """Seconds after the action container started."""
+
+
+@dataclass(frozen=True)
 class ScenarioRun:
     """One workflow run: its event, the model's script and the action's inputs."""
 
     event: ScenarioEvent
     model: list[list[dict]]
     inputs: dict[str, str]
+    faults: ScenarioFaults = ScenarioFaults()
+    cancel: ScenarioCancel | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +184,10 @@ class Scenario:
     later_runs: tuple[ScenarioRun, ...] = ()
     pending: str | None = None
     """Why the scenario cannot pass yet; the test suite skips it with this reason."""
+    faults: ScenarioFaults = ScenarioFaults()
+    """The first run's faults."""
+    cancel: ScenarioCancel | None = None
+    """When the runner cancels the first run, if it does."""
 
     @property
     def repo_dir(self) -> Path:
@@ -163,7 +219,7 @@ class Scenario:
 
     def runs(self) -> list[ScenarioRun]:
         """Every run in order, the first (top-level ``event``, ``model``, ``inputs``) included."""
-        return [ScenarioRun(self.event, self.model, self.inputs), *self.later_runs]
+        return [ScenarioRun(self.event, self.model, self.inputs, self.faults, self.cancel), *self.later_runs]
 
     def roles(self) -> dict[str, str]:
         """Repository role of each login: from author_association, overridden by ``collaborators``."""
@@ -189,7 +245,7 @@ def load_scenario(path: Path) -> Scenario:
         repository=str(data["repository"]),
         issue_number=issue.get("number"),
         issue_title=str(issue.get("title", "")),
-        issue_body=str(issue.get("body", "")),
+        issue_body=str(issue.get("body", "")) * int(issue.get("body_repeat", 1)),
         issue_author=str(issue.get("author", event.author)),
         issue_comments=_comments(issue.get("comments")),
         event=event,
@@ -201,6 +257,8 @@ def load_scenario(path: Path) -> Scenario:
         later_runs=tuple(_run(run, event, inputs, f"{path}: runs[{i}]")
                          for i, run in enumerate(data.get("runs") or [])),
         pending=str(data["pending"]) if data.get("pending") else None,
+        faults=_faults(data.get("faults"), f"{path}: faults"),
+        cancel=_cancel(data, f"{path}"),
     )
 
 
@@ -227,11 +285,43 @@ def _event(data: dict, first: ScenarioEvent) -> ScenarioEvent:
 
 def _run(data: dict, first: ScenarioEvent, inputs: dict[str, str], where: str) -> ScenarioRun:
     """A later run; its ``inputs`` go over the top-level ones."""
-    _only(data, {"event", "model", "inputs"}, where)
+    _only(data, {"event", "model", "inputs", "faults", "cancel_at_turn", "cancel_after_s"}, where)
     if "name" not in (data.get("event") or {}):
         raise ValueError(f"{where} needs `event.name`")
     return ScenarioRun(_event(data["event"], first), list(data.get("model") or []),
-                       {**inputs, **{str(k): _input_text(v) for k, v in (data.get("inputs") or {}).items()}})
+                       {**inputs, **{str(k): _input_text(v) for k, v in (data.get("inputs") or {}).items()}},
+                       _faults(data.get("faults"), f"{where}.faults"), _cancel(data, where))
+
+
+def _faults(data: dict | None, where: str) -> ScenarioFaults:
+    """A ``faults`` block: ``github`` and ``model`` lists, each entry's keys checked."""
+    data = data or {}
+    _only(data, {"github", "model"}, where)
+    github = []
+    for index, entry in enumerate(data.get("github") or []):
+        _only(entry, set(GitHubFault.__dataclass_fields__), f"{where}.github[{index}]")
+        if "method" not in entry or "path" not in entry:
+            raise ValueError(f"{where}.github[{index}] needs `method` and `path`")
+        if entry.get("rate_limit") not in (None, "primary", "secondary"):
+            raise ValueError(f"{where}.github[{index}].rate_limit: `primary` or `secondary`")
+        github.append(GitHubFault(**{**entry, "method": str(entry["method"]), "path": str(entry["path"]),
+                                     "headers": {str(k): str(v) for k, v in (entry.get("headers") or {}).items()}}))
+    model = []
+    for index, entry in enumerate(data.get("model") or []):
+        _only(entry, set(ModelFault.__dataclass_fields__), f"{where}.model[{index}]")
+        model.append(ModelFault(**entry))
+    return ScenarioFaults(tuple(github), tuple(model))
+
+
+def _cancel(data: dict, where: str) -> ScenarioCancel | None:
+    """``cancel_at_turn`` / ``cancel_after_s`` of a run, or None when the run is not cancelled."""
+    at_turn, after_s = data.get("cancel_at_turn"), data.get("cancel_after_s")
+    if at_turn is None and after_s is None:
+        return None
+    if at_turn is not None and after_s is not None:
+        raise ValueError(f"{where}: `cancel_at_turn` or `cancel_after_s`, not both")
+    return ScenarioCancel(at_turn=None if at_turn is None else int(at_turn),
+                          after_s=None if after_s is None else float(after_s))
 
 
 def _pull_request(data: dict, where: str) -> ScenarioPullRequest:
