@@ -98,11 +98,7 @@ def implement(trigger: Trigger, settings: Settings, github: GitHubClient, worksp
     with log.group("Run Claude Code in the sandbox"):
         progress.phase(AGENT_WORKING, Status.IN_PROGRESS)
         resume = restore_session(workspace, agent, target, log)
-        agent_run = run_agent(workspace, agent, prompt, progress, target, resume)
-        if failed_without_work(agent_run, workspace):
-            log.warning(f"the agent failed without changing anything ({agent_run.problem}); "
-                        "trying once more with a simpler prompt")
-            agent_run = run_agent(workspace, agent, simpler_prompt(prompt, agent_run), progress, target, None)
+        agent_run = run_agent(workspace, agent, prompt, progress, target, resume, log)
         log.info(agent_run.problem or f"done in {agent_run.result.num_turns} turns")
     with log.group("Commit and push"):
         commit = commit_and_push(workspace, target, agent_run.result.summary)
@@ -116,7 +112,18 @@ def implement(trigger: Trigger, settings: Settings, github: GitHubClient, worksp
 
 
 def run_agent(workspace, agent: Agent, prompt: str, progress: ProgressComment, target: Target,
-              resume: str | None) -> AgentRun:
+              resume: str | None, log: Log) -> AgentRun:
+    """The agent's run; a failure that changed nothing is tried once more with a simpler prompt."""
+    agent_run = run_agent_once(workspace, agent, prompt, progress, target, resume)
+    if failed_without_work(agent_run, workspace):
+        log.warning(f"the agent failed without changing anything ({agent_run.problem.splitlines()[0]}); "
+                    "trying once more with a simpler prompt")
+        agent_run = run_agent_once(workspace, agent, simpler_prompt(prompt, agent_run), progress, target, None)
+    return agent_run
+
+
+def run_agent_once(workspace, agent: Agent, prompt: str, progress: ProgressComment, target: Target,
+                   resume: str | None) -> AgentRun:
     """The agent's run, with the checkout's token hidden; on cancel, what it wrote is pushed."""
     try:
         with workspace.without_credentials():

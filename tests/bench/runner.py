@@ -14,6 +14,7 @@ import base64
 import os
 import shutil
 import subprocess
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,22 +22,30 @@ from pathlib import Path
 
 import docker
 import yaml
+from docker.errors import APIError, NotFound
 
 RUNNER_UID = 1001
 """The runner user's uid on GitHub-hosted runners: it owns the workspace."""
 CONTAINER_WORKSPACE = "/github/workspace"
 
 
+CANCEL_SIGNALS = (("SIGINT", 7.5), ("SIGTERM", 2.5), ("SIGKILL", 0.0))
+"""How the runner cancels a step: SIGINT, SIGTERM when it still runs 7.5 s later, a kill 2.5 s after that
+(https://docs.github.com/en/actions/managing-workflow-runs-and-deployments/managing-workflow-runs/canceling-a-workflow#steps-github-takes-to-cancel-a-workflow-run)."""
+
+
 @dataclass(frozen=True)
-class ActionRun:
-    """What the runner collects from one container action step."""
+class ContainerRun:
+    """What the runner saw of one container action step."""
 
     exit_code: int
     log: str
-    outputs: dict[str, str]
-    step_summary: str
     duration_s: float
     container_name: str
+    started_at: float
+    """Epoch seconds when the container was started."""
+    cancel: dict | None = None
+    """When the step was cancelled: ``at_s`` (seconds after the start) and the ``signals`` sent, in order."""
 
 
 class RunnerLayout:
@@ -158,8 +167,13 @@ def github_env(layout: RunnerLayout, *, repository: str, event_name: str, actor:
 
 
 def run_container_action(client: docker.DockerClient, image: str, layout: RunnerLayout, env: dict[str, str],
-                         timeout_s: float = 900) -> tuple[int, str, float, str]:
-    """Start the action image as the runner does and wait for it; returns (exit code, log, seconds, name)."""
+                         timeout_s: float = 900, cancel: threading.Event | None = None,
+                         cancel_after_s: float | None = None) -> ContainerRun:
+    """Start the action image as the runner does and wait for it.
+
+    The step is cancelled as the runner cancels a job (``CANCEL_SIGNALS``) when ``cancel`` is set
+    or ``cancel_after_s`` seconds after the start.
+    """
     name = f"codeagent_action_{uuid.uuid4().hex[:12]}"
     volumes = {
         "/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"},
@@ -172,9 +186,11 @@ def run_container_action(client: docker.DockerClient, image: str, layout: Runner
         image, name=name, environment=env, volumes=volumes, working_dir=CONTAINER_WORKSPACE,
         network_mode="host", labels={"codeagent.bench": "action"},
     )
-    started = time.monotonic()
+    canceller = _Canceller(container, cancel or threading.Event(), cancel_after_s)
+    started_at, started = time.time(), time.monotonic()
     try:
         container.start()
+        canceller.start(started)
         try:
             status = container.wait(timeout=timeout_s)
             exit_code = int(status.get("StatusCode", -1))
@@ -182,10 +198,52 @@ def run_container_action(client: docker.DockerClient, image: str, layout: Runner
             container.stop(timeout=10)
             exit_code = 124
         duration = time.monotonic() - started
+        canceller.exited()
         log = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
-        return exit_code, log, duration, name
+        return ContainerRun(exit_code, log, duration, name, started_at, canceller.record)
     finally:
+        canceller.exited()
         container.remove(force=True)
+
+
+class _Canceller:
+    """Cancels a running container action as the runner does, once asked to (or after a delay)."""
+
+    def __init__(self, container, trigger: threading.Event, after_s: float | None) -> None:
+        self._container, self._trigger, self._after_s = container, trigger, after_s
+        self._exited = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._started = 0.0
+        self.record: dict | None = None
+
+    def start(self, started: float) -> None:
+        self._started = started
+        if self._after_s is not None:
+            timer = threading.Timer(self._after_s, self._trigger.set)
+            timer.daemon = True
+            timer.start()
+        self._thread.start()
+
+    def exited(self) -> None:
+        self._exited.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._trigger.wait(0.05):
+            if self._exited.is_set():
+                return
+        if self._exited.is_set():
+            return
+        self.record = {"at_s": round(time.monotonic() - self._started, 2), "signals": []}
+        for signal, grace in CANCEL_SIGNALS:
+            try:
+                self._container.kill(signal=signal)
+            except (APIError, NotFound):  # it exited meanwhile
+                return
+            self.record["signals"].append(signal)
+            if self._exited.wait(grace):
+                return
 
 
 def read_outputs(path: Path) -> dict[str, str]:

@@ -11,6 +11,8 @@ import base64
 import json
 import subprocess
 import textwrap
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -49,6 +51,8 @@ inputs:
   exit-status:
     description: the probe exits with it
     default: "0"
+  wait-for-cancel:
+    description: when set, the probe waits to be cancelled (SIGINT is only logged, SIGTERM ends it)
 runs:
   using: docker
   image: Dockerfile
@@ -58,6 +62,12 @@ runs:
 # from the environment of the commands it starts; bash passes them on.
 PROBE_ENTRYPOINT = """\
 #!/bin/bash
+if [ -n "$(printenv INPUT_WAIT-FOR-CANCEL)" ]; then
+  trap 'echo "got SIGINT, going on"' INT
+  trap 'echo "got SIGTERM, stopping"; exit 143' TERM
+  echo "waiting"
+  while true; do sleep 0.1; done
+fi
 echo "== id"; id
 echo "== pwd"; pwd
 echo "== env"; env | sort
@@ -181,7 +191,7 @@ def probe_image(client, tmp_path_factory):
     client.images.remove(tag, force=True)
 
 
-def run_probe(client, image: str, root: Path, inputs: dict[str, str]):
+def run_probe(client, image: str, root: Path, inputs: dict[str, str], **cancel):
     """The runner's steps for one job: layout, event, inputs, GITHUB_*, the container; what it saw."""
     layout = RunnerLayout(root / "runner", REPOSITORY)
     layout.create()
@@ -193,9 +203,9 @@ def run_probe(client, image: str, root: Path, inputs: dict[str, str]):
         api_url="http://127.0.0.1:9/api/v3", server_url="http://127.0.0.1:9",
         graphql_url="http://127.0.0.1:9/api/graphql", run_id=42,
     )
-    exit_code, log, duration, name = run_container_action(client, image, layout, {**env, **gh_env}, timeout_s=60)
-    assert not client.containers.list(all=True, filters={"name": name}), "the action container was left"
-    return layout, files, exit_code, sections(log), duration
+    run = run_container_action(client, image, layout, {**env, **gh_env}, timeout_s=60, **cancel)
+    assert not client.containers.list(all=True, filters={"name": run.container_name}), "the action container was left"
+    return layout, files, run.exit_code, sections(run.log), run.duration_s
 
 
 def sections(log: str) -> dict[str, list[str]]:
@@ -234,7 +244,7 @@ def test_the_action_container_gets_the_runners_mounts_env_and_file_commands(clie
         REPOSITORY, "issue_comment", "true")
     assert {key: value for key, value in env.items() if key.startswith("INPUT_")} == {
         "INPUT_MAX-TURNS": "30", "INPUT_GITHUB-TOKEN": TOKEN, "INPUT_MODEL": "sonnet",
-        "INPUT_EXIT-STATUS": "0", "INPUT_NOT-DECLARED": "passed on",
+        "INPUT_EXIT-STATUS": "0", "INPUT_NOT-DECLARED": "passed on", "INPUT_WAIT-FOR-CANCEL": "",
     }
 
     assert read_outputs(files["GITHUB_OUTPUT"]) == {"greeting": "hello", "notes": "line one\nline two"}
@@ -246,6 +256,29 @@ def test_the_action_exit_code_propagates(client, probe_image, tmp_path):
     _, files, exit_code, _, _ = run_probe(client, probe_image, tmp_path, {"exit-status": "3"})
     assert exit_code == 3
     assert read_outputs(files["GITHUB_OUTPUT"])["greeting"] == "hello"
+
+
+@pytest.mark.docker
+def test_a_cancelled_step_gets_sigint_then_sigterm_after_seven_and_a_half_seconds(client, probe_image, tmp_path):
+    layout = RunnerLayout(tmp_path / "runner", REPOSITORY)
+    layout.create()
+    env, _ = input_env(write(tmp_path / "action" / "action.yml", ACTION_YML), {"wait-for-cancel": "yes"},
+                       EXPRESSIONS)
+    run = run_container_action(client, probe_image, layout, env, timeout_s=60, cancel_after_s=0.5)
+    assert run.exit_code == 143
+    assert run.log.splitlines() == ["waiting", "got SIGINT, going on", "got SIGTERM, stopping"]
+    assert run.cancel["signals"] == ["SIGINT", "SIGTERM"] and 0.5 <= run.cancel["at_s"] < 1.5
+    assert 7.5 <= run.duration_s - run.cancel["at_s"] < 9.5
+
+
+@pytest.mark.docker
+def test_a_step_that_is_not_cancelled_has_no_cancel_record(client, probe_image, tmp_path):
+    cancel = threading.Event()
+    layout = RunnerLayout(tmp_path / "runner", REPOSITORY)
+    layout.create()
+    env, _ = input_env(write(tmp_path / "action" / "action.yml", ACTION_YML), {}, EXPRESSIONS)
+    run = run_container_action(client, probe_image, layout, env, timeout_s=60, cancel=cancel)
+    assert run.cancel is None and run.started_at <= time.time() - run.duration_s + 1
 
 
 # -- checkout: actions/checkout against the GitHub emulator --
