@@ -23,6 +23,9 @@ class Progress(Protocol):
     def stats(self, turns: int, cost_usd: float) -> None: ...
 
 
+BUDGET_BACKSTOP = 1.25
+"""The sandbox is killed when the estimated cost passes `max-cost-usd` by this factor."""
+
 SANDBOX_HOME = "/tmp/codeagent-home"
 """HOME of the agent inside the sandbox: a directory of the run's state, mounted there."""
 
@@ -34,6 +37,7 @@ class AgentRun:
     result: AgentResult
     exit: SandboxExit
     budget_reached: bool
+    """The action stopped the agent because its estimated cost passed `max-cost-usd` (Claude Code did not)."""
     transcript_path: str = ""
     """The stream-json transcript, as a path on the runner (for actions/upload-artifact)."""
 
@@ -138,7 +142,9 @@ class SandboxedClaude:
         budget = self._settings.max_cost_usd
 
         def budget_reached() -> bool:
-            return budget is not None and transcript.cost_so_far >= budget
+            # Claude Code stops itself at the budget (--max-budget-usd) with its exact cost in
+            # its result; the running estimate only stops a CLI that overshoots it clearly.
+            return budget is not None and transcript.cost_so_far >= budget * BUDGET_BACKSTOP
 
         with self._transcript_file.open("a", encoding="utf-8") as record:
             on_line = self._line_handler(transcript, record, progress)
