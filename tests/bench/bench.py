@@ -19,6 +19,7 @@ import docker
 from docker.errors import NotFound
 
 from tests.bench.github_emulator import GitHubEmulator
+from tests.bench.misbehaviour import CancelWatch, install_faults, unused
 from tests.bench.model_server import ModelServer
 from tests.bench.runner import (
     RunnerLayout,
@@ -51,8 +52,9 @@ class ContainerWatch:
     containers are still there at the end.
     """
 
-    def __init__(self, client: docker.DockerClient) -> None:
+    def __init__(self, client: docker.DockerClient, run_id: str = "") -> None:
         self._client = client
+        self._run_id = run_id
         self._events = client.events(decode=True, filters={"type": "container", "event": "create"})
         self.created: dict[str, dict[str, str]] = {}
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -77,22 +79,41 @@ class ContainerWatch:
         except NotFound:
             self.created[container_id] = {}
             return
+        if self._foreign(attrs["Config"].get("Labels") or {}):
+            return
         env = dict(item.split("=", 1) for item in attrs["Config"].get("Env") or [] if "=" in item)
         self.created[container_id] = {"name": attrs["Name"].lstrip("/"), **{"env:" + k: v for k, v in env.items()}}
 
-    def left_behind(self, exclude_prefix: str = "codeagent_action_") -> list[str]:
-        """Names of containers created during the run that still exist."""
-        left = []
-        for container_id, info in self.created.items():
+    def _foreign(self, labels: dict[str, str]) -> bool:
+        """A container of another process on the same engine: a test's, another bench run's
+        action container, or a sandbox of another workflow run (the action labels its own)."""
+        other_run = "codeagent.run" in labels and labels["codeagent.run"] != self._run_id
+        return "codeagent.test" in labels or "codeagent.bench" in labels or other_run
+
+    def left_behind(self, exclude_prefix: str = "codeagent_action_", grace_s: float = 3.0) -> list[str]:
+        """Names of containers created during the run that still exist ``grace_s`` after it ended.
+
+        The grace lets a short-lived container of another run on the engine that carries no
+        label (``docker run --rm`` of a helper) go away rather than be counted here."""
+        left = self._existing(exclude_prefix)
+        deadline = time.monotonic() + grace_s
+        while left and time.monotonic() < deadline:
+            time.sleep(0.2)
+            left = self._existing(exclude_prefix)
+        return [name for _, name in left]
+
+    def _existing(self, exclude_prefix: str) -> list[tuple[str, str]]:
+        existing = []
+        for container_id, info in list(self.created.items()):
             name = info.get("name", container_id[:12])
             if name.startswith(exclude_prefix):
                 continue
             try:
                 self._client.api.inspect_container(container_id)
-                left.append(name)
+                existing.append((container_id, name))
             except NotFound:
                 pass
-        return left
+        return existing
 
     def environments(self, exclude_prefix: str = "codeagent_action_") -> list[dict[str, str]]:
         """Environment of each container the action started (not the action's own)."""
@@ -104,7 +125,7 @@ class ContainerWatch:
 
 
 RUN_KEYS = ("exit_code", "outputs", "step_summary", "model_requests", "api_requests", "log", "duration_s",
-            "model_s", "prompts", "model_request_messages", "first_request_text")
+            "model_s", "prompts", "model_request_messages", "first_request_text", "cancel", "transcript_result")
 """What the top-level report takes from the last run; ``leaked_secrets`` and ``containers_left``
 are every run's, the emulator's state is the final one."""
 
@@ -143,9 +164,11 @@ class BenchRun:
     def run(self, scenario: Scenario, world: World, run: ScenarioRun) -> dict[str, Any]:
         github, posted = self.github, post_event(self.github, scenario, world, run.event)
         first_request = len(github.api_requests())
+        # Unique like GitHub's, also across benches running at once: the action labels its sandboxes with it.
+        run_id = str(10**10 + secrets.randbelow(9 * 10**10))
         with ModelServer(run.model, WORKSPACE_IN_SANDBOX,
                          secrets={**self.leak_forms, "ANTHROPIC_API_KEY": self.api_key}) as model, \
-                ContainerWatch(self.client) as watch:
+                ContainerWatch(self.client, run_id) as watch, CancelWatch(run.cancel, model) as cancel:
             layout = RunnerLayout(self.root, scenario.repository)
             layout.create()
             ref = posted.ref.removeprefix("refs/heads/")
@@ -157,28 +180,56 @@ class BenchRun:
             gh_env, files = github_env(
                 layout, repository=scenario.repository, event_name=run.event.name, actor=run.event.author, sha=sha,
                 api_url=github.api_url, server_url=github.server_url, graphql_url=github.graphql_url,
-                run_id=int(time.time()) * 100 + self.number, run_number=self.number, ref=posted.ref,
+                run_id=int(run_id), run_number=self.number, ref=posted.ref,
             )
-            exit_code, log, duration, _ = run_container_action(self.client, self.image, layout, {**env, **gh_env})
+            faults = install_faults(run.faults, github, model)
+            try:
+                action = run_container_action(self.client, self.image, layout, {**env, **gh_env},
+                                              cancel=cancel.trigger, cancel_after_s=cancel.after_s)
+            finally:
+                github.faults.clear()  # a later run meets only its own
+            log = action.log
             if unexpected:
                 log = f"Warning: Unexpected input(s) {unexpected!r}\n" + log
             leaked = set(model.leaked_secrets())
             for environment in watch.environments():
                 leaked |= {name for name, value in self.leak_forms.items() if value in "\n".join(environment.values())}
+            outputs = read_outputs(files["GITHUB_OUTPUT"])
             return {
                 "event_name": run.event.name,
-                "exit_code": exit_code,
-                "outputs": read_outputs(files["GITHUB_OUTPUT"]),
+                "exit_code": action.exit_code,
+                "outputs": outputs,
                 "step_summary": files["GITHUB_STEP_SUMMARY"].read_text(),
                 "model_requests": model.request_count(),
                 "leaked_secrets": sorted(leaked),
-                "api_requests": github.api_requests()[first_request:],
+                "api_requests": github.api_requests(since=action.started_at)[first_request:],
                 "log": log,
                 "containers_left": watch.left_behind(),
-                "duration_s": round(duration, 2),
+                "duration_s": round(action.duration_s, 2),
                 "model_s": round(model.model_seconds, 2),
+                "cancel": action.cancel,
+                "transcript_result": transcript_result(outputs.get("transcript-path", "")),
+                "unused_faults": unused(faults),
                 **_prompts(model),
             }
+
+
+def transcript_result(path: str) -> dict | None:
+    """The last ``result`` message of the stream-json transcript at ``path`` (a path on this machine),
+    or None when there is no such file or message."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines() if path else []
+    except OSError:
+        return None
+    results = []
+    for line in lines:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and message.get("type") == "result":
+            results.append(message)
+    return results[-1] if results else None
 
 
 def _prompts(model: ModelServer) -> dict[str, Any]:
@@ -225,6 +276,7 @@ def _report(scenario: Scenario, github: GitHubEmulator, world: World, runs: list
         "reactions": [r for r in github.reactions(repository) if r.get("author") == WORKFLOW_TOKEN_LOGIN],
         "leaked_secrets": sorted({name for run in runs for name in run["leaked_secrets"]}),
         "containers_left": [name for run in runs for name in run["containers_left"]],
+        "unused_faults": [fault for run in runs for fault in run["unused_faults"]],
         "issue_number": world.issue_number,
         "pull_number": world.pull_number,
         "bench_comment_ids": list(world.bench_comment_ids),

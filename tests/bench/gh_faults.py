@@ -19,6 +19,13 @@ from http import HTTPStatus
 from typing import Any
 
 RATE_LIMIT_DOC = "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api"
+PRIMARY_RATE_LIMIT_BODY = {"message": "API rate limit exceeded for installation ID 1.",
+                           "documentation_url": RATE_LIMIT_DOC, "status": "403"}
+SECONDARY_RATE_LIMIT_BODY = {
+    "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you "
+               "reach out to GitHub Support for help, please include the request ID "
+               "0000:0000:0000000:0000000:00000000.",
+    "documentation_url": f"{RATE_LIMIT_DOC}#about-secondary-rate-limits", "status": "403"}
 
 
 @dataclass
@@ -74,18 +81,13 @@ class Faults:
 
     def rate_limited(self, method: str, path: str, *, times: int = 1, reset_in: float = 1.0) -> Fault:
         """GitHub's primary rate limit: 403, ``x-ratelimit-remaining: 0`` and the reset time."""
-        body = {"message": "API rate limit exceeded for installation ID 1.",
-                "documentation_url": RATE_LIMIT_DOC, "status": "403"}
-        return self.add(method, path, status=403, body=body, times=times, reset_in=reset_in,
+        return self.add(method, path, status=403, body=PRIMARY_RATE_LIMIT_BODY, times=times, reset_in=reset_in,
                         headers={"X-RateLimit-Remaining": "0"})
 
     def secondary_rate_limited(self, method: str, path: str, *, times: int = 1, retry_after: int = 1) -> Fault:
         """GitHub's secondary rate limit: 403 with ``retry-after``."""
-        body = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you "
-                           "try again. If you reach out to GitHub Support for help, please include the request "
-                           "ID 0000:0000:0000000:0000000:00000000.",
-                "documentation_url": f"{RATE_LIMIT_DOC}#about-secondary-rate-limits", "status": "403"}
-        return self.add(method, path, status=403, body=body, times=times, headers={"Retry-After": str(retry_after)})
+        return self.add(method, path, status=403, body=SECONDARY_RATE_LIMIT_BODY, times=times,
+                        headers={"Retry-After": str(retry_after)})
 
     def take(self, method: str, path: str) -> Fault | None:
         """The fault that applies to this request, counted as used."""

@@ -33,7 +33,9 @@ def account(report: dict) -> str:
     runs = report.get("runs") or [report]
     lines = [f"{f'run {n}: ' if len(runs) > 1 else ''}exit code {run['exit_code']}, "
              f"result {run['outputs'].get('result', '-')}, {run['duration_s']} s ({run['model_s']} s in the model), "
-             f"{run['model_requests']} model requests" for n, run in enumerate(runs, 1)]
+             f"{run['model_requests']} model requests"
+             + (f", cancelled at {run['cancel']['at_s']} s ({', '.join(run['cancel']['signals'])})"
+                if run.get("cancel") else "") for n, run in enumerate(runs, 1)]
     for pull in report["pulls"]:
         fork = f"{pull['head_repo']}:" if pull["head_repo"].lower() != report["repository"].lower() else ""
         lines.append(f"PR #{pull['number']} {pull['state']}{' draft' if pull['draft'] else ''}: "
@@ -51,6 +53,8 @@ def account(report: dict) -> str:
         lines.append(f"review comment on #{comment['pull_number']} {where} by {comment['author']}: {first[:80]}")
     if report["containers_left"]:
         lines.append(f"containers left behind: {report['containers_left']}")
+    if report["unused_faults"]:
+        lines.append(f"faults that hit no request: {report['unused_faults']}")
     if report["leaked_secrets"]:
         lines.append(f"LEAKED SECRETS: {report['leaked_secrets']}")
     return "\n".join(lines)
@@ -63,7 +67,7 @@ def broken_report(name: str, error: str) -> dict:
             "model_requests": 0, "leaked_secrets": [], "api_requests": [], "log": "bench error:\n" + error,
             "containers_left": [], "duration_s": 0.0, "model_s": 0.0, "prompts": [], "model_request_messages": 0,
             "first_request_text": "", "issue_number": None, "pull_number": None, "bench_comment_ids": [],
-            "unknown_api_requests": [], "runs": []}
+            "unknown_api_requests": [], "cancel": None, "transcript_result": None, "unused_faults": [], "runs": []}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from tests.bench.misbehaviour import ScenarioCancel, ScenarioFaults, read_cancel, read_faults
+
 WORKSPACE_IN_SANDBOX = "/github/workspace"
 """Where the sandbox sees the checkout: ``{workspace}`` in a model script."""
 
@@ -101,56 +103,6 @@ class ScenarioEvent:
     review_state: str = "commented"
     review_comments: tuple[ScenarioReviewComment, ...] = ()
     """Inline comments of a submitted review (``pull_request_review``)."""
-
-
-@dataclass(frozen=True)
-class GitHubFault:
-    """The GitHub emulator misbehaving on matching requests (``faults.github``)."""
-
-    method: str
-    """``GET``, ``POST``...; ``*`` is any."""
-    path: str
-    """A regex searched in the path as GitHub.com sees it: REST without ``/api/v3``, ``/graphql``, git paths."""
-    status: int | None = None
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    times: int = 1
-    delay: float = 0.0
-    rate_limit: str | None = None
-    """``primary`` or ``secondary``: GitHub's body and headers for that limit (status 403 unless given)."""
-    reset_in: float | None = None
-    retry_after: float | None = None
-
-
-@dataclass(frozen=True)
-class ModelFault:
-    """The scripted model misbehaving (``faults.model``); as ``model_server.Fault``."""
-
-    request: int | None = None
-    turn: int | None = None
-    status: int | None = None
-    retry_after: float | None = None
-    delay: float = 0.0
-    stream_error: bool = False
-    times: int = 1
-
-
-@dataclass(frozen=True)
-class ScenarioFaults:
-    """What goes wrong during one run, installed before its action container starts."""
-
-    github: tuple[GitHubFault, ...] = ()
-    model: tuple[ModelFault, ...] = ()
-
-
-@dataclass(frozen=True)
-class ScenarioCancel:
-    """When the runner cancels the job (SIGINT, SIGTERM 7.5 s later, then a kill), as on GitHub."""
-
-    at_turn: int | None = None
-    """When the request for this script turn (from 0, as ``faults.model`` ``turn``) reaches the model."""
-    after_s: float | None = None
-    """Seconds after the action container started."""
 
 
 @dataclass(frozen=True)
@@ -257,8 +209,8 @@ def load_scenario(path: Path) -> Scenario:
         later_runs=tuple(_run(run, event, inputs, f"{path}: runs[{i}]")
                          for i, run in enumerate(data.get("runs") or [])),
         pending=str(data["pending"]) if data.get("pending") else None,
-        faults=_faults(data.get("faults"), f"{path}: faults"),
-        cancel=_cancel(data, f"{path}"),
+        faults=read_faults(data.get("faults"), f"{path}: faults"),
+        cancel=read_cancel(data, f"{path}"),
     )
 
 
@@ -290,38 +242,7 @@ def _run(data: dict, first: ScenarioEvent, inputs: dict[str, str], where: str) -
         raise ValueError(f"{where} needs `event.name`")
     return ScenarioRun(_event(data["event"], first), list(data.get("model") or []),
                        {**inputs, **{str(k): _input_text(v) for k, v in (data.get("inputs") or {}).items()}},
-                       _faults(data.get("faults"), f"{where}.faults"), _cancel(data, where))
-
-
-def _faults(data: dict | None, where: str) -> ScenarioFaults:
-    """A ``faults`` block: ``github`` and ``model`` lists, each entry's keys checked."""
-    data = data or {}
-    _only(data, {"github", "model"}, where)
-    github = []
-    for index, entry in enumerate(data.get("github") or []):
-        _only(entry, set(GitHubFault.__dataclass_fields__), f"{where}.github[{index}]")
-        if "method" not in entry or "path" not in entry:
-            raise ValueError(f"{where}.github[{index}] needs `method` and `path`")
-        if entry.get("rate_limit") not in (None, "primary", "secondary"):
-            raise ValueError(f"{where}.github[{index}].rate_limit: `primary` or `secondary`")
-        github.append(GitHubFault(**{**entry, "method": str(entry["method"]), "path": str(entry["path"]),
-                                     "headers": {str(k): str(v) for k, v in (entry.get("headers") or {}).items()}}))
-    model = []
-    for index, entry in enumerate(data.get("model") or []):
-        _only(entry, set(ModelFault.__dataclass_fields__), f"{where}.model[{index}]")
-        model.append(ModelFault(**entry))
-    return ScenarioFaults(tuple(github), tuple(model))
-
-
-def _cancel(data: dict, where: str) -> ScenarioCancel | None:
-    """``cancel_at_turn`` / ``cancel_after_s`` of a run, or None when the run is not cancelled."""
-    at_turn, after_s = data.get("cancel_at_turn"), data.get("cancel_after_s")
-    if at_turn is None and after_s is None:
-        return None
-    if at_turn is not None and after_s is not None:
-        raise ValueError(f"{where}: `cancel_at_turn` or `cancel_after_s`, not both")
-    return ScenarioCancel(at_turn=None if at_turn is None else int(at_turn),
-                          after_s=None if after_s is None else float(after_s))
+                       read_faults(data.get("faults"), f"{where}.faults"), read_cancel(data, where))
 
 
 def _pull_request(data: dict, where: str) -> ScenarioPullRequest:

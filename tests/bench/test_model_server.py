@@ -216,6 +216,27 @@ def test_other_endpoints(server):
     assert [r.path for r in server.requests][-1] == "/v1/nothing"
 
 
+def test_lists_a_model_for_the_key_check(server):
+    listed = requests.get(server.url + "/v1/models?limit=1", headers={"x-api-key": TEST_API_KEY}, timeout=5)
+
+    assert listed.status_code == 200
+    assert listed.json()["data"][0]["type"] == "model" and listed.json()["has_more"] is False
+    assert server.request_count() == 0
+
+
+def test_wait_for_turn_returns_once_the_turn_is_asked_for_before_it_is_answered(server):
+    server.faults.append(Fault(turn=1, delay=1.0))
+    assert not server.wait_for_turn(0, timeout=0.05)
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(post, server, turn_request(stream=False)).result()
+        slow = pool.submit(post, server, turn_request(stream=False))
+        started = time.monotonic()
+        assert server.wait_for_turn(1, timeout=5) and time.monotonic() - started < 0.9
+        assert not slow.done()
+        slow.result()
+    assert first.status_code == 200 and server.wait_for_turn(0, timeout=0)
+
+
 def load_scenario(name):
     """The scenario's YAML as a dict."""
     return yaml.safe_load((ROOT / "scenarios" / name / "scenario.yaml").read_text())

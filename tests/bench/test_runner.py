@@ -106,6 +106,7 @@ def test_input_env_applies_defaults_keeps_hyphens_and_passes_undeclared_inputs_o
         "INPUT_GITHUB-TOKEN": TOKEN,
         "INPUT_MODEL": "sonnet",
         "INPUT_EXIT-STATUS": "0",
+        "INPUT_WAIT-FOR-CANCEL": "",
         "INPUT_NOT-DECLARED": "x",
     }
     assert unexpected == ["not-declared"]

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import re
+
 REPORT_KEYS = {
     "exit_code", "outputs", "step_summary", "pulls", "branches", "issue_comments", "reactions",
     "model_requests", "leaked_secrets", "api_requests", "log", "containers_left", "duration_s", "model_s",
     "review_comments", "reviews", "runs", "prompts", "model_request_messages", "first_request_text",
-    "bench_comment_ids",
+    "bench_comment_ids", "cancel", "transcript_result", "unused_faults",
 }
 RUN_REPORT_KEYS = {
     "exit_code", "outputs", "step_summary", "model_requests", "leaked_secrets", "api_requests", "log",
     "containers_left", "duration_s", "model_s", "prompts", "model_request_messages", "first_request_text",
+    "cancel", "transcript_result", "unused_faults",
 }
 ACTION_LOGIN = "github-actions[bot]"
+PROGRESS_MARKER = "<!-- codeagent:progress run="
+"""How a progress comment starts (codeagent/progress.py)."""
+EDIT_TIMING_SLACK_S = 0.1
+"""What a measured interval between two edits may fall short: the emulator times a request when it
+arrives, the action when it sends it."""
 
 
 def check_expectations(expect: dict, report: dict, context: str = "") -> None:
@@ -127,11 +135,106 @@ def _log_contains(wanted, report, context):
         assert text in report["log"], f"{text!r} not in the log{context}"
 
 
+def _contains_all(wanted: list[str], text: str, what: str, context: str) -> None:
+    """Each text in ``text``, case-insensitive."""
+    for expected in wanted:
+        assert expected.lower() in text.lower(), f"{expected!r} not in {what}:\n{text}{context}"
+
+
+def _progress_comment(report: dict, context: str) -> dict:
+    """The last progress comment the action wrote (the last run's)."""
+    progress = [c for c in _by_action(report["issue_comments"], report) if PROGRESS_MARKER in c["body"]]
+    assert progress, f"no progress comment{context}"
+    return progress[-1]
+
+
+def _comment_contains(wanted, report, context):
+    """Texts in the final text of the last run's progress comment."""
+    _contains_all(wanted, _progress_comment(report, context)["body"], "the progress comment", context)
+
+
+def _progress_edit_times(report: dict, context: str) -> list[float]:
+    """When the last run's successful edits of its progress comment arrived, in seconds from its start."""
+    suffix = f"/issues/comments/{_progress_comment(report, context)['id']}"
+    return [r["time"] for r in report["api_requests"]
+            if r["method"] == "PATCH" and r["path"].endswith(suffix) and r["status"] < 300]
+
+
+def _min_edits(wanted, report, context):
+    """At least this many edits of the progress comment."""
+    times = _progress_edit_times(report, context)
+    assert len(times) >= wanted, f"{len(times)} edits of the progress comment, at {times}{context}"
+
+
+def _max_edit_rate_s(wanted, report, context):
+    """Consecutive edits of the progress comment at least this many seconds apart, the final edit excepted."""
+    times = _progress_edit_times(report, context)
+    gaps = [round(later - earlier, 2) for earlier, later in zip(times[:-2], times[1:-1])]
+    assert all(gap >= wanted - EDIT_TIMING_SLACK_S for gap in gaps), \
+        f"edits at {times}: gaps {gaps} (the final edit excepted), wanted >= {wanted} s{context}"
+
+
+def _duration_below_s(wanted, report, context):
+    assert report["duration_s"] < wanted, f"the run took {report['duration_s']} s{context}"
+
+
+def _outputs(wanted, report, context):
+    """``{name: value}``: each output equals the value, or matches it as a whole as a regex."""
+    for name, value in wanted.items():
+        got, value = report["outputs"].get(name), str(value)
+        assert got is not None, f"no output {name!r} in {report['outputs']}{context}"
+        assert got == value or re.fullmatch(value, got), f"output {name}={got!r}, wanted {value!r}{context}"
+
+
+def _step_summary_contains(wanted, report, context):
+    _contains_all(wanted, report["step_summary"], "the step summary", context)
+
+
+def _pull_body_contains(wanted, report, context):
+    """Texts in the body of the last pull request."""
+    assert report["pulls"], f"no pull request{context}"
+    _contains_all(wanted, report["pulls"][-1]["body"], "the pull request's body", context)
+
+
+def _pull_states(wanted, report, context):
+    """Each pull request's state (``open``, ``closed``), in order."""
+    assert [pull["state"] for pull in report["pulls"]] == wanted, f"{report['pulls']}{context}"
+
+
+def _outputs_match_transcript(wanted, report, context):
+    """The ``cost-usd`` and ``turns`` outputs hold the transcript's ``result`` message's numbers."""
+    final = report["transcript_result"]
+    assert final is not None, f"no result message in the transcript{context}"
+    numbers = {"cost-usd": f"{final['total_cost_usd']:.4f}", "turns": str(final["num_turns"])}
+    matches = all(report["outputs"].get(name) == value for name, value in numbers.items())
+    assert matches == wanted, f"outputs {report['outputs']}, transcript {numbers}{context}"
+
+
+def _cancel_ends_within_s(wanted, report, context):
+    """The last run was cancelled, and its container ended this many seconds after the first signal."""
+    cancel = report["cancel"]
+    assert cancel is not None, f"the run was not cancelled (it ended first?){context}"
+    took = round(report["duration_s"] - cancel["at_s"], 2)
+    assert took < wanted, f"ended {took} s after the cancel; signals {cancel['signals']}{context}"
+
+
+def _api_statuses(wanted, report, context):
+    """``{"METHOD path-regex": [statuses]}``: the statuses of the last run's matching API requests, in order."""
+    for key, statuses in wanted.items():
+        method, pattern = key.split(" ", 1)
+        got = [r["status"] for r in report["api_requests"] if r["method"] == method and re.search(pattern, r["path"])]
+        assert got == statuses, f"{key}: {got}, wanted {statuses}{context}"
+
+
 CHECKS = {
     "exit_code": _exit_code, "result": _result, "pulls": _pulls, "branches": _branches,
     "model_requests": _model_requests, "resumed": _resumed, "reactions": _reactions,
     "comments_by_action": _comments_by_action, "files": _files, "log_contains": _log_contains,
     "branch_commits": _branch_commits, "comments_on": _comments_on, "review_replies": _review_replies,
     "reactions_on_review_comments": _reactions_on_review_comments, "prompt_contains": _prompt_contains,
-    "run_results": _run_results,
+    "run_results": _run_results, "comment_contains": _comment_contains, "min_edits": _min_edits,
+    "max_edit_rate_s": _max_edit_rate_s, "duration_below_s": _duration_below_s, "outputs": _outputs,
+    "step_summary_contains": _step_summary_contains, "pull_body_contains": _pull_body_contains,
+    "pull_states": _pull_states, "outputs_match_transcript": _outputs_match_transcript,
+    "cancel_ends_within_s": _cancel_ends_within_s, "api_statuses": _api_statuses,
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -40,24 +41,47 @@ def action_image() -> str:
     return build_image()
 
 
-@pytest.fixture(scope="session")
-def reports(tmp_path_factory, action_image):
-    """Run each scenario at most once per session, on demand."""
-    done: dict[Path, dict] = {}
-
-    def report_of(path: Path) -> dict:
-        if path not in done:
-            report = run_scenario(load_scenario(path), tmp_path_factory.mktemp(path.name), action_image)
-            out = tmp_path_factory.getbasetemp() / f"report-{path.parent.name}-{path.name}.json"
-            out.write_text(json.dumps(report, indent=2))
-            done[path] = report
-        return done[path]
-
-    return report_of
-
-
 RUN_PENDING = os.environ.get("CODEAGENT_RUN_PENDING") == "1"
 """Run scenarios marked ``pending`` too (they are expected to fail until the action supports them)."""
+WORKERS = int(os.environ.get("CODEAGENT_E2E_WORKERS", "3"))
+"""Scenarios run at once. Most of a run is waiting (on GitHub's pacing, a slow model, a retry's
+backoff), and each run has its own emulators, work folder and run id, so they do not meet."""
+
+
+@pytest.fixture(scope="session")
+def reports(request, tmp_path_factory, action_image):
+    """Each scenario the session selected, run once, ``WORKERS`` at a time, from the start."""
+
+    def run(path: Path) -> dict:
+        report = run_scenario(load_scenario(path), tmp_path_factory.mktemp(path.name), action_image)
+        out = tmp_path_factory.getbasetemp() / f"report-{path.parent.name}-{path.name}.json"
+        out.write_text(json.dumps(report, indent=2))
+        return report
+
+    tmp_path_factory.getbasetemp()  # made once here: made lazily, each thread would make its own
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        futures = {path: pool.submit(run, path) for path in _selected_scenarios(request.session.items)}
+
+        def report_of(path: Path) -> dict:
+            if path not in futures:
+                futures[path] = pool.submit(run, path)
+            return futures[path].result()
+
+        yield report_of
+        for future in futures.values():
+            future.cancel()
+
+
+def _selected_scenarios(items) -> list[Path]:
+    """The scenarios the collected tests will ask for, in test order."""
+    paths = []
+    for item in items:
+        path = getattr(item, "callspec", None) and item.callspec.params.get("path")
+        if item.originalname == "test_scenario" and path and (RUN_PENDING or not load_scenario(path).pending):
+            paths.append(path)
+        elif item.originalname == "test_add_word_count_opens_the_pull_request_issue_3_describes":
+            paths.append(REPO_ROOT / "scenarios" / "add-word-count")
+    return list(dict.fromkeys(paths))
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
@@ -71,6 +95,7 @@ def test_scenario(path: Path, reports) -> None:
     assert report["containers_left"] == [], context
     assert report["leaked_secrets"] == [], context
     assert report["unknown_api_requests"] == [], context
+    assert report["unused_faults"] == [], f"faults that hit no request: {report['unused_faults']}{context}"
     assert len(report["runs"]) == len(scenario.runs())
     for number, run in enumerate(report["runs"], 1):
         run_context = f"\n--- action log of run {number} ---\n{run['log'][-6000:]}"
