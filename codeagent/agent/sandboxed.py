@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Callable, Protocol
@@ -23,8 +24,9 @@ class Progress(Protocol):
     def stats(self, turns: int, cost_usd: float) -> None: ...
 
 
-BUDGET_BACKSTOP = 1.25
-"""The sandbox is killed when the estimated cost passes `max-cost-usd` by this factor."""
+BUDGET_GRACE_S = 30.0
+"""How long Claude Code may go on once the estimated cost passed `max-cost-usd` before the
+sandbox is killed: it stops itself at the budget (--max-budget-usd), but only between turns."""
 
 SANDBOX_HOME = "/tmp/codeagent-home"
 """HOME of the agent inside the sandbox: a directory of the run's state, mounted there."""
@@ -139,17 +141,12 @@ class SandboxedClaude:
             self._sandbox = self._make_sandbox()
         _give_to(self._home, *self._owner)
         transcript = Transcript(workspace=str(self._workdir))
-        budget = self._settings.max_cost_usd
-
-        def budget_reached() -> bool:
-            # Claude Code stops itself at the budget (--max-budget-usd) with its exact cost in
-            # its result; the running estimate only stops a CLI that overshoots it clearly.
-            return budget is not None and transcript.cost_so_far >= budget * BUDGET_BACKSTOP
+        over_budget = _BudgetBackstop(self._settings.max_cost_usd, lambda: transcript.cost_so_far)
 
         with self._transcript_file.open("a", encoding="utf-8") as record:
             on_line = self._line_handler(transcript, record, progress)
-            exit_ = self._sandbox.run(self._spec(prompt, resume), on_line, should_stop=budget_reached)
-        return AgentRun(result=transcript.result(), exit=exit_, budget_reached=budget_reached(),
+            exit_ = self._sandbox.run(self._spec(prompt, resume), on_line, should_stop=over_budget)
+        return AgentRun(result=transcript.result(), exit=exit_, budget_reached=over_budget.tripped,
                         transcript_path=self._transcript_host_path())
 
     def _spec(self, prompt: str, resume: str | None) -> SandboxSpec:
@@ -195,6 +192,27 @@ class SandboxedClaude:
             return self._sandbox.host_path(str(self._transcript_file))
         except SandboxError:
             return str(self._transcript_file)
+
+
+class _BudgetBackstop:
+    """``should_stop`` for the sandbox: true once the estimate stayed over the budget for the grace period.
+
+    Claude Code's own stop is the one that counts (its result carries the exact cost); this
+    only ends a run whose CLI did not stop, e.g. in one very long turn.
+    """
+
+    def __init__(self, budget: float | None, cost: Callable[[], float], clock=time.monotonic) -> None:
+        self._budget, self._cost, self._clock = budget, cost, clock
+        self._over_since: float | None = None
+        self.tripped = False
+
+    def __call__(self) -> bool:
+        if self._budget is None or self._cost() < self._budget:
+            return False
+        if self._over_since is None:
+            self._over_since = self._clock()
+        self.tripped = self._clock() - self._over_since >= BUDGET_GRACE_S
+        return self.tripped
 
 
 def _give_to(directory: Path, uid: int, gid: int) -> None:

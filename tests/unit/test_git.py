@@ -574,6 +574,7 @@ def test_commit_all_leaves_out_untracked_build_litter(workspace, checkout):
     (checkout / ".pytest_cache" / "README.md").write_text("cache")
     (checkout / "node_modules").mkdir()
     (checkout / "node_modules" / "x.js").write_text("x")
+    (checkout / "pkg" / "mod.py.tmp.17.c41e2ed9d4ae").write_text("half-written by a stopped agent")
     commit = workspace.commit_all("add mod")
     assert commit is not None and commit.files == ("pkg/mod.py",)
 

@@ -80,3 +80,18 @@ def test_the_sandbox_gets_the_anthropic_key_and_switches_and_nothing_else():
     assert env["ANTHROPIC_API_KEY"] == "sk-ant-x" and env["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:9"
     assert "ghs_secret" not in json.dumps(env) and "IS_SANDBOX" not in env
     assert sandbox_env(Settings(github_token="g", anthropic_api_key="k"), uid=0)["IS_SANDBOX"] == "1"
+
+
+def test_the_budget_backstop_waits_for_claude_code_to_stop_itself():
+    from codeagent.agent.sandboxed import BUDGET_GRACE_S, _BudgetBackstop
+
+    now, cost = [0.0], [0.0]
+    backstop = _BudgetBackstop(1.0, lambda: cost[0], clock=lambda: now[0])
+    assert not backstop() and not backstop.tripped
+    cost[0] = 1.2  # over the budget: the CLI gets the grace period to stop between turns
+    assert not backstop()
+    now[0] = BUDGET_GRACE_S - 1
+    assert not backstop()
+    now[0] = BUDGET_GRACE_S
+    assert backstop() and backstop.tripped
+    assert not _BudgetBackstop(None, lambda: 99.0)()
