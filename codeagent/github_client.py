@@ -98,7 +98,7 @@ def explain(action: str, error: GithubException) -> str:
         return f"{action}: the token was refused (401 {message}). Pass `github-token: ${{{{ github.token }}}}` or a valid token."
     if error.status == 403 and "not permitted to create or approve pull requests" in message:
         return (
-            f"{action}: {message}. Enable it under the repository's Settings → Actions → General → "
+            f"{action}: {message.rstrip('.')}. Enable it under the repository's Settings → Actions → General → "
             "Workflow permissions → \"Allow GitHub Actions to create and approve pull requests\"."
         )
     if error.status in (403, 404):

@@ -18,15 +18,16 @@ from actions_toolkit.file_command import prepare_key_value_message
 
 from codeagent import report, workflow
 from codeagent.agent.sandboxed import SandboxedClaude
-from codeagent.errors import Cancelled, CodeagentError, EventError
+from codeagent.errors import Cancelled, CodeagentError, ConfigError, EventError
 from codeagent.event import Skip, Trigger, parse_event
 from codeagent.git import Identity, Workspace
 from codeagent.github_client import GitHubClient
 from codeagent.log import Log
 from codeagent.sandbox import Sandbox
-from codeagent.settings import Settings, load_settings, read_inputs, unknown_inputs
+from codeagent.settings import SECRET_FIELDS, Settings, input_name, load_settings, read_inputs, unknown_inputs
 
 EXIT_OK, EXIT_FAILURE = 0, 1
+SECRET_INPUTS = tuple(input_name(field) for field in SECRET_FIELDS)
 
 
 class UnexpectedError(CodeagentError):
@@ -41,7 +42,10 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
     try:
         settings, trigger = read_configuration(environ, log)
     except Exception as error:
-        return finish(log, environ, None, failure=expected(error, log))
+        failure = expected(error, log)
+        if isinstance(failure, ConfigError):
+            _say_config_failure_where_asked(environ, failure, log)
+        return finish(log, environ, None, failure=failure)
     if isinstance(trigger, Skip):
         log.info(f"Nothing to do: {trigger.reason}")
         write_outputs(environ, {"result": "skipped"})
@@ -75,6 +79,9 @@ def expected(error: Exception, log: Log) -> CodeagentError:
 def read_configuration(environ: Mapping[str, str], log: Log) -> tuple[Settings, Trigger | Skip]:
     """Settings from the inputs and the repo config file, and the event as a Trigger."""
     inputs = read_inputs(environ)
+    for name in SECRET_INPUTS:  # masked before anything can fail and print them
+        if inputs.get(name):
+            log.mask(inputs[name])
     for name in unknown_inputs(inputs):
         log.warning(f"unknown input `{name}` is ignored; see action.yml for the inputs")
     workspace = Path(environ.get("GITHUB_WORKSPACE", "/github/workspace"))
@@ -175,6 +182,25 @@ def _append_summary(environ: Mapping[str, str], markdown: str) -> None:
             summary.write(markdown + "\n")
 
 
+def _say_config_failure_where_asked(environ: Mapping[str, str], failure: ConfigError, log: Log) -> None:
+    """Invalid settings on a `/code` request: say so on the issue too, where the asker looks.
+
+    Best effort, with the raw inputs (the settings did not validate); only for a request
+    by someone with write access, who can fix the configuration."""
+    inputs = read_inputs(environ)
+    try:
+        trigger = parse_event(environ.get("GITHUB_EVENT_NAME", ""), read_payload(environ),
+                              inputs.get("trigger-phrase", "/code").strip() or "/code")
+        if isinstance(trigger, Skip) or not inputs.get("github-token"):
+            return
+        github = GitHubClient(inputs["github-token"], trigger.repository,
+                              environ.get("GITHUB_API_URL", "https://api.github.com"))
+        if github.can_write(trigger.actor):
+            _comment_failure(github, trigger, failure, run_url(environ), log)
+    except Exception as error:  # the annotation and the summary still say it
+        log.warning(f"could not comment the configuration error on the issue: {error}")
+
+
 def _comment_failure(github: GitHubClient, trigger: Trigger, error: CodeagentError, url: str, log: Log) -> None:
     """Say on the issue that the run failed; a failure to say so is only logged."""
     try:
@@ -187,4 +213,5 @@ def _raise_cancelled(signum, frame) -> None:
     # Once is enough: the second signal of a cancel must not interrupt our clean-up.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise Cancelled("the run was cancelled (SIGTERM); work already pushed stays on the branch")
+    raise Cancelled(f"the run was cancelled ({signal.Signals(signum).name}); what the agent wrote "
+                    "before that is pushed to the branch")

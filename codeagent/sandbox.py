@@ -185,7 +185,7 @@ class Sandbox:
         # A repository's own image (its toolchain) gets the CLI from ours, read-only.
         volumes = {}
         if own_image:
-            volumes[self._cli_volume(own_image)] = {"bind": CLI_DIR, "mode": "ro"}
+            volumes[self._cli_volume(own_image, spec.labels)] = {"bind": CLI_DIR, "mode": "ro"}
         if not self._has_image(spec.image):
             self._pull(spec.image)
         return spec.image, volumes
@@ -199,12 +199,12 @@ class Sandbox:
                 "input, or build or pull the image in an earlier step."
             ) from error
 
-    def _cli_volume(self, own_image: str) -> str:
+    def _cli_volume(self, own_image: str, labels: dict[str, str]) -> str:
         """A named volume holding the CLI; Docker fills an empty one from the image."""
         name = "codeagent-cli-" + own_image.split(":")[-1][:12]
         self._docker.containers.run(
             own_image, entrypoint=["true"], volumes={name: {"bind": CLI_DIR, "mode": "rw"}},
-            remove=True,
+            labels={"codeagent.sandbox": "cli-volume", **labels}, remove=True,
         )
         return name
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from codeagent import report
 from codeagent.event import Trigger
+from codeagent.errors import GitHubError
 from codeagent.github_client import Comment, GitHubClient, PullRequest
 from codeagent.prompt import IssueThread, ThreadComment, build_prompt
 from codeagent.prompt_followup import PullRequestThread, build_followup_prompt
@@ -54,7 +55,12 @@ def prepare_issue(github: GitHubClient, workspace, settings: Settings, trigger: 
             github.update_pull_request(existing.number, state="open")
         return Target(issue.number, issue.title, branch, existing, follow_up=False)
     body = report.draft_pr_body(issue.number, run_url)
-    pull = github.create_pull_request(issue.title, body, branch, base, draft=True)
+    try:
+        pull = github.create_pull_request(issue.title, body, branch, base, draft=True)
+    except GitHubError:
+        if not existed:  # do not leave a branch behind that holds only our first commit
+            workspace.delete_remote_branch(branch)
+        raise
     return Target(issue.number, issue.title, branch, pull, follow_up=False, new_pull=True, new_branch=not existed)
 
 

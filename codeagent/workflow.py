@@ -72,15 +72,25 @@ def run(trigger: Trigger, settings: Settings, github: GitHubClient, workspace, a
                          review_comment=trigger.comment_kind == "review_comment")
         progress = ProgressComment(github, trigger.issue_number, run_url, on_error=log.warning)
         progress.start()
+    reached = Reached()
     try:
-        return implement(trigger, settings, github, workspace, agent, log, progress, pull)
+        return implement(trigger, settings, github, workspace, agent, log, progress, pull, reached)
     except CodeagentError as error:
         progress.finish("cancelled" if isinstance(error, Cancelled) else "failure", reason=str(error))
-        return Outcome("failure", trigger, message=str(error), title=error.title)
+        target = reached.target
+        return Outcome("failure", trigger, message=str(error), title=error.title,
+                       branch=target.branch if target else "", pull_request=target.pull if target else None)
+
+
+@dataclass
+class Reached:
+    """How far a run got, for the outputs of one that fails halfway."""
+
+    target: Target | None = None
 
 
 def implement(trigger: Trigger, settings: Settings, github: GitHubClient, workspace, agent: Agent,
-              log: Log, progress: ProgressComment, pull: PullRequest | None) -> Outcome:
+              log: Log, progress: ProgressComment, pull: PullRequest | None, reached: Reached) -> Outcome:
     """Branch and pull request, prompt, agent, commit, push, report: the work after the acknowledgement."""
     with log.group("Prepare the branch and the pull request"):
         progress.phase(BRANCH_READY, Status.IN_PROGRESS)
@@ -88,6 +98,7 @@ def implement(trigger: Trigger, settings: Settings, github: GitHubClient, worksp
             target = prepare_issue(github, workspace, settings, trigger, progress.run_url)
         else:
             target = prepare_follow_up(workspace, pull)
+        reached.target = target
         progress.pull_request(target.pull.html_url)
         progress.phase(BRANCH_READY, Status.DONE)
         log.info(f"branch {target.branch}, pull request {target.pull.html_url}")
@@ -129,7 +140,8 @@ def run_agent_once(workspace, agent: Agent, prompt: str, progress: ProgressComme
         with workspace.without_credentials():
             return agent.run(prompt, progress, resume)
     except Cancelled:
-        commit_and_push(workspace, target, "Cancelled while the agent was working; what it wrote so far.")
+        if commit_and_push(workspace, target, "Cancelled while the agent was working; what it wrote so far."):
+            progress.phase(CHANGES_PUSHED, Status.DONE)
         raise
 
 

@@ -101,11 +101,16 @@ def test_a_comment_not_for_us_ends_quietly_as_skipped(runner, capsys, event, rea
 
 # -- invalid inputs and events --
 
-def test_an_invalid_input_fails_with_an_annotation_that_says_what_to_fix(runner, capsys):
-    runner.comment("/code")
+def test_an_invalid_input_fails_with_an_annotation_that_says_what_to_fix(runner, github, capsys):
+    trigger = comment_by(runner, github, "octo-owner", "/code")
     runner.environ["INPUT_MAX-TURNS"] = "ten"
 
     assert main(runner.environ) == 1
+
+    # Also said on the issue, where the one who asked looks.
+    (reply,) = [c for c in github.comments(REPO) if c["id"] != trigger["id"]]
+    assert "Invalid configuration" in reply["body"] and "got 'ten'" in reply["body"]
+    assert github.pulls(REPO) == [] and [b["name"] for b in github.branches(REPO)] == ["main"]
 
     errors = [line for line in lines(capsys) if line.startswith("::error")]
     assert len(errors) == 1
@@ -217,7 +222,6 @@ def comment_by(runner: Runner, github: GitHubEmulator, login: str, body: str) ->
     return comment
 
 
-@pytest.mark.docker  # main() connects to the Docker engine before the workflow checks who asked
 def test_someone_without_write_access_is_told_so_on_the_issue(runner, github, capsys):
     github.set_permission(REPO, "reader", "read")
     subprocess.run(["git", "init", "--quiet", str(runner.workspace)], check=True)

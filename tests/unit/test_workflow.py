@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from codeagent import workflow
-from codeagent.errors import ConfigError
+from codeagent.errors import ConfigError, GitHubError
 from codeagent.event import Trigger
 from codeagent.git import Commit
 from codeagent.github_client import Comment, Issue
@@ -350,3 +350,32 @@ def test_a_run_from_workflow_dispatch_has_no_comment_to_react_to():
 
     assert outcome.result == "success" and run.github.reactions == []
     assert "It should split on any whitespace." in run.agent.prompts[0]
+
+
+def test_a_refused_pull_request_leaves_no_empty_branch_behind_and_says_why():
+    run = fakes()
+
+    def refuse(*args, **kwargs):
+        raise GitHubError("opening the pull request: GitHub Actions is not permitted to create or approve "
+                          "pull requests. Enable it under the repository's Settings")
+    run.github.create_pull_request = refuse
+
+    outcome = run()
+
+    assert outcome.result == "failure" and outcome.branch == "" and "Settings" in outcome.message
+    assert run.workspace.pushed == {}  # the branch with only the first commit is deleted again
+    (comment,) = run.comments
+    assert "not permitted to create or approve pull requests" in comment
+
+
+def test_a_run_that_fails_after_the_pull_request_exists_still_names_it_in_its_outcome():
+    run = fakes()
+
+    def broken(*args, **kwargs):
+        raise GitHubError("reading the issue's comments: GitHub answered 500")
+    run.github.comments = broken
+
+    outcome = run()
+
+    assert outcome.result == "failure"
+    assert outcome.branch == BRANCH and outcome.pull_request.number == run.pull.number
