@@ -166,7 +166,7 @@ class BenchRun:
         first_request = len(github.api_requests())
         # Unique like GitHub's, also across benches running at once: the action labels its sandboxes with it.
         run_id = str(10**10 + secrets.randbelow(9 * 10**10))
-        with ModelServer(run.model, WORKSPACE_IN_SANDBOX,
+        with ModelServer(run.model, WORKSPACE_IN_SANDBOX, api_key=self.api_key,
                          secrets={**self.leak_forms, "ANTHROPIC_API_KEY": self.api_key}) as model, \
                 ContainerWatch(self.client, run_id) as watch, CancelWatch(run.cancel, model) as cancel:
             layout = RunnerLayout(self.root, scenario.repository)

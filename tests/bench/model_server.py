@@ -101,8 +101,10 @@ class ModelServer:
     """
 
     def __init__(self, script: list[list[dict]], workspace: str,
-                 secrets: dict[str, str] | None = None, host="127.0.0.1", port=0):
+                 secrets: dict[str, str] | None = None, host="127.0.0.1", port=0, api_key: str | None = None):
+        """``api_key``: when given, requests with another ``x-api-key`` get a 401, as from Anthropic."""
         self.script = script
+        self.api_key = api_key
         self.workspace = workspace
         self.secrets = dict(secrets or {})
         self.faults: list[Fault] = []
@@ -270,6 +272,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, body: dict) -> tuple[int | None, Callable[[], None]]:
         """The script turn this request gets, if any, and how to answer it."""
         path = _endpoint(self.path)
+        key = self.server.model.api_key
+        if key is not None and path.startswith("/v1/") and self.headers.get("x-api-key") != key:
+            return None, partial(self._send_json, 401, error_body(401, "invalid x-api-key"))
         if self.command == "POST" and path == "/v1/messages":
             turn, fault, blocks = self.server.model._answer(body)
             return turn, partial(self._send_answer, body, fault, blocks)
