@@ -131,11 +131,20 @@ class Sandbox:
             if watchdog is not None:
                 watchdog.cancel()
             self._remove(name)
+            if spec.image and self.own:
+                self._remove_cli_volume(_cli_volume_name(self.own.image))
 
     def _remove(self, name: str) -> None:
         try:
             remove_container(self._docker.containers.get(name))
         except NotFound:
+            pass
+
+    def _remove_cli_volume(self, name: str) -> None:
+        """The CLI's volume goes too (it is refilled in a second); one still in use stays."""
+        try:
+            self._docker.volumes.get(name).remove()
+        except (NotFound, APIError):
             pass
 
     def _create(self, spec: SandboxSpec, name: str):
@@ -201,7 +210,7 @@ class Sandbox:
 
     def _cli_volume(self, own_image: str, labels: dict[str, str]) -> str:
         """A named volume holding the CLI; Docker fills an empty one from the image."""
-        name = "codeagent-cli-" + own_image.split(":")[-1][:12]
+        name = _cli_volume_name(own_image)
         self._docker.containers.run(
             own_image, entrypoint=["true"], volumes={name: {"bind": CLI_DIR, "mode": "rw"}},
             labels={"codeagent.sandbox": "cli-volume", **labels}, remove=True,
@@ -250,6 +259,10 @@ class _Watchdog:
                 continue
             _kill(self._container)
             return
+
+
+def _cli_volume_name(own_image: str) -> str:
+    return "codeagent-cli-" + own_image.split(":")[-1][:12]
 
 
 def find_self_container(client: docker.DockerClient) -> SelfContainer | None:
