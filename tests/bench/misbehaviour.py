@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tests.bench import gh_faults
@@ -40,24 +40,12 @@ class GitHubFault:
 
 
 @dataclass(frozen=True)
-class ModelFault:
-    """The scripted model misbehaving (``faults.model``); as ``model_server.Fault``."""
-
-    request: int | None = None
-    turn: int | None = None
-    status: int | None = None
-    retry_after: float | None = None
-    delay: float = 0.0
-    stream_error: bool = False
-    times: int = 1
-
-
-@dataclass(frozen=True)
 class ScenarioFaults:
     """What goes wrong during one run, installed before its action container starts."""
 
     github: tuple[GitHubFault, ...] = ()
-    model: tuple[ModelFault, ...] = ()
+    model: tuple[ModelServerFault, ...] = ()
+    """As the model server takes them; each run installs copies (a fault counts its hits down)."""
 
 
 @dataclass(frozen=True)
@@ -85,8 +73,8 @@ def read_faults(data: dict | None, where: str) -> ScenarioFaults:
                                      "headers": {str(k): str(v) for k, v in (entry.get("headers") or {}).items()}}))
     model = []
     for index, entry in enumerate(data.get("model") or []):
-        _known_keys(entry, set(ModelFault.__dataclass_fields__), f"{where}.model[{index}]")
-        model.append(ModelFault(**entry))
+        _known_keys(entry, set(ModelServerFault.__dataclass_fields__), f"{where}.model[{index}]")
+        model.append(ModelServerFault(**entry))
     return ScenarioFaults(tuple(github), tuple(model))
 
 
@@ -119,9 +107,7 @@ def install_faults(faults: ScenarioFaults, github: GitHubEmulator, model: ModelS
     """Put ``faults`` into the emulator and the model server; what was installed, in order."""
     installed = [_github_fault(fault, github) for fault in faults.github]
     for fault in faults.model:
-        server_fault = ModelServerFault(request=fault.request, turn=fault.turn, status=fault.status,
-                                        retry_after=fault.retry_after, delay=fault.delay,
-                                        stream_error=fault.stream_error, times=fault.times)
+        server_fault = replace(fault)
         model.faults.append(server_fault)
         installed.append(Installed(_describe("model", fault), lambda f=server_fault, n=fault.times: f.times < n))
     return installed
@@ -152,7 +138,7 @@ def _github_fault(fault: GitHubFault, github: GitHubEmulator) -> Installed:
     return Installed(_describe("github", fault), lambda: added.hits > 0)
 
 
-def _describe(where: str, fault: GitHubFault | ModelFault) -> str:
+def _describe(where: str, fault: GitHubFault | ModelServerFault) -> str:
     fields = {name: value for name, value in vars(fault).items()
               if value is not None and value is not False and name not in ("body", "headers")
               and not (name == "delay" and value == 0)}

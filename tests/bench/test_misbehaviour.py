@@ -14,13 +14,12 @@ from tests.bench.github_emulator import GitHubEmulator
 from tests.bench.misbehaviour import (
     CancelWatch,
     GitHubFault,
-    ModelFault,
     ScenarioCancel,
     ScenarioFaults,
     install_faults,
     unused,
 )
-from tests.bench.model_server import ModelServer
+from tests.bench.model_server import Fault, ModelServer
 from tests.bench.scenario import load_scenario
 
 REPO = "octo-org/textstats"
@@ -54,9 +53,9 @@ def test_faults_and_cancel_are_read_for_each_run(tmp_path):
     assert scenario.issue_body == "ab\nab\nab\n"
     assert first.faults == ScenarioFaults(
         github=(GitHubFault("POST", "/pulls$", rate_limit="secondary", retry_after=2),),
-        model=(ModelFault(turn=1, stream_error=True),))
+        model=(Fault(turn=1, stream_error=True),))
     assert first.cancel == ScenarioCancel(at_turn=2)
-    assert second.faults == ScenarioFaults(model=(ModelFault(delay=1, times=100),))
+    assert second.faults == ScenarioFaults(model=(Fault(delay=1, times=100),))
     assert second.cancel == ScenarioCancel(after_s=1.5)
 
 
@@ -110,7 +109,7 @@ def test_github_faults_answer_as_github_and_unused_ones_are_reported(github):
 
 def test_model_faults_are_installed_and_reported_until_they_hit(github):
     with ModelServer([[{"type": "text", "text": "hi"}]], "/ws") as model:
-        installed = install_faults(ScenarioFaults(model=(ModelFault(turn=0, status=529, times=2),)), github, model)
+        installed = install_faults(ScenarioFaults(model=(Fault(turn=0, status=529, times=2),)), github, model)
         assert unused(installed) == ["faults.model: turn=0, status=529, times=2"]
         body = {"model": "m", "max_tokens": 5, "tools": [{"name": "Read", "input_schema": {}}],
                 "messages": [{"role": "user", "content": "x"}]}
