@@ -50,6 +50,11 @@ def list_issue_comments(call: Call) -> Reply:
 @route("POST", REPO + r"/issues/(?P<number>\d+)/comments", "issues/comments#create-an-issue-comment")
 def create_issue_comment(call: Call) -> Reply:
     repo, body = call.repo, call.text("body", "IssueComment")
+    if call.state.issue(repo, call.number()).locked:
+        try:
+            call.require("write")
+        except ApiError:
+            raise ApiError(403, "Unable to create comment because issue is locked.") from None
     comment = call.state.add_comment(repo, call.number(), call.user.login, body)
     return created(call.render.comment(repo, comment))
 

@@ -146,7 +146,7 @@ class Renderer(ReviewShapes):
             "comments_url": f"{url}/comments", "events_url": f"{url}/events", "html_url": html,
             "id": issue.id, "node_id": node_id("Issue", issue.id), "number": issue.number,
             "title": issue.title, "user": self.login(issue.author), "labels": [], "state": issue.state,
-            "locked": False, "assignee": None, "assignees": [], "milestone": None,
+            "locked": issue.locked, "assignee": None, "assignees": [], "milestone": None,
             "comments": len(self.state.comments_on(repo, issue.number)),
             "created_at": issue.created_at, "updated_at": issue.updated_at, "closed_at": issue.closed_at,
             "author_association": self.state.association(repo, issue.author, issue.association),

@@ -91,6 +91,8 @@ class Issue:
     closed_at: str | None = None
     association: str | None = None
     pull: Pull | None = None
+    locked: bool = False
+    """A locked conversation: only people with write access can comment."""
 
 
 @dataclass

@@ -133,11 +133,12 @@ class GitHubEmulator(PullSeeding):
             self.state.repo(full_name).roles[self.state.user(login).login.lower()] = role
 
     def create_issue(self, full_name: str, title: str, body: str, author: str, number: int | None = None,
-                     author_association: str | None = None) -> dict[str, Any]:
-        """Open an issue (number: the next free one unless given) and return its JSON."""
+                     author_association: str | None = None, locked: bool = False) -> dict[str, Any]:
+        """Open an issue (number: the next free one unless given; ``locked``: its conversation) and return its JSON."""
         with self.state.lock:
             repo = self.state.repo(full_name)
             issue = self.state.add_issue(repo, title, body, author, number, author_association)
+            issue.locked = locked
             return self._render.issue(repo, issue)
 
     def add_issue_comment(self, full_name: str, number: int, author: str, body: str,

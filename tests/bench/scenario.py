@@ -126,6 +126,7 @@ class Scenario:
     issue_title: str
     issue_body: str
     issue_author: str
+    issue_locked: bool
     issue_comments: tuple[ScenarioComment, ...]
     event: ScenarioEvent
     collaborators: dict[str, str]
@@ -198,6 +199,7 @@ def load_scenario(path: Path) -> Scenario:
         issue_number=issue.get("number"),
         issue_title=str(issue.get("title", "")),
         issue_body=str(issue.get("body", "")) * int(issue.get("body_repeat", 1)),
+        issue_locked=bool(issue.get("locked", False)),
         issue_author=str(issue.get("author", event.author)),
         issue_comments=_comments(issue.get("comments")),
         event=event,

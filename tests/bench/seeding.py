@@ -47,7 +47,7 @@ def seed(github: GitHubEmulator, scenario: Scenario, workflow_login: str) -> Wor
         if login != workflow_login:  # the workflow token shares its login with the bot's comments
             github.set_permission(repository, login, role)
     issue = github.create_issue(repository, scenario.issue_title, scenario.issue_body,
-                                scenario.issue_author, number=scenario.issue_number)
+                                scenario.issue_author, number=scenario.issue_number, locked=scenario.issue_locked)
     world = World(issue["number"])
     for comment in scenario.issue_comments:
         world.bench_comment_ids.append(github.add_issue_comment(repository, world.issue_number, comment.author,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import requests
+
 from githubkit_schemas.latest import models
 
 from tests.bench.github_emulator import GitHubEmulator
@@ -194,3 +196,19 @@ def push_branch_again(github: GitHubEmulator, tmp_path: Path, branch: str, files
     commit(checkout, files, "More")
     git("-c", auth_header(BOT_TOKEN), "push", "--quiet", "origin", branch, cwd=checkout)
     return git("rev-parse", "HEAD", cwd=checkout).stdout.strip()
+
+
+def test_on_a_locked_issue_only_people_with_write_access_can_comment(tmp_path):
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "README.md").write_text("# x\n")
+    with GitHubEmulator(tmp_path / "gh") as emulator:
+        emulator.add_token("ghs_bot", "github-actions[bot]", type="Bot")
+        emulator.add_token("ghp_reader", "reader")
+        emulator.create_repo("octo-org/locked", files)
+        emulator.create_issue("octo-org/locked", "Title", "Body", "octo-org", number=1, locked=True)
+        url = f"{emulator.api_url}/repos/octo-org/locked/issues/1/comments"
+        refused = requests.post(url, json={"body": "me too"}, headers={"Authorization": "token ghp_reader"})
+        allowed = requests.post(url, json={"body": "on it"}, headers={"Authorization": "token ghs_bot"})
+    assert refused.status_code == 403 and refused.json()["message"] == "Unable to create comment because issue is locked."
+    assert allowed.status_code == 201
