@@ -95,3 +95,21 @@ def test_the_budget_backstop_waits_for_claude_code_to_stop_itself():
     now[0] = BUDGET_GRACE_S
     assert backstop() and backstop.tripped
     assert not _BudgetBackstop(None, lambda: 99.0)()
+
+
+def test_step_debug_logging_puts_the_whole_transcript_in_the_log(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RUNNER_DEBUG", "1")  # what ACTIONS_STEP_DEBUG turns on
+
+    agent(tmp_path, FakeSandbox(set())).run("the prompt")
+
+    debug = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::debug::")]
+    assert len(debug) == 1 and '"type": "result"' in debug[0]
+
+
+def test_without_step_debug_only_the_readable_lines_are_logged(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("RUNNER_DEBUG", raising=False)
+
+    agent(tmp_path, FakeSandbox(set())).run("the prompt")
+
+    out = capsys.readouterr().out
+    assert "::debug::" not in out and '"type": "result"' not in out
