@@ -167,7 +167,7 @@ class GitHubClient:
             number=issue.number,
             title=issue.title or "",
             body=issue.body or "",
-            author=issue.user.login,
+            author=issue.user.login if issue.user else "ghost",
             html_url=issue.html_url,
             locked=bool(issue.locked),
             is_pull_request=issue.pull_request is not None,
@@ -260,11 +260,12 @@ class GitHubClient:
 
 
 def _comment(comment, location: str = "") -> Comment:
-    user = comment.user
+    user = comment.user  # None for some deleted accounts: GitHub shows them as "ghost"
+    login = user.login if user else "ghost"
     return Comment(
         id=comment.id,
-        author=user.login,
-        author_is_bot=user.type == "Bot" or user.login.endswith("[bot]"),
+        author=login,
+        author_is_bot=bool(user) and (user.type == "Bot" or login.endswith("[bot]")),
         body=comment.body or "",
         html_url=comment.html_url,
         location=location,

@@ -58,8 +58,10 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
     try:
         outcome = run_workflow(settings, trigger, github, environ, log)
     except Exception as error:
-        failure = expected(error, log)
-        _comment_failure(github, trigger, failure, run_url(environ), log)
+        reported = isinstance(error, workflow.Reported)
+        failure = expected(error.error if reported else error, log)
+        if not reported:  # the progress comment already says it otherwise
+            _comment_failure(github, trigger, failure, run_url(environ), log)
         return finish(log, environ, workflow.Outcome("failure", trigger, message=str(failure)), failure=failure)
     return finish(log, environ, outcome)
 

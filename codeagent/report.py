@@ -83,6 +83,20 @@ def fork_comment(head_repository: str | None) -> str:
             "and comment `/code` on a pull request from it.\n")
 
 
+def closed_pull_request_comment(merged: bool) -> str:
+    """The reply to `/code` on a pull request that is no longer open."""
+    state = "merged" if merged else "closed"
+    return (f"This pull request is {state}, so codeagent does not work on it any more. Comment `/code` on "
+            "the issue to start a new pull request" + ("" if merged else ", or reopen this one first") + ".\n")
+
+
+def default_branch_head_comment(head: str) -> str:
+    """The reply to `/code` on a pull request whose head is the default branch."""
+    return (f"This pull request's branch is `{head}`, the repository's default branch: codeagent's commit "
+            "would land there directly, so it does not work on it. Comment `/code` on a pull request "
+            "from a branch of its own.\n")
+
+
 def follow_up_reply(summary: str, files: Sequence[str]) -> str:
     """The reply in a review thread once the requested change is pushed."""
     changed = f"\n\nFiles changed:\n{_bullets(files)}" if files else ""

@@ -171,7 +171,7 @@ class Sandbox:
                 memswap_limit=spec.memory,
                 nano_cpus=int(spec.cpus * 1e9),
                 pids_limit=spec.pids,
-                tmpfs={"/tmp": f"size={spec.tmp_size},mode=1777"},
+                tmpfs=_tmpfs(spec),
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges"],
                 labels={"codeagent.sandbox": "1", **spec.labels},
@@ -259,6 +259,15 @@ class _Watchdog:
                 continue
             _kill(self._container)
             return
+
+
+def _tmpfs(spec: SandboxSpec) -> dict[str, str]:
+    """/tmp with its size limit; and an empty .git/modules, whose configs actions/checkout
+    (with `submodules: true`) fills with the token's header."""
+    mounts = {"/tmp": f"size={spec.tmp_size},mode=1777"}
+    if Path(spec.workdir, ".git", "modules").is_dir():
+        mounts[f"{spec.workdir}/.git/modules"] = "size=1m,mode=0555"
+    return mounts
 
 
 def _cli_volume_name(own_image: str) -> str:

@@ -72,6 +72,8 @@ def _check_out_issue_branch(workspace, branch: str, base: str, issue_number: int
         if existed and not fresh:
             workspace.start_branch(branch, f"origin/{branch}")
             return True
+        if existed:  # its pull request was merged (maybe squashed): the old branch is history
+            workspace.delete_remote_branch(branch)
         workspace.start_branch(branch, base)
         workspace.commit_empty(report.initial_commit_message(issue_number))
         workspace.push(branch)

@@ -60,10 +60,11 @@ def run(trigger: Trigger, settings: Settings, github: GitHubClient, workspace, a
             reply_where_asked(github, trigger, report.refusal_comment(trigger.actor, settings.trigger_phrase))
             return Outcome("skipped", trigger, message=f"@{trigger.actor} may not use {settings.trigger_phrase}")
         pull = github.pull_request(trigger.issue_number) if trigger.is_pull_request else None
-        if pull is not None and pull.head_repository != trigger.repository:
-            log.info(f"#{pull.number} comes from the fork {pull.head_repository}; replying and stopping")
-            reply_where_asked(github, trigger, report.fork_comment(pull.head_repository))
-            return Outcome("skipped", trigger, message="the pull request comes from a fork")
+        refusal = pull and pull_request_refusal(pull, trigger, github)
+        if refusal:
+            log.info(f"#{pull.number}: {refusal.splitlines()[0]}; replying and stopping")
+            reply_where_asked(github, trigger, refusal)
+            return Outcome("skipped", trigger, message=refusal.splitlines()[0])
         check_checkout_is_clean(workspace)
         agent.preflight()
     with log.group("Acknowledge"):
@@ -75,11 +76,23 @@ def run(trigger: Trigger, settings: Settings, github: GitHubClient, workspace, a
     reached = Reached()
     try:
         return implement(trigger, settings, github, workspace, agent, log, progress, pull, reached)
-    except CodeagentError as error:
+    except Exception as error:
+        if not isinstance(error, CodeagentError):  # a bug: say so where the user looks, then let main log it
+            progress.finish("failure", reason=f"Unexpected error ({type(error).__name__}: {error}); "
+                                              "this is a bug in codeagent, the traceback is in the log.")
+            raise Reported(error) from error
         progress.finish("cancelled" if isinstance(error, Cancelled) else "failure", reason=str(error))
         target = reached.target
         return Outcome("failure", trigger, message=str(error), title=error.title,
                        branch=target.branch if target else "", pull_request=target.pull if target else None)
+
+
+class Reported(Exception):
+    """An unexpected error already said in the progress comment (no second comment needed)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 @dataclass
@@ -109,7 +122,7 @@ def implement(trigger: Trigger, settings: Settings, github: GitHubClient, worksp
     with log.group("Run Claude Code in the sandbox"):
         progress.phase(AGENT_WORKING, Status.IN_PROGRESS)
         resume = restore_session(workspace, agent, target, log)
-        agent_run = run_agent(workspace, agent, prompt, progress, target, resume, log)
+        agent_run = run_agent(workspace, agent, prompt, progress, target, resume, settings, log)
         log.info(agent_run.problem or f"done in {agent_run.result.num_turns} turns")
     with log.group("Commit and push"):
         commit = commit_and_push(workspace, target, agent_run.result.summary)
@@ -123,10 +136,11 @@ def implement(trigger: Trigger, settings: Settings, github: GitHubClient, worksp
 
 
 def run_agent(workspace, agent: Agent, prompt: str, progress: ProgressComment, target: Target,
-              resume: str | None, log: Log) -> AgentRun:
+              resume: str | None, settings: Settings, log: Log) -> AgentRun:
     """The agent's run; a failure that changed nothing is tried once more with a simpler prompt."""
     agent_run = run_agent_once(workspace, agent, prompt, progress, target, resume)
-    if failed_without_work(agent_run, workspace):
+    # Not with a budget: a second attempt would get a whole budget of its own.
+    if settings.max_cost_usd is None and failed_without_work(agent_run, workspace):
         log.warning(f"the agent failed without changing anything ({agent_run.problem.splitlines()[0]}); "
                     "trying once more with a simpler prompt")
         agent_run = run_agent_once(workspace, agent, simpler_prompt(prompt, agent_run), progress, target, None)
@@ -139,10 +153,23 @@ def run_agent_once(workspace, agent: Agent, prompt: str, progress: ProgressComme
     try:
         with workspace.without_credentials():
             return agent.run(prompt, progress, resume)
-    except Cancelled:
-        if commit_and_push(workspace, target, "Cancelled while the agent was working; what it wrote so far."):
+    except CodeagentError as error:  # cancelled, or the sandbox failed: keep what the agent wrote
+        what = "Cancelled" if isinstance(error, Cancelled) else "Stopped by an error"
+        if commit_and_push(workspace, target, f"{what} while the agent was working; what it wrote so far."):
             progress.phase(CHANGES_PUSHED, Status.DONE)
         raise
+
+
+def pull_request_refusal(pull: PullRequest, trigger: Trigger, github: GitHubClient) -> str:
+    """Why a follow-up on ``pull`` cannot be done ("" when it can): a fork, a closed pull request,
+    or a head that is the default branch (the agent's commit would land there directly)."""
+    if pull.head_repository != trigger.repository:
+        return report.fork_comment(pull.head_repository)
+    if pull.state != "open":
+        return report.closed_pull_request_comment(pull.merged)
+    if pull.head == github.default_branch():
+        return report.default_branch_head_comment(pull.head)
+    return ""
 
 
 def check_checkout_is_clean(workspace) -> None:

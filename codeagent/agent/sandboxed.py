@@ -113,7 +113,7 @@ class SandboxedClaude:
 
     def session_note(self, run: AgentRun) -> str | None:
         """The agent's session packed for the next run (secrets blanked), or None."""
-        return pack_session(self._home, run.result.session_id, self._settings.secrets())
+        return pack_session(self._home, str(self._workdir), run.result.session_id, self._settings.secrets())
 
     def preflight(self) -> None:
         """Connect to the Docker engine and check the Anthropic key now, so that a runner without

@@ -15,7 +15,9 @@ service. Secrets the agent could have seen (the Anthropic key) are blanked first
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 NOTES_REF = "refs/notes/codeagent/"
@@ -32,19 +34,39 @@ def notes_ref(branch: str) -> str:
     return NOTES_REF + branch
 
 
-def pack_session(home: Path, session_id: str, secrets: list[str]) -> str | None:
-    """The note text for session ``session_id`` found under ``home``; None when it cannot be kept."""
+def project_slug(workdir: str) -> str:
+    """The directory name Claude Code keeps a working directory's sessions under."""
+    return re.sub(r"[^A-Za-z0-9]", "-", workdir)
+
+
+def pack_session(home: Path, workdir: str, session_id: str, secrets: list[str]) -> str | None:
+    """The note text for session ``session_id`` of ``workdir`` under ``home``; None when it cannot be kept.
+
+    The agent owned ``home``: every step of the path must be a real directory or file, never a
+    symbolic link, or the action (root) could be made to publish a file of its own.
+    """
     if not _SESSION_ID.fullmatch(session_id or ""):
         return None
-    found = sorted((home / ".claude" / "projects").glob(f"*/{session_id}.jsonl"))
-    if not found or found[0].stat().st_size > MAX_SESSION_BYTES:
+    project = project_slug(workdir)
+    steps = [home / ".claude", home / ".claude" / "projects", home / ".claude" / "projects" / project]
+    path = steps[-1] / f"{session_id}.jsonl"
+    if any(step.is_symlink() or not step.is_dir() for step in steps) or path.is_symlink() or not path.is_file():
         return None
-    transcript = found[0].read_text(encoding="utf-8", errors="replace")
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(descriptor, "rb") as session:
+        if not stat.S_ISREG(os.fstat(session.fileno()).st_mode):
+            return None
+        data = session.read(MAX_SESSION_BYTES + 1)
+    if len(data) > MAX_SESSION_BYTES:
+        return None
+    transcript = data.decode("utf-8", errors="replace")
     for secret in secrets:
         if secret:
             transcript = transcript.replace(secret, "***")
-    return json.dumps({"version": 1, "session_id": session_id, "project": found[0].parent.name,
-                       "transcript": transcript})
+    return json.dumps({"version": 1, "session_id": session_id, "project": project, "transcript": transcript})
 
 
 def unpack_session(home: Path, note: str | None) -> str | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from codeagent import workflow
-from codeagent.errors import ConfigError, GitHubError
+from codeagent.errors import ConfigError, GitHubError, SandboxError
 from codeagent.event import Trigger
 from codeagent.git import Commit
 from codeagent.github_client import Comment, Issue
@@ -379,3 +379,35 @@ def test_a_run_that_fails_after_the_pull_request_exists_still_names_it_in_its_ou
 
     assert outcome.result == "failure"
     assert outcome.branch == BRANCH and outcome.pull_request.number == run.pull.number
+
+
+def test_what_the_agent_wrote_is_pushed_when_the_sandbox_fails_under_it():
+    run = fakes()
+
+    def sandbox_breaks(prompt, progress, resume):
+        raise SandboxError("the sandbox container failed: 500 Server Error")
+    run.agent.run = sandbox_breaks
+
+    outcome = run()
+
+    assert outcome.result == "failure" and "sandbox container failed" in outcome.message
+    assert run.workspace.pushed[BRANCH][-1].startswith("codeagent: Add a word_count helper (#7)")
+
+
+def test_no_second_attempt_when_a_budget_is_set():
+    run = fakes(result=CRASHED, changes=None)
+
+    run(max_cost_usd=5)
+
+    assert len(run.agent.prompts) == 1
+
+
+def test_an_unexpected_error_ends_the_progress_comment_and_is_not_said_twice():
+    run = fakes()
+    run.agent.run = lambda prompt, progress, resume: 1 / 0
+
+    with pytest.raises(workflow.Reported):
+        run()
+
+    (comment,) = run.comments
+    assert "Unexpected error (ZeroDivisionError" in comment and "🔄" not in comment

@@ -127,3 +127,37 @@ def test_the_agents_session_is_kept_with_the_branch_and_resumed_by_the_next_run(
 
     run_on(run, trigger())
     assert run.agent.restored[-1] == note and run.agent.resumed[-1] == "session-from-note"
+
+
+def test_after_a_merge_the_old_branch_is_deleted_before_the_fresh_start():
+    run = fakes()
+    existing_pull(run, state="closed", merged=True)
+
+    run_on(run, trigger())
+
+    assert f"delete branch {BRANCH}" in run.journal
+    assert run.journal.index(f"delete branch {BRANCH}") < run.journal.index(f"push {BRANCH}")
+    assert len(run.workspace.pushed[BRANCH]) == 2  # the first commit and the new work, nothing merged before
+
+
+def test_code_on_a_closed_or_merged_pull_request_is_answered_and_nothing_else_happens():
+    for merged, said in ((True, "merged"), (False, "closed")):
+        run = fakes()
+        pull = existing_pull(run, state="closed", merged=merged)
+
+        outcome = run_on(run, pull_request_trigger(pull))
+
+        assert outcome.result == "skipped"
+        (comment,) = [body for number, body in run.github.posted if number == pull.number]
+        assert f"This pull request is {said}" in comment
+        assert run.agent.prompts == [] and run.workspace.started == []
+
+
+def test_code_on_a_pull_request_from_the_default_branch_is_refused():
+    run = fakes()
+    pull = existing_pull(run, head="main")
+
+    outcome = run_on(run, pull_request_trigger(pull))
+
+    assert outcome.result == "skipped" and run.agent.prompts == []
+    assert "default branch" in [body for number, body in run.github.posted if number == pull.number][0]
