@@ -158,15 +158,6 @@ class Workspace:
         """
         self._check("checkout", "--quiet", "--no-track", "-B", name, self._resolve(base))
 
-    def remote_branch_exists(self, name: str) -> bool:
-        """Whether origin has the branch `name`."""
-        with self.authenticated():
-            status, _, err = self._run("ls-remote", "--exit-code", "--heads", "origin",
-                                       f"refs/heads/{name}")
-        if status not in (0, 2):
-            raise self._failure("ls-remote", err)
-        return status == 0
-
     def fetch_branch(self, name: str) -> bool:
         """Fetch origin's `name` into origin/`name` (one commit deep in a shallow checkout).
 

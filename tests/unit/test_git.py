@@ -223,14 +223,12 @@ def test_start_branch_carries_uncommitted_changes_along(workspace, checkout):
     assert (checkout / "app.py").read_text() == "print('edited by an earlier step')\n"
 
 
-def test_remote_branch_exists_and_fetch_branch(workspace, other_clone, checkout):
-    assert not workspace.remote_branch_exists(BRANCH)
+def test_fetch_branch(workspace, other_clone, checkout):
     assert not workspace.fetch_branch(BRANCH)
     git(other_clone, "checkout", "-q", "-b", BRANCH)
     theirs = commit_file(other_clone, "notes.txt", "notes\n", "earlier run")
     git(other_clone, "push", "-q", "origin", BRANCH)
 
-    assert workspace.remote_branch_exists(BRANCH)
     assert workspace.fetch_branch(BRANCH)
     assert git(checkout, "rev-parse", f"refs/remotes/origin/{BRANCH}") == theirs
     workspace.start_branch(BRANCH, BRANCH)
@@ -518,7 +516,7 @@ def test_push_over_http_sends_the_token_once(checkout, origin, http_server_url):
     workspace.start_branch(BRANCH, "main")
     sha = workspace.commit_empty("codeagent: received #7")
 
-    assert not workspace.remote_branch_exists(BRANCH)
+    assert not workspace.fetch_branch(BRANCH)  # over HTTP, with the token once
     workspace.push(BRANCH)
     assert workspace.fetch_branch(BRANCH)
 
