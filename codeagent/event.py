@@ -165,18 +165,12 @@ def _parse_review_comment(event: Payload, trigger_phrase: str) -> Trigger | Skip
     if isinstance(instructions, Skip):
         return instructions
     return Trigger(
-        event_name=event.event_name,
-        repository=event.text("repository.full_name"),
-        issue_number=event.number("pull_request.number"),
+        **_pull_request_fields(event),
         actor=event.text("comment.user.login"),
         instructions=instructions,
         comment_id=event.number("comment.id"),
-        is_pull_request=True,
         review_context=_review_context(event),
         review_id=event.optional("comment.pull_request_review_id", int),
-        head_ref=event.text("pull_request.head.ref"),
-        head_repository=_head_repository(event),
-        base_ref=event.text("pull_request.base.ref"),
     )
 
 
@@ -186,14 +180,21 @@ def _parse_review(event: Payload, trigger_phrase: str) -> Trigger | Skip:
     if isinstance(instructions, Skip):
         return instructions
     return Trigger(
-        event_name=event.event_name,
-        repository=event.text("repository.full_name"),
-        issue_number=event.number("pull_request.number"),
+        **_pull_request_fields(event),
         actor=event.text("review.user.login"),
         instructions=instructions,
         comment_id=None,
-        is_pull_request=True,
         review_id=event.number("review.id"),
+    )
+
+
+def _pull_request_fields(event: Payload) -> dict:
+    """What every trigger from a `pull_request*` event says about its pull request."""
+    return dict(
+        event_name=event.event_name,
+        repository=event.text("repository.full_name"),
+        issue_number=event.number("pull_request.number"),
+        is_pull_request=True,
         head_ref=event.text("pull_request.head.ref"),
         head_repository=_head_repository(event),
         base_ref=event.text("pull_request.base.ref"),
