@@ -23,7 +23,7 @@ from docker.errors import ImageNotFound
 
 from codeagent.errors import SandboxError
 from codeagent.sandbox import Sandbox, SandboxExit, SandboxSpec, SelfContainer
-from tests.bench.runner import build_action_image
+from bench.runner import build_action_image
 
 pytestmark = pytest.mark.docker
 

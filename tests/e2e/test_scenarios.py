@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench.bench import REPO_ROOT, build_image, run_scenario
-from tests.bench.scenario import load_scenario
+from bench.run import REPO_ROOT, build_image, run_scenario
+from bench.scenario import load_scenario
 from tests.e2e.expectations import REPORT_KEYS, RUN_REPORT_KEYS, check_expectations
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(600)]

@@ -13,7 +13,7 @@ import pytest
 
 from codeagent.errors import GitError
 from codeagent.git import Commit, Identity, Workspace
-from tests.bench.github_emulator import GitHubEmulator
+from bench.github.emulator import GitHubEmulator
 
 TOKEN = "ghs_0123456789abcdefghijklmnopqrstuvwxyz"
 SERVER = "https://github.com"

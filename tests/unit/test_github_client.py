@@ -11,8 +11,8 @@ import pytest
 
 from codeagent.errors import GitHubError
 from codeagent.github_client import Comment, GitHubClient, Issue, PullRequest
-from tests.bench import gh_git
-from tests.bench.github_emulator import GitHubEmulator
+from bench.github import gitrepo
+from bench.github.emulator import GitHubEmulator
 
 REPO = "octo-org/textstats"
 BOT_TOKEN = "ghs_workflowtoken"
@@ -65,9 +65,9 @@ def client(emulator: GitHubEmulator, waits: Waits) -> GitHubClient:
 def push_branch(emulator: GitHubEmulator, branch: str = BRANCH) -> None:
     """Put ``branch`` on the emulator's repository, one empty commit ahead of main (as the action's first push)."""
     bare = emulator.root / REPO.split("/")[0] / f"{REPO.split('/')[1]}.git"
-    sha = gh_git.git(bare, "commit-tree", "main^{tree}", "-p", "main", "-m", "codeagent: received #7",
+    sha = gitrepo.git(bare, "commit-tree", "main^{tree}", "-p", "main", "-m", "codeagent: received #7",
                      env=COMMITTER).strip()
-    gh_git.git(bare, "update-ref", f"refs/heads/{branch}", sha)
+    gitrepo.git(bare, "update-ref", f"refs/heads/{branch}", sha)
 
 
 def open_draft(client: GitHubClient, emulator: GitHubEmulator) -> PullRequest:
@@ -304,7 +304,7 @@ def test_a_comment_github_posted_despite_a_bad_gateway_is_not_posted_again(clien
 def test_a_pull_request_github_opened_despite_a_gateway_timeout_is_not_opened_again(client, emulator, waits):
     push_branch(emulator)
     emulator.faults.add("POST", r"/pulls$", status=504)
-    waits.then = lambda: emulator.create_pull(REPO, "Add a word_count helper", "Closes #7", BRANCH, "main",
+    waits.then = lambda: emulator.prs.create_pull(REPO, "Add a word_count helper", "Closes #7", BRANCH, "main",
                                               draft=True)
 
     pull = client.create_pull_request("Add a word_count helper", "Closes #7", BRANCH, "main", draft=True)

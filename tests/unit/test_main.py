@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from codeagent.main import main
-from tests.bench.github_emulator import GitHubEmulator
-from tests.bench.runner import read_outputs
+from bench.github.emulator import GitHubEmulator
+from bench.runner import read_outputs
 from tests.unit.golden import FIXTURES
 
 REPO = "octo-org/textstats"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.bench.bench import transcript_result
-from tests.bench.github_emulator import GitHubEmulator
-from tests.bench.misbehaviour import (
+from bench.run import transcript_result
+from bench.github.emulator import GitHubEmulator
+from bench.misbehaviour import (
     CancelWatch,
     GitHubFault,
     ScenarioCancel,
@@ -19,8 +19,8 @@ from tests.bench.misbehaviour import (
     install_faults,
     unused,
 )
-from tests.bench.model_server import Fault, ModelServer
-from tests.bench.scenario import load_scenario
+from bench.model.server import Fault, ModelServer
+from bench.scenario import load_scenario
 
 REPO = "octo-org/textstats"
 TOKEN = "ghs_" + "f" * 36

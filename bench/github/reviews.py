@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.bench import gh_git
-from tests.bench.gh_api import REPO, Call, Reply, created, paginated, route
-from tests.bench.gh_pulls import pull_issue
-from tests.bench.gh_rest import react, reactions_of
-from tests.bench.gh_state import ApiError, Issue, NotFound, Repo, ReviewComment, State, now_iso
+from bench.github import gitrepo
+from bench.github.api import REPO, Call, Reply, created, paginated
+from bench.github.pulls import pull_issue
+from bench.github.rest import react, reactions_of
+from bench.github.state import ApiError, Issue, NotFound, Repo, ReviewComment, State, now_iso
 
 COMMENT = REPO + r"/pulls/comments/(?P<id>\d+)"
 
@@ -21,9 +21,9 @@ def locate(state: State, repo: Repo, issue: Issue, path: str, line: int, side: s
     """
     pull = issue.pull
     head_repo = state.repo(pull.head_repo) if pull.head_repo else repo
-    head = gh_git.branch_tips(head_repo.path).get(pull.head, pull.head_sha)
-    gh_git.fetch_into(repo.path, head_repo.path, head, f"refs/pull/{issue.number}/head")
-    found = gh_git.diff_hunk(repo.path, pull.base_sha, head, path, line, side)
+    head = gitrepo.branch_tips(head_repo.path).get(pull.head, pull.head_sha)
+    gitrepo.fetch_into(repo.path, head_repo.path, head, f"refs/pull/{issue.number}/head")
+    found = gitrepo.diff_hunk(repo.path, pull.base_sha, head, path, line, side)
     if found is None and diff_hunk is None:
         raise ApiError(422, "Unprocessable Entity", [
             "Pull request review thread line must be part of the diff and Pull request review thread diff "
@@ -48,17 +48,15 @@ def _reply(call: Call, thread: ReviewComment, body: str) -> Reply:
     """A reply is a one-comment review of its own, in the thread's place."""
     review = call.state.add_review(call.repo, thread.pull_number, call.user.login, "", "COMMENTED", thread.commit_id)
     comment = call.state.add_review_comment(review, body, thread=thread)
-    return created(call.render.review_comment(call.repo, comment))
+    return created(call.render.reviews.review_comment(call.repo, comment))
 
 
-@route("GET", REPO + r"/pulls/(?P<number>\d+)/comments", "pulls/comments#list-review-comments-on-a-pull-request")
 def list_review_comments(call: Call) -> Reply:
     pull_issue(call)
     comments = call.state.review_comments_on(call.repo, call.number())
-    return paginated(call, [call.render.review_comment(call.repo, c) for c in comments])
+    return paginated(call, [call.render.reviews.review_comment(call.repo, c) for c in comments])
 
 
-@route("POST", REPO + r"/pulls/(?P<number>\d+)/comments", "pulls/comments#create-a-review-comment-for-a-pull-request")
 def create_review_comment(call: Call) -> Reply:
     issue, body = pull_issue(call), call.text("body", "PullRequestReviewComment")
     if call.body.get("in_reply_to") is not None:
@@ -69,30 +67,25 @@ def create_review_comment(call: Call) -> Reply:
     where = locate(call.state, call.repo, issue, call.body["path"], call.body["line"], call.body.get("side", "RIGHT"))
     review = call.state.add_review(call.repo, issue.number, call.user.login, "", "COMMENTED",
                                    str(call.body.get("commit_id") or issue.pull.head_sha))
-    return created(call.render.review_comment(call.repo, call.state.add_review_comment(review, body, **where)))
+    return created(call.render.reviews.review_comment(call.repo, call.state.add_review_comment(review, body, **where)))
 
 
-@route("POST", REPO + r"/pulls/(?P<number>\d+)/comments/(?P<id>\d+)/replies",
-       "pulls/comments#create-a-reply-for-a-review-comment")
 def create_reply(call: Call) -> Reply:
     issue, body = pull_issue(call), call.text("body", "PullRequestReviewComment")
     return _reply(call, _thread_start(call, call.number("id"), issue.number), body)
 
 
-@route("GET", COMMENT, "pulls/comments#get-a-review-comment-for-a-pull-request")
 def get_review_comment(call: Call) -> Reply:
-    return Reply(200, call.render.review_comment(call.repo, _comment(call)))
+    return Reply(200, call.render.reviews.review_comment(call.repo, _comment(call)))
 
 
-@route("PATCH", COMMENT, "pulls/comments#update-a-review-comment-for-a-pull-request")
 def update_review_comment(call: Call) -> Reply:
     comment = _comment(call)
     call.require("write", unless_author=comment.author)
     comment.body, comment.updated_at = call.text("body", "PullRequestReviewComment"), now_iso()
-    return Reply(200, call.render.review_comment(call.repo, comment))
+    return Reply(200, call.render.reviews.review_comment(call.repo, comment))
 
 
-@route("DELETE", COMMENT, "pulls/comments#delete-a-review-comment-for-a-pull-request")
 def delete_review_comment(call: Call) -> Reply:
     comment = _comment(call)
     call.require("write", unless_author=comment.author)
@@ -100,22 +93,19 @@ def delete_review_comment(call: Call) -> Reply:
     return Reply(204)
 
 
-@route("POST", COMMENT + "/reactions", "reactions/reactions#create-reaction-for-a-pull-request-review-comment")
 def create_review_comment_reaction(call: Call) -> Reply:
     comment = _comment(call)
     return react(call, comment.pull_number, comment.id, review_comment=True)
 
 
-@route("GET", COMMENT + "/reactions", "reactions/reactions#list-reactions-for-a-pull-request-review-comment")
 def list_review_comment_reactions(call: Call) -> Reply:
     comment = _comment(call)
     return reactions_of(call, comment.pull_number, comment.id, review_comment=True)
 
 
-@route("GET", REPO + r"/pulls/(?P<number>\d+)/reviews", "pulls/reviews#list-reviews-for-a-pull-request")
 def list_reviews(call: Call) -> Reply:
     pull_issue(call)
-    return paginated(call, [call.render.review(call.repo, r) for r in call.state.reviews_on(call.repo, call.number())])
+    return paginated(call, [call.render.reviews.review(call.repo, r) for r in call.state.reviews_on(call.repo, call.number())])
 
 
 def _review(call: Call):
@@ -126,14 +116,11 @@ def _review(call: Call):
     raise NotFound()
 
 
-@route("GET", REPO + r"/pulls/(?P<number>\d+)/reviews/(?P<review>\d+)", "pulls/reviews#get-a-review-for-a-pull-request")
 def get_review(call: Call) -> Reply:
-    return Reply(200, call.render.review(call.repo, _review(call)))
+    return Reply(200, call.render.reviews.review(call.repo, _review(call)))
 
 
-@route("GET", REPO + r"/pulls/(?P<number>\d+)/reviews/(?P<review>\d+)/comments",
-       "pulls/reviews#list-comments-for-a-pull-request-review")
 def list_review_comments_of_review(call: Call) -> Reply:
     review = _review(call)
     comments = [c for c in call.state.review_comments_on(call.repo, review.pull_number) if c.review_id == review.id]
-    return paginated(call, [call.render.review_comment(call.repo, c) for c in comments])
+    return paginated(call, [call.render.reviews.review_comment(call.repo, c) for c in comments])

@@ -18,7 +18,7 @@ from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.bench.messages_wire import error_body, message, new_id, sse_events, usage_for
+from bench.model.anthropic_wire import error_body, message, new_id, sse_events, usage_for
 
 log = logging.getLogger(__name__)
 

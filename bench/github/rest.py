@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from tests.bench.gh_api import REPO, Call, Reply, created, paginated, route, validation_failed
-from tests.bench.gh_state import REACTIONS, ApiError, NotFound, now_iso
+from bench.github.api import REPO, Call, Reply, created, paginated, validation_failed
+from bench.github.state import REACTIONS, ApiError, NotFound, now_iso
 
 
-@route("GET", "/user", "users/users#get-the-authenticated-user")
 def get_authenticated_user(call: Call) -> Reply:
     if call.user.type == "Bot":
         raise ApiError(403, "Resource not accessible by integration")
     return Reply(200, call.render.user(call.user))
 
 
-@route("GET", "/users/(?P<login>[^/]+)", "users/users#get-a-user")
 def get_user(call: Call) -> Reply:
     user = call.state.find_user(call.params["login"])
     if user is None:
@@ -21,13 +19,10 @@ def get_user(call: Call) -> Reply:
     return Reply(200, call.render.user(user))
 
 
-@route("GET", REPO, "repos/repos#get-a-repository")
 def get_repo(call: Call) -> Reply:
     return Reply(200, call.render.repo(call.repo, viewer=call.user))
 
 
-@route("GET", REPO + "/collaborators/(?P<login>[^/]+)/permission",
-       "collaborators/collaborators#get-repository-permissions-for-a-user")
 def get_collaborator_permission(call: Call) -> Reply:
     user = call.state.find_user(call.params["login"])
     if user is None:
@@ -35,19 +30,16 @@ def get_collaborator_permission(call: Call) -> Reply:
     return Reply(200, call.render.collaborator_permission(call.repo, user))
 
 
-@route("GET", REPO + r"/issues/(?P<number>\d+)", "issues/issues#get-an-issue")
 def get_issue(call: Call) -> Reply:
     return Reply(200, call.render.issue(call.repo, call.state.issue(call.repo, call.number())))
 
 
-@route("GET", REPO + r"/issues/(?P<number>\d+)/comments", "issues/comments#list-issue-comments")
 def list_issue_comments(call: Call) -> Reply:
     repo = call.repo
     call.state.issue(repo, call.number())
     return paginated(call, [call.render.comment(repo, c) for c in call.state.comments_on(repo, call.number())])
 
 
-@route("POST", REPO + r"/issues/(?P<number>\d+)/comments", "issues/comments#create-an-issue-comment")
 def create_issue_comment(call: Call) -> Reply:
     repo, body = call.repo, call.text("body", "IssueComment")
     if call.state.issue(repo, call.number()).locked:
@@ -59,12 +51,10 @@ def create_issue_comment(call: Call) -> Reply:
     return created(call.render.comment(repo, comment))
 
 
-@route("GET", REPO + r"/issues/comments/(?P<id>\d+)", "issues/comments#get-an-issue-comment")
 def get_issue_comment(call: Call) -> Reply:
     return Reply(200, call.render.comment(call.repo, call.state.comment(call.repo, call.number("id"))))
 
 
-@route("PATCH", REPO + r"/issues/comments/(?P<id>\d+)", "issues/comments#update-an-issue-comment")
 def update_issue_comment(call: Call) -> Reply:
     comment = call.state.comment(call.repo, call.number("id"))
     call.require("write", unless_author=comment.author)
@@ -72,7 +62,6 @@ def update_issue_comment(call: Call) -> Reply:
     return Reply(200, call.render.comment(call.repo, comment))
 
 
-@route("DELETE", REPO + r"/issues/comments/(?P<id>\d+)", "issues/comments#delete-an-issue-comment")
 def delete_issue_comment(call: Call) -> Reply:
     comment = call.state.comment(call.repo, call.number("id"))
     call.require("write", unless_author=comment.author)
@@ -96,25 +85,19 @@ def reactions_of(call: Call, issue_number: int, comment_id: int | None, review_c
     return paginated(call, [call.render.reaction(r) for r in reactions if content in (None, r.content)])
 
 
-@route("POST", REPO + r"/issues/comments/(?P<id>\d+)/reactions",
-       "reactions/reactions#create-reaction-for-an-issue-comment")
 def create_comment_reaction(call: Call) -> Reply:
     comment = call.state.comment(call.repo, call.number("id"))
     return react(call, comment.issue_number, comment.id)
 
 
-@route("GET", REPO + r"/issues/comments/(?P<id>\d+)/reactions",
-       "reactions/reactions#list-reactions-for-an-issue-comment")
 def list_comment_reactions(call: Call) -> Reply:
     comment = call.state.comment(call.repo, call.number("id"))
     return reactions_of(call, comment.issue_number, comment.id)
 
 
-@route("POST", REPO + r"/issues/(?P<number>\d+)/reactions", "reactions/reactions#create-reaction-for-an-issue")
 def create_issue_reaction(call: Call) -> Reply:
     return react(call, call.state.issue(call.repo, call.number()).number, None)
 
 
-@route("GET", REPO + r"/issues/(?P<number>\d+)/reactions", "reactions/reactions#list-reactions-for-an-issue")
 def list_issue_reactions(call: Call) -> Reply:
     return reactions_of(call, call.state.issue(call.repo, call.number()).number, None)

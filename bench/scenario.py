@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from tests.bench.misbehaviour import ScenarioCancel, ScenarioFaults, read_cancel, read_faults
+from bench.misbehaviour import ScenarioCancel, ScenarioFaults, read_cancel, read_faults
 
 WORKSPACE_IN_SANDBOX = "/github/workspace"
 """Where the sandbox sees the checkout: ``{workspace}`` in a model script."""

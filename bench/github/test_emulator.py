@@ -18,7 +18,7 @@ from github import Auth, Github, GithubException
 from githubkit_schemas.latest import models
 from pydantic import TypeAdapter
 
-from tests.bench.github_emulator import GitHubEmulator
+from bench.github.emulator import GitHubEmulator
 
 REPO = "octo-org/textstats"
 BOT_TOKEN, OWNER_TOKEN, READER_TOKEN = "ghs_workflowtoken", "ghp_ownertoken", "ghp_readertoken"

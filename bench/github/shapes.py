@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from tests.bench import gh_git
-from tests.bench.gh_review_shapes import ReviewShapes
-from tests.bench.gh_state import (
+from bench.github import gitrepo
+from bench.github.review_shapes import ReviewShapes
+from bench.github.state import (
     PERMISSION_OF_ROLE, REACTIONS, ROLES, Comment, Issue, Reaction, Repo, State, User, node_id,
 )
 
@@ -52,11 +52,13 @@ def _person(who: tuple[str, str, str]) -> dict[str, str]:
     return dict(zip(("name", "email", "date"), who))
 
 
-class Renderer(ReviewShapes):
+class Renderer:
     """Turns state into GitHub's JSON; callers hold ``state.lock``."""
 
     def __init__(self, state: State, links: Links):
         self.state, self.links = state, links
+        self.reviews = ReviewShapes(self)
+        """Reviews and review comments."""
 
     def repo_api(self, repo: Repo) -> str:
         return f"{self.links.api}/repos/{repo.full_name}"
@@ -185,8 +187,8 @@ class Renderer(ReviewShapes):
         """
         pull, number = issue.pull, issue.number
         head_repo = self.state.repo(pull.head_repo) if pull.head_repo else repo
-        pull.head_sha = gh_git.branch_tips(head_repo.path).get(pull.head, pull.head_sha)
-        pull.base_sha = gh_git.branch_tips(repo.path).get(pull.base, pull.base_sha)
+        pull.head_sha = gitrepo.branch_tips(head_repo.path).get(pull.head, pull.head_sha)
+        pull.base_sha = gitrepo.branch_tips(repo.path).get(pull.base, pull.base_sha)
         self._sync_pull_ref(repo, head_repo, issue)
         url, html = f"{self.repo_api(repo)}/pulls/{number}", self.issue_html(repo, issue)
         issue_url = f"{self.repo_api(repo)}/issues/{number}"
@@ -221,12 +223,12 @@ class Renderer(ReviewShapes):
         """Keep ``refs/pull/N/head`` at the head's tip, as GitHub does: a fork's commits then live here too."""
         pull = issue.pull
         if pull.head_sha != pull.pull_ref_sha:
-            gh_git.fetch_into(repo.path, head_repo.path, pull.head_sha, f"refs/pull/{issue.number}/head")
+            gitrepo.fetch_into(repo.path, head_repo.path, pull.head_sha, f"refs/pull/{issue.number}/head")
             pull.pull_ref_sha = pull.head_sha
 
     def _pull_details(self, repo: Repo, issue: Issue, fresh: bool) -> dict[str, Any]:
         pull = issue.pull
-        additions, deletions, changed = gh_git.diff_stats(repo.path, pull.base_sha, pull.head_sha)
+        additions, deletions, changed = gitrepo.diff_stats(repo.path, pull.base_sha, pull.head_sha)
         state = "unknown" if fresh else "draft" if pull.draft else "clean"
         return {
             "merged": pull.merged, "mergeable": None if fresh else True, "rebaseable": None if fresh else True,
@@ -234,7 +236,7 @@ class Renderer(ReviewShapes):
             "comments": len(self.state.comments_on(repo, issue.number)),
             "review_comments": len(self.state.review_comments_on(repo, issue.number)),
             "maintainer_can_modify": False,
-            "commits": len(gh_git.commits_between(repo.path, pull.base_sha, pull.head_sha)),
+            "commits": len(gitrepo.commits_between(repo.path, pull.base_sha, pull.head_sha)),
             "additions": additions, "deletions": deletions, "changed_files": changed,
         }
 
@@ -243,7 +245,7 @@ class Renderer(ReviewShapes):
                 "repo": self.repo(repo, full=False)}
 
     def commit(self, repo: Repo, sha: str) -> dict[str, Any]:
-        info = gh_git.commit_info(repo.path, sha)
+        info = gitrepo.commit_info(repo.path, sha)
         api, html = self.repo_api(repo), f"{self.links.web}/{repo.full_name}"
         return {
             "sha": info.sha, "node_id": node_id("Commit", f"{repo.id}:{info.sha}"),

@@ -1,7 +1,7 @@
 """What the GitHub emulator knows: users, tokens, repositories, issues, pulls, comments, reviews, reactions.
 
 Plain records and the rules GitHub applies to them (numbering, roles, author
-association). JSON shapes live in `gh_shapes`, HTTP in `github_emulator`.
+association). JSON shapes live in `shapes`, HTTP in `emulator`.
 """
 
 from __future__ import annotations

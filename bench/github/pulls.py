@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.bench import gh_git
-from tests.bench.gh_api import REPO, Call, Reply, check_length, created, paginated, route, validation_failed
-from tests.bench.gh_state import ApiError, Issue, NotFound, Pull, Repo, now_iso
+from bench.github import gitrepo
+from bench.github.api import REPO, Call, Reply, check_length, created, paginated, validation_failed
+from bench.github.state import ApiError, Issue, NotFound, Pull, Repo, now_iso
 
 
 def pull_issue(call: Call) -> Issue:
@@ -15,7 +15,6 @@ def pull_issue(call: Call) -> Issue:
     return issue
 
 
-@route("GET", REPO + "/pulls", "pulls/pulls#list-pull-requests")
 def list_pulls(call: Call) -> Reply:
     repo, query = call.repo, call.query
     state = query.get("state", "open")
@@ -36,7 +35,6 @@ def _head_owner(repo: Repo, issue: Issue) -> str:
     return (issue.pull.head_repo or repo.full_name).split("/")[0]
 
 
-@route("POST", REPO + "/pulls", "pulls/pulls#create-a-pull-request")
 def create_pull(call: Call) -> Reply:
     repo = call.repo
     call.require("write")
@@ -49,7 +47,7 @@ def create_pull(call: Call) -> Reply:
 def _new_pull(call: Call, repo: Repo) -> Pull:
     """The pull request the body asks for, refused the way GitHub refuses it."""
     head_owner, _, head = str(call.body.get("head") or "").rpartition(":")
-    base, tips = str(call.body.get("base") or ""), gh_git.branch_tips(repo.path)
+    base, tips = str(call.body.get("base") or ""), gitrepo.branch_tips(repo.path)
     errors = [{"resource": "PullRequest", "code": "missing_field", "field": "title"}] \
         if not call.body.get("title") else []
     if head not in tips or (head_owner and head_owner.lower() != repo.owner.lower()):
@@ -59,7 +57,7 @@ def _new_pull(call: Call, repo: Repo) -> Pull:
     if errors:
         raise validation_failed(*errors)
     _refuse_duplicate(repo, head, base)
-    if not gh_git.commits_between(repo.path, tips[base], tips[head]):
+    if not gitrepo.commits_between(repo.path, tips[base], tips[head]):
         raise validation_failed({"resource": "PullRequest", "code": "custom",
                                  "message": f"No commits between {base} and {head}"})
     return Pull(call.state.next_id("pull"), head, base, bool(call.body.get("draft")), tips[head], tips[base])
@@ -73,18 +71,16 @@ def _refuse_duplicate(repo: Repo, head: str, base: str, number: int | None = Non
                                      "message": f"A pull request already exists for {repo.owner}:{head}."})
 
 
-@route("GET", REPO + r"/pulls/(?P<number>\d+)", "pulls/pulls#get-a-pull-request")
 def get_pull(call: Call) -> Reply:
     return Reply(200, call.render.pull(call.repo, pull_issue(call)))
 
 
-@route("PATCH", REPO + r"/pulls/(?P<number>\d+)", "pulls/pulls#update-a-pull-request")
 def update_pull(call: Call) -> Reply:
     repo, issue, body = call.repo, pull_issue(call), call.body
     call.require("write", unless_author=issue.author)
     if body.get("state") not in (None, "open", "closed"):
         raise validation_failed({"resource": "PullRequest", "code": "invalid", "field": "state"})
-    if "base" in body and body["base"] not in gh_git.branch_tips(repo.path):
+    if "base" in body and body["base"] not in gitrepo.branch_tips(repo.path):
         raise validation_failed({"resource": "PullRequest", "code": "invalid", "field": "base"})
     check_length(body.get("body"), "PullRequest", "body")
     if body.get("state") == "open" and issue.state == "closed":
@@ -105,35 +101,32 @@ def _refuse_reopening(call: Call, issue: Issue) -> None:
     if issue.pull.merged:
         raise validation_failed({"resource": "PullRequest", "code": "custom", "field": "state",
                                  "message": "state cannot be changed. The pull request has been merged."})
-    if issue.pull.head not in gh_git.branch_tips(head_repo.path):
+    if issue.pull.head not in gitrepo.branch_tips(head_repo.path):
         raise validation_failed({"resource": "PullRequest", "code": "custom", "field": "state",
                                  "message": f"state cannot be changed. The {issue.pull.head} branch has been "
                                             "deleted."})
 
 
-@route("GET", REPO + "/branches/(?P<branch>.+)", "branches/branches#get-a-branch")
 def get_branch(call: Call) -> Reply:
     repo, branch = call.repo, call.params["branch"]
-    sha = gh_git.branch_tips(repo.path).get(branch)
+    sha = gitrepo.branch_tips(repo.path).get(branch)
     if sha is None:
         raise NotFound("Branch not found")
     return Reply(200, call.render.branch(repo, branch, sha))
 
 
-@route("GET", REPO + "/git/ref/heads/(?P<branch>.+)", "git/refs#get-a-reference")
 def get_ref(call: Call) -> Reply:
     repo, branch = call.repo, call.params["branch"]
-    sha = gh_git.branch_tips(repo.path).get(branch)
+    sha = gitrepo.branch_tips(repo.path).get(branch)
     if sha is None:
         raise NotFound()
     return Reply(200, call.render.ref(repo, branch, sha))
 
 
-@route("DELETE", REPO + "/git/refs/heads/(?P<branch>.+)", "git/refs#delete-a-reference")
 def delete_ref(call: Call) -> Reply:
     repo, branch = call.repo, call.params["branch"]
     call.require("write")
-    if branch not in gh_git.branch_tips(repo.path):
+    if branch not in gitrepo.branch_tips(repo.path):
         raise ApiError(422, "Reference does not exist")
-    gh_git.delete_branch(repo.path, branch)
+    gitrepo.delete_branch(repo.path, branch)
     return Reply(204)

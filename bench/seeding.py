@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.bench.github_emulator import GitHubEmulator
-from tests.bench.scenario import PULL_REQUEST_EVENTS, Scenario, ScenarioEvent, ScenarioPullRequest
+from bench.github.emulator import GitHubEmulator
+from bench.scenario import PULL_REQUEST_EVENTS, Scenario, ScenarioEvent, ScenarioPullRequest
 
 DISPATCH_WORKFLOW = ".github/workflows/codeagent.yml"
 
@@ -60,27 +60,27 @@ def seed(github: GitHubEmulator, scenario: Scenario, workflow_login: str) -> Wor
 def _seed_pull_request(github: GitHubEmulator, repository: str, pull: ScenarioPullRequest, world: World) -> None:
     head_repo = pull.fork or repository
     if pull.fork:
-        github.create_fork(repository, pull.fork)
+        github.prs.create_fork(repository, pull.fork)
     for commit in pull.commits:
-        github.push_commit(head_repo, pull.head, commit.files, commit.message, commit.author or pull.author,
+        github.prs.push_commit(head_repo, pull.head, commit.files, commit.message, commit.author or pull.author,
                            start_from=pull.base)
-    number = github.create_pull(repository, pull.title, pull.body, pull.head, pull.base, pull.author, pull.number,
+    number = github.prs.create_pull(repository, pull.title, pull.body, pull.head, pull.base, pull.author, pull.number,
                                 pull.draft, head_repo=pull.fork)["number"]
     world.pull_number = number
     for comment in pull.comments:
         world.bench_comment_ids.append(github.add_issue_comment(repository, number, comment.author, comment.body)["id"])
     for review in pull.reviews:
-        github.add_review(repository, number, review.author, review.body, review.state)
+        github.prs.add_review(repository, number, review.author, review.body, review.state)
     for comment in pull.review_comments:
-        posted = github.add_review_comment(
+        posted = github.prs.add_review_comment(
             repository, number, comment.author, comment.body, comment.path, comment.line, comment.side,
             comment.diff_hunk, _thread(world, comment.in_reply_to))
         world.review_comment_ids.append(posted["id"])
         world.bench_comment_ids.append(posted["id"])
     if pull.merged or pull.state == "closed":
-        github.close_pull(repository, number, merged=pull.merged)
+        github.prs.close_pull(repository, number, merged=pull.merged)
     if pull.head_deleted:
-        github.delete_branch(head_repo, pull.head)
+        github.prs.delete_branch(head_repo, pull.head)
 
 
 def _thread(world: World, index: int | None) -> int | None:
@@ -105,7 +105,7 @@ def post_event(github: GitHubEmulator, scenario: Scenario, world: World, event: 
         return PostedEvent({"action": "created", "issue": github.issue_json(repository, number), "comment": comment,
                             **common})
     if event.name == "pull_request_review_comment":
-        comment = github.add_review_comment(repository, number, event.author, event.comment, event.path, event.line,
+        comment = github.prs.add_review_comment(repository, number, event.author, event.comment, event.path, event.line,
                                             event.side, event.diff_hunk, _thread(world, event.in_reply_to),
                                             event.author_association)
         world.bench_comment_ids.append(comment["id"])
@@ -113,7 +113,7 @@ def post_event(github: GitHubEmulator, scenario: Scenario, world: World, event: 
     if event.name == "pull_request_review":
         comments = [{"body": c.body, "path": c.path, "line": c.line, "side": c.side, "diff_hunk": c.diff_hunk}
                     for c in event.review_comments]
-        review = github.add_review(repository, number, event.author, event.review_body, event.review_state,
+        review = github.prs.add_review(repository, number, event.author, event.review_body, event.review_state,
                                    comments, event.author_association)
         return _on_pull_request(github, repository, number, {"action": "submitted", "review": review, **common})
     raise ValueError(f"the bench cannot send a `{event.name}` event")
@@ -133,9 +133,9 @@ def _target(scenario: Scenario, world: World, event: ScenarioEvent) -> int:
 def _on_pull_request(github: GitHubEmulator, repository: str, number: int, payload: dict) -> PostedEvent:
     """A review event: the pull request in the payload; the runner checks out its merge ref, as
     actions/checkout does for ``refs/pull/N/merge`` (the head when the two conflict)."""
-    pull = github.pull_json(repository, number, full=False)
+    pull = github.prs.pull_json(repository, number, full=False)
     payload = {**payload, "pull_request": pull}
-    merge = github.merge_ref(repository, number)
+    merge = github.prs.merge_ref(repository, number)
     if merge is None:
         return PostedEvent(payload, f"refs/pull/{number}/head", pull["head"]["sha"])
     return PostedEvent(payload, f"refs/pull/{number}/merge", merge)

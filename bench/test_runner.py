@@ -20,8 +20,8 @@ import docker
 import pytest
 import yaml
 
-from tests.bench.github_emulator import GitHubEmulator
-from tests.bench.runner import (
+from bench.github.emulator import GitHubEmulator
+from bench.runner import (
     RUNNER_UID,
     RunnerLayout,
     checkout,
@@ -123,7 +123,7 @@ def test_input_env_replaces_spaces_in_names(tmp_path):
 
 
 def test_input_env_covers_every_input_of_the_real_action_yml():
-    action_yml = Path(__file__).resolve().parents[2] / "action.yml"
+    action_yml = Path(__file__).resolve().parents[1] / "action.yml"
     declared = yaml_inputs(action_yml)
     env, unexpected = input_env(action_yml, {}, EXPRESSIONS)
     assert set(env) == {"INPUT_" + name.upper() for name in declared}

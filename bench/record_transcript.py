@@ -4,7 +4,7 @@ Runs the bundled CLI against the scripted model server with the add-word-count
 scenario and writes tests/fixtures/transcripts/*.jsonl. Run it again after
 upgrading claude-agent-sdk (which ships the CLI):
 
-    .venv/bin/python -m tests.bench.record_transcript
+    .venv/bin/python -m bench.record_transcript
 
 Temporary paths are replaced so the files stay stable: the workspace becomes
 ``/workspace``, the CLI's home ``/home/runner`` and the server ``127.0.0.1:8080``.
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import yaml
 
-from tests.bench.cli import run_claude
-from tests.bench.model_server import Fault, ModelServer
+from bench.cli import run_claude
+from bench.model.server import Fault, ModelServer
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "add-word-count"
 TRANSCRIPTS = ROOT / "tests" / "fixtures" / "transcripts"
 # name: (--max-turns, Fault arguments, extra environment)

@@ -9,8 +9,8 @@ import requests
 
 from githubkit_schemas.latest import models
 
-from tests.bench.github_emulator import GitHubEmulator
-from tests.bench.test_github_emulator import (  # noqa: F401 (github: the fixture)
+from bench.github.emulator import GitHubEmulator
+from bench.github.test_emulator import (  # noqa: F401 (github: the fixture)
     BOT_TOKEN, REPO, auth_header, call, clone, commit, git, github, pygithub, session, validate,
 )
 
@@ -20,16 +20,16 @@ WORD_COUNT = "def char_count(text):\n    return len(text)\n\n\ndef word_count(te
 
 def open_pull(github: GitHubEmulator) -> int:
     """PR #8 from codeagent/issue-7, as an earlier run of the action left it: two commits on main."""
-    github.push_commit(REPO, "codeagent/issue-7", {}, "codeagent: received #7", "github-actions[bot]")
-    github.push_commit(REPO, "codeagent/issue-7", {"textstats/__init__.py": WORD_COUNT}, "Add word_count",
+    github.prs.push_commit(REPO, "codeagent/issue-7", {}, "codeagent: received #7", "github-actions[bot]")
+    github.prs.push_commit(REPO, "codeagent/issue-7", {"textstats/__init__.py": WORD_COUNT}, "Add word_count",
                        "github-actions[bot]")
-    return github.create_pull(REPO, "Add word_count", "Closes #7", "codeagent/issue-7")["number"]
+    return github.prs.create_pull(REPO, "Add word_count", "Closes #7", "codeagent/issue-7")["number"]
 
 
 def test_review_comments_replies_and_reactions_match_githubs_schema(github: GitHubEmulator) -> None:
     http, api = session(BOT_TOKEN), f"{github.api_url}/repos/{REPO}"
     number = open_pull(github)
-    seeded = github.add_review_comment(REPO, number, "octo-owner", "/code handle empty strings",
+    seeded = github.prs.add_review_comment(REPO, number, "octo-owner", "/code handle empty strings",
                                        path="textstats/__init__.py", line=6, author_association="OWNER")
     validate(models.PullRequestReviewComment, seeded)
     assert seeded["diff_hunk"].startswith("@@ -1,2 +1,6 @@") and seeded["diff_hunk"].endswith(
@@ -69,7 +69,7 @@ def test_review_comments_replies_and_reactions_match_githubs_schema(github: GitH
     call(http, "DELETE", f"{api}/pulls/comments/{new['id']}", None, 204)
     assert call(http, "GET", f"{api}/pulls/{number}", models.PullRequest)["review_comments"] == 2
 
-    assert github.review_comments(REPO) == [
+    assert github.prs.review_comments(REPO) == [
         {"id": seeded["id"], "pull_number": number, "author": "octo-owner", "body": "/code handle empty strings",
          "path": "textstats/__init__.py", "line": 6, "in_reply_to": None,
          "review_id": seeded["pull_request_review_id"]},
@@ -83,7 +83,7 @@ def test_review_comments_replies_and_reactions_match_githubs_schema(github: GitH
 
 def test_pygithub_replies_in_a_review_thread(github: GitHubEmulator) -> None:
     number = open_pull(github)
-    seeded = github.add_review_comment(REPO, number, "octo-owner", "/code go", path="textstats/__init__.py", line=6)
+    seeded = github.prs.add_review_comment(REPO, number, "octo-owner", "/code go", path="textstats/__init__.py", line=6)
     pull = pygithub(github).get_repo(REPO).get_pull(number)
     [comment] = pull.get_review_comments()
     assert (comment.id, comment.path, comment.line, comment.diff_hunk) == \
@@ -92,7 +92,7 @@ def test_pygithub_replies_in_a_review_thread(github: GitHubEmulator) -> None:
     reply = pull.create_review_comment_reply(comment.id, "Working on it")
     reply.edit("Done")
     assert pull.get_review_comment(reply.id).in_reply_to_id == comment.id
-    assert [(c["author"], c["body"]) for c in github.review_comments(REPO)] == [
+    assert [(c["author"], c["body"]) for c in github.prs.review_comments(REPO)] == [
         ("octo-owner", "/code go"), ("github-actions[bot]", "Done")]
     assert github.unknown_requests == []
 
@@ -100,10 +100,10 @@ def test_pygithub_replies_in_a_review_thread(github: GitHubEmulator) -> None:
 def test_reviews_and_their_event_payloads_match_githubs_schema(github: GitHubEmulator) -> None:
     http, api = session(BOT_TOKEN), f"{github.api_url}/repos/{REPO}"
     number = open_pull(github)
-    review = github.add_review(REPO, number, "octo-owner", "/code add a docstring", "changes_requested",
+    review = github.prs.add_review(REPO, number, "octo-owner", "/code add a docstring", "changes_requested",
                                comments=[{"body": "here", "path": "textstats/__init__.py", "line": 5}],
                                author_association="OWNER")
-    payload = {"action": "submitted", "review": review, "pull_request": github.pull_json(REPO, number, full=False),
+    payload = {"action": "submitted", "review": review, "pull_request": github.prs.pull_json(REPO, number, full=False),
                "repository": github.repo_json(REPO), "sender": github.user_json("octo-owner")}
     validate(models.WebhookPullRequestReviewSubmitted, payload)
     assert (review["state"], review["body"], review["author_association"]) == \
@@ -116,21 +116,21 @@ def test_reviews_and_their_event_payloads_match_githubs_schema(github: GitHubEmu
         ("textstats/__init__.py", 5, review["id"])
     call(http, "GET", f"{api}/pulls/{number}/reviews/1", models.BasicError, 404)
 
-    comment = github.add_review_comment(REPO, number, "octo-owner", "/code more", in_reply_to=inline["id"],
+    comment = github.prs.add_review_comment(REPO, number, "octo-owner", "/code more", in_reply_to=inline["id"],
                                         author_association="OWNER")
-    payload = {"action": "created", "comment": comment, "pull_request": github.pull_json(REPO, number, full=False),
+    payload = {"action": "created", "comment": comment, "pull_request": github.prs.pull_json(REPO, number, full=False),
                "repository": github.repo_json(REPO), "sender": github.user_json("octo-owner")}
     validate(models.WebhookPullRequestReviewCommentCreated, payload)
     assert (comment["in_reply_to_id"], comment["diff_hunk"]) == (inline["id"], inline["diff_hunk"])
-    assert [r["state"] for r in github.reviews(REPO)] == ["CHANGES_REQUESTED", "COMMENTED"]
+    assert [r["state"] for r in github.prs.reviews(REPO)] == ["CHANGES_REQUESTED", "COMMENTED"]
 
 
 def test_a_pull_request_from_a_fork(github: GitHubEmulator, tmp_path: Path) -> None:
     http, api = session(BOT_TOKEN), f"{github.api_url}/repos/{REPO}"
-    github.create_fork(REPO, "forkful/textstats")
-    sha = github.push_commit("forkful/textstats", "sentence-count", {"textstats/s.py": "X = 1\n"}, "Add s",
+    github.prs.create_fork(REPO, "forkful/textstats")
+    sha = github.prs.push_commit("forkful/textstats", "sentence-count", {"textstats/s.py": "X = 1\n"}, "Add s",
                              "forkful")
-    number = github.create_pull(REPO, "Add s", "", "sentence-count", author="forkful",
+    number = github.prs.create_pull(REPO, "Add s", "", "sentence-count", author="forkful",
                                 head_repo="forkful/textstats")["number"]
     pull = call(http, "GET", f"{api}/pulls/{number}", models.PullRequest)
     head = pull["head"]
@@ -144,7 +144,7 @@ def test_a_pull_request_from_a_fork(github: GitHubEmulator, tmp_path: Path) -> N
                   params={"head": "forkful:sentence-count"})
     assert [p["number"] for p in listed] == [number]
     assert call(http, "GET", f"{api}/pulls", list, params={"head": "octo-org:sentence-count"}) == []
-    comment = github.add_review_comment(REPO, number, "octo-owner", "/code", path="textstats/s.py", line=1)
+    comment = github.prs.add_review_comment(REPO, number, "octo-owner", "/code", path="textstats/s.py", line=1)
     assert comment["commit_id"] == sha
 
     # The workflow token reads the fork (it is public) but may not push to it.
@@ -168,24 +168,24 @@ def test_pull_request_head_follows_pushes_merge_ref_and_closing(github: GitHubEm
     pull = call(http, "GET", f"{api}/pulls/{number}", models.PullRequest)
     assert (pull["head"]["sha"], pull["head"]["ref"], pull["commits"], pull["changed_files"]) == \
         (pushed, "codeagent/issue-7", 3, 2)
-    merge = github.merge_ref(REPO, number)
+    merge = github.prs.merge_ref(REPO, number)
     checkout = clone(github, tmp_path / "merge")
     git("-c", auth_header(BOT_TOKEN), "fetch", "--quiet", "--depth=1", "origin",
         f"+{merge}:refs/remotes/pull/{number}/merge", cwd=checkout)
     raw = git("cat-file", "-p", f"refs/remotes/pull/{number}/merge", cwd=checkout).stdout  # shallow: no ^2
     assert f"parent {pushed}" in raw.splitlines()
 
-    github.close_pull(REPO, number, merged=True)
+    github.prs.close_pull(REPO, number, merged=True)
     merged = call(http, "GET", f"{api}/pulls/{number}", models.PullRequest)
     assert (merged["state"], merged["merged"], merged["merged_at"] is not None) == ("closed", True, True)
     assert github.branches(REPO)[0]["name"] == "codeagent/issue-7"
     reopen = call(http, "PATCH", f"{api}/pulls/{number}", models.ValidationError, 422, json={"state": "open"})
     assert "merged" in reopen["errors"][0]["message"]
 
-    github.push_commit(REPO, "gone", {"g.txt": "g\n"}, "G", "octo-owner")
-    gone = github.create_pull(REPO, "Gone", "", "gone", author="octo-owner")["number"]
-    github.close_pull(REPO, gone)
-    github.delete_branch(REPO, "gone")
+    github.prs.push_commit(REPO, "gone", {"g.txt": "g\n"}, "G", "octo-owner")
+    gone = github.prs.create_pull(REPO, "Gone", "", "gone", author="octo-owner")["number"]
+    github.prs.close_pull(REPO, gone)
+    github.prs.delete_branch(REPO, "gone")
     call(http, "PATCH", f"{api}/pulls/{gone}", models.ValidationError, 422, json={"state": "open"})
     assert [p["state"] for p in github.pulls(REPO)] == ["closed", "closed"]
 

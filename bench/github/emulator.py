@@ -10,9 +10,9 @@ whose password is the token, as actions/checkout sends it.
         github.create_repo("octo-org/textstats", files_dir)
         issue = github.create_issue("octo-org/textstats", "Title", "Body", author="octo-owner")
 
-Endpoints: `gh_rest`, `gh_pulls` and `gh_reviews` (REST, on `gh_api`), `gh_graphql`; JSON shapes:
-`gh_shapes` and `gh_review_shapes`; state: `gh_state`; seeding pull requests, forks and reviews:
-`gh_seed_pulls`; git: `gh_git`; faults: `gh_faults`. Every request lands in
+Endpoints: `routes` (the REST table: `rest`, `pulls`, `reviews`, on `api`), `graphql`; JSON shapes:
+`shapes` and `review_shapes`; state: `state`; seeding pull requests, forks and reviews:
+`seed` (``emulator.prs``); git: `gitrepo`; faults: `faults`. Every request lands in
 ``request_log``; one that no endpoint serves also lands in ``unknown_requests``,
 one the emulator fails on in ``server_errors``.
 """
@@ -30,13 +30,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.bench import gh_api, gh_git, gh_graphql, gh_http, gh_pulls, gh_rest, gh_reviews  # noqa: F401 (routes)
-from tests.bench.gh_faults import Faults
-from tests.bench.gh_seed_pulls import PullSeeding
-from tests.bench.gh_shapes import Links, Renderer
-from tests.bench.gh_state import ROLES, NotFound, Repo, State, now_iso
+from bench.github import api, gitrepo, graphql, http_wire
+from bench.github.routes import ROUTES
+from bench.github.faults import Faults
+from bench.github.seed import PullSeeding
+from bench.github.shapes import Links, Renderer
+from bench.github.state import ROLES, NotFound, Repo, State, now_iso
 
-NOT_FOUND = gh_api.error_body(404, "Not Found", gh_api.DOCS)
+NOT_FOUND = api.error_body(404, "Not Found", api.DOCS)
 GIT_PATH = re.compile(r"^/(?P<owner>[^/]+)/(?P<name>[^/]+?)\.git(?P<rest>/.*)$")
 
 
@@ -55,7 +56,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: ``request_log`` has every request."""
 
 
-class GitHubEmulator(PullSeeding):
+class GitHubEmulator:
     """The emulator: ``start()`` (or ``with``) serves it on ``host``, a free port unless given."""
 
     def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0):
@@ -73,6 +74,13 @@ class GitHubEmulator(PullSeeding):
         self._rate_reset = int(time.time()) + 3600
         self._server: ThreadingHTTPServer | None = None
         self._render = Renderer(self.state, Links("", ""))
+        self.prs = PullSeeding(self)
+        """Pull requests, forks, reviews and review comments: seeding them and reading them."""
+
+    @property
+    def renderer(self) -> Renderer:
+        """JSON as GitHub serves it, with this emulator's links."""
+        return self._render
 
     # -- lifecycle --
 
@@ -120,7 +128,7 @@ class GitHubEmulator(PullSeeding):
             if full_name.lower() in self.state.repos:
                 raise ValueError(f"{full_name} exists already")
             owner_login = self.state.user(owner).login
-            gh_git.init_bare(path, Path(files), default_branch,
+            gitrepo.init_bare(path, Path(files), default_branch,
                              (owner_login, f"{owner_login}@users.noreply.github.com"))
             repo = Repo(self.state.next_id("repo"), owner, name, path, default_branch, private, now_iso())
             self.state.repos[full_name.lower()] = repo
@@ -182,17 +190,17 @@ class GitHubEmulator(PullSeeding):
         """Every branch with its commits since the default branch (oldest first)."""
         with self.state.lock:
             repo = self.state.repo(full_name)
-        tips = gh_git.branch_tips(repo.path)
+        tips = gitrepo.branch_tips(repo.path)
         base = tips.get(repo.default_branch)
         return [{"name": name, "commits": [self._commit_summary(repo, sha)
-                                           for sha in gh_git.commits_between(repo.path, base, tip)]}
+                                           for sha in gitrepo.commits_between(repo.path, base, tip)]}
                 for name, tip in sorted(tips.items())]
 
     @staticmethod
     def _commit_summary(repo: Repo, sha: str) -> dict[str, Any]:
-        info = gh_git.commit_info(repo.path, sha)
+        info = gitrepo.commit_info(repo.path, sha)
         return {"sha": sha, "message": info.message, "author": f"{info.author[0]} <{info.author[1]}>",
-                "files": gh_git.files_changed(repo.path, sha)}
+                "files": gitrepo.files_changed(repo.path, sha)}
 
     def comments(self, full_name: str) -> list[dict[str, Any]]:
         """Every issue and PR comment in creation order, with its text after edits."""
@@ -223,7 +231,7 @@ class GitHubEmulator(PullSeeding):
         """Answer one request, a pending fault first; logged before the answer leaves, so callers see it."""
         started, url = time.time(), urlsplit(handler.path)
         kind, path = self._classify(url.path)
-        body = gh_http.read_body(handler)
+        body = http_wire.read_body(handler)
         fault = self.faults.take(handler.command, path)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
@@ -237,13 +245,13 @@ class GitHubEmulator(PullSeeding):
                 status, headers, payload = self._serve_api(handler, kind, path, url.query, body)
         except Exception:  # a bug of the emulator: answer like GitHub would, keep the traceback
             self.server_errors.append(traceback.format_exc())
-            status, headers, payload = self._api_answer(500, gh_api.error_body(500, "Server Error", gh_api.DOCS),
+            status, headers, payload = self._api_answer(500, api.error_body(500, "Server Error", api.DOCS),
                                                         kind)
         self.request_log.append({
             "method": handler.command, "path": path, "query": url.query, "kind": kind, "status": status,
             "time": started, "fault": fault is not None, "body_bytes": len(body),
             "chunked": "chunked" in handler.headers.get("Transfer-Encoding", "").lower()})
-        gh_http.send(handler, status, headers, payload)
+        http_wire.send(handler, status, headers, payload)
 
     @staticmethod
     def _classify(path: str) -> tuple[str, str]:
@@ -256,14 +264,14 @@ class GitHubEmulator(PullSeeding):
 
     def _serve_api(self, handler: BaseHTTPRequestHandler, kind: str, path: str, query: str,
                    body: bytes) -> tuple[int, dict[str, str], bytes]:
-        token = gh_http.credential(handler.headers.get("Authorization"))
+        token = http_wire.credential(handler.headers.get("Authorization"))
         with self.state.lock:
             user = self.state.token_user(token) if token else None
             if kind == "other":
                 status, data = self._unknown(handler.command, path, query, body)
             elif user is None:
                 message = "Bad credentials" if token else "Requires authentication"
-                status, data = 401, gh_api.error_body(401, message, gh_api.DOCS)
+                status, data = 401, api.error_body(401, message, api.DOCS)
             else:
                 status, data, extra = self._dispatch(handler.command, kind, path, query, body, user)
                 return self._api_answer(status, data, kind, token, extra)
@@ -274,15 +282,15 @@ class GitHubEmulator(PullSeeding):
         try:
             data = json.loads(body) if body.strip() else {}
         except ValueError:
-            return 400, gh_api.error_body(400, "Problems parsing JSON", gh_api.DOCS), {}
+            return 400, api.error_body(400, "Problems parsing JSON", api.DOCS), {}
         data = data if isinstance(data, dict) else {}
         if kind == "graphql":
-            answer = gh_graphql.handle(self.state, self._render, user, data)
+            answer = graphql.handle(self.state, self._render, user, data)
             if answer is None:
                 self._unknown(method, path, query, body)
                 answer = {"errors": [{"message": "The GitHub emulator does not implement this operation"}]}
             return 200, answer, {}
-        reply = gh_api.handle(self.state, self._render, user, method, path, dict(parse_qsl(query)), data)
+        reply = api.handle(ROUTES, self.state, self._render, user, method, path, dict(parse_qsl(query)), data)
         if reply is None:
             return (*self._unknown(method, path, query, body), {})
         return reply.status, reply.body, reply.headers
@@ -295,12 +303,12 @@ class GitHubEmulator(PullSeeding):
     def _api_answer(self, status: int, data: Any, kind: str, token: str | None = None,
                     extra: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
         """Status, GitHub's headers (rate limit counted per token) and the body."""
-        payload = gh_http.payload_bytes(data)
+        payload = http_wire.payload_bytes(data)
         with self.state.lock:
             self._rate_used[token or ""] += 1
             used = self._rate_used[token or ""]
         resource = "graphql" if kind == "graphql" else "core"
-        return status, {**gh_http.api_headers(status, payload, used, self._rate_reset, resource),
+        return status, {**http_wire.api_headers(status, payload, used, self._rate_reset, resource),
                         **(extra or {})}, payload
 
     def _serve_git(self, handler: BaseHTTPRequestHandler, path: str, query: str,
@@ -308,7 +316,7 @@ class GitHubEmulator(PullSeeding):
         """Smart HTTP through `git http-backend`, after GitHub's checks: who, which repo, may they push."""
         match = GIT_PATH.match(path)
         push = match["rest"].endswith("/git-receive-pack") or "service=git-receive-pack" in query
-        token = gh_http.credential(handler.headers.get("Authorization"))
+        token = http_wire.credential(handler.headers.get("Authorization"))
         with self.state.lock:
             user = self.state.token_user(token) if token else None
             try:
@@ -324,10 +332,10 @@ class GitHubEmulator(PullSeeding):
             return 404, text, b"Repository not found.\n"
         if push and ROLES.index(role) < ROLES.index("write"):
             return 403, text, f"Permission to {repo.full_name}.git denied to {user.login}.\n".encode()
-        request = gh_git.CgiRequest(
+        request = gitrepo.CgiRequest(
             method=handler.command, path_info=f"/{repo.owner}/{repo.name}.git{match['rest']}", query=query,
             body=body, content_type=handler.headers.get("Content-Type", ""),
             content_encoding=handler.headers.get("Content-Encoding", ""),
             git_protocol=handler.headers.get("Git-Protocol", ""), remote_user=user.login, pusher_type=user.type)
-        status, headers, payload = gh_git.http_backend(self.root, request)
+        status, headers, payload = gitrepo.http_backend(self.root, request)
         return status, dict(headers), payload

@@ -1,10 +1,10 @@
-"""Seeding and reading pull requests, forks, reviews and review comments: a mixin of `GitHubEmulator`.
+"""Seeding and reading pull requests, forks, reviews and review comments: `GitHubEmulator.pulls`.
 
-    github.create_fork("octo-org/textstats", "forkful/textstats")
-    github.push_commit("forkful/textstats", "sentence-count", {"textstats/s.py": "..."}, "Add sentence_count")
-    pull = github.create_pull("octo-org/textstats", "Add sentence_count", "", "sentence-count", author="forkful",
+    github.prs.create_fork("octo-org/textstats", "forkful/textstats")
+    github.prs.push_commit("forkful/textstats", "sentence-count", {"textstats/s.py": "..."}, "Add sentence_count")
+    pull = github.prs.create_pull("octo-org/textstats", "Add sentence_count", "", "sentence-count", author="forkful",
                               head_repo="forkful/textstats")
-    comment = github.add_review_comment("octo-org/textstats", pull["number"], "octo-owner", "/code ...",
+    comment = github.prs.add_review_comment("octo-org/textstats", pull["number"], "octo-owner", "/code ...",
                                         path="textstats/s.py", line=2)
 """
 
@@ -13,15 +13,30 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.bench import gh_git, gh_reviews
-from tests.bench.gh_state import Pull, Repo, now_iso
+from bench.github import gitrepo, reviews
+from bench.github.state import Pull, Repo, now_iso
 
 REVIEW_STATES = {"commented": "COMMENTED", "approved": "APPROVED", "changes_requested": "CHANGES_REQUESTED"}
 """A submitted review's state, as an event payload writes it and as the REST API does."""
 
 
 class PullSeeding:
-    """Needs ``state``, ``root`` and ``_render`` of `GitHubEmulator`."""
+    """Pull requests of an emulator: its ``state``, ``root`` and renderer, read through ``emulator``."""
+
+    def __init__(self, emulator: Any) -> None:
+        self._emulator = emulator
+
+    @property
+    def state(self) -> Any:
+        return self._emulator.state
+
+    @property
+    def root(self) -> Path:
+        return self._emulator.root
+
+    @property
+    def _render(self) -> Any:
+        return self._emulator.renderer
 
     def create_fork(self, source: str, fork: str) -> None:
         """``fork`` (``owner/name``): a copy of ``source`` with its branches, owned by its owner."""
@@ -31,7 +46,7 @@ class PullSeeding:
             if fork.lower() in self.state.repos:
                 raise ValueError(f"{fork} exists already")
             path = self.root / owner / f"{name}.git"
-            gh_git.fork_bare(parent.path, path)
+            gitrepo.fork_bare(parent.path, path)
             self.state.repos[fork.lower()] = Repo(self.state.next_id("repo"), self.state.user(owner).login, name,
                                                   path, parent.default_branch, parent.private, now_iso(),
                                                   parent=parent.full_name)
@@ -44,11 +59,11 @@ class PullSeeding:
         """
         with self.state.lock:
             repo, user = self.state.repo(full_name), self.state.user(author)
-            tips = gh_git.branch_tips(repo.path)
+            tips = gitrepo.branch_tips(repo.path)
             if branch not in tips:
-                gh_git.set_branch(repo.path, branch, tips[start_from or repo.default_branch])
+                gitrepo.set_branch(repo.path, branch, tips[start_from or repo.default_branch])
             email = f"{user.id}+{user.login}@users.noreply.github.com"
-            return gh_git.commit_files(repo.path, branch, files, message, (user.login, email))
+            return gitrepo.commit_files(repo.path, branch, files, message, (user.login, email))
 
     def create_pull(self, full_name: str, title: str, body: str, head: str, base: str | None = None,
                     author: str = "github-actions[bot]", number: int | None = None, draft: bool = False,
@@ -58,8 +73,8 @@ class PullSeeding:
             repo = self.state.repo(full_name)
             source = self.state.repo(head_repo) if head_repo else repo
             base = base or repo.default_branch
-            pull = Pull(self.state.next_id("pull"), head, base, draft, gh_git.branch_tips(source.path)[head],
-                        gh_git.branch_tips(repo.path)[base], head_repo=source.full_name if head_repo else None)
+            pull = Pull(self.state.next_id("pull"), head, base, draft, gitrepo.branch_tips(source.path)[head],
+                        gitrepo.branch_tips(repo.path)[base], head_repo=source.full_name if head_repo else None)
             issue = self.state.add_issue(repo, title, body, author, number, pull=pull)
             return self._render.pull(repo, issue)
 
@@ -70,18 +85,18 @@ class PullSeeding:
             issue = self.state.issue(repo, number)
             self._render.pull(repo, issue)  # the tips as they are now
             if merged:
-                sha = gh_git.merge_commit(repo.path, issue.pull.base_sha, issue.pull.head_sha,
+                sha = gitrepo.merge_commit(repo.path, issue.pull.base_sha, issue.pull.head_sha,
                                           f"Merge pull request #{number} from {issue.pull.head}")
                 if sha is None:
                     raise ValueError(f"{full_name}#{number} does not merge cleanly")
-                gh_git.set_branch(repo.path, issue.pull.base, sha)
+                gitrepo.set_branch(repo.path, issue.pull.base, sha)
                 issue.pull.merged, issue.pull.merge_commit_sha = True, sha
             issue.state, issue.closed_at = "closed", now_iso()
             issue.pull.merged_at = issue.closed_at if merged else None
 
     def delete_branch(self, full_name: str, branch: str) -> None:
         with self.state.lock:
-            gh_git.delete_branch(self.state.repo(full_name).path, branch)
+            gitrepo.delete_branch(self.state.repo(full_name).path, branch)
 
     def merge_ref(self, full_name: str, number: int) -> str | None:
         """Update ``refs/pull/N/merge`` (the head merged into the base, as GitHub keeps it); its sha,
@@ -90,10 +105,10 @@ class PullSeeding:
             repo = self.state.repo(full_name)
             issue = self.state.issue(repo, number)
             self._render.pull(repo, issue)
-            sha = gh_git.merge_commit(repo.path, issue.pull.base_sha, issue.pull.head_sha,
+            sha = gitrepo.merge_commit(repo.path, issue.pull.base_sha, issue.pull.head_sha,
                                       f"Merge {issue.pull.head_sha} into {issue.pull.base_sha}")
             if sha:
-                gh_git.git(repo.path, "update-ref", f"refs/pull/{number}/merge", sha)
+                gitrepo.git(repo.path, "update-ref", f"refs/pull/{number}/merge", sha)
             return sha
 
     def add_review(self, full_name: str, number: int, author: str, body: str, state: str = "commented",
@@ -107,10 +122,10 @@ class PullSeeding:
             review = self.state.add_review(repo, number, author, body, REVIEW_STATES[state], issue.pull.head_sha,
                                            author_association)
             for comment in comments:
-                where = gh_reviews.locate(self.state, repo, issue, comment["path"], comment["line"],
+                where = reviews.locate(self.state, repo, issue, comment["path"], comment["line"],
                                           comment.get("side", "RIGHT"), comment.get("diff_hunk"))
                 self.state.add_review_comment(review, comment["body"], **where)
-            return self._render.review(repo, review, webhook=True)
+            return self._render.reviews.review(repo, review, webhook=True)
 
     def add_review_comment(self, full_name: str, number: int, author: str, body: str, path: str = "",
                            line: int | None = None, side: str = "RIGHT", diff_hunk: str | None = None,
@@ -124,9 +139,9 @@ class PullSeeding:
             thread = self.state.review_comment(repo, in_reply_to) if in_reply_to else None
             review = self.state.add_review(repo, number, author, "", "COMMENTED",
                                            thread.commit_id if thread else issue.pull.head_sha, author_association)
-            where = {} if thread else gh_reviews.locate(self.state, repo, issue, path, line, side, diff_hunk)
+            where = {} if thread else reviews.locate(self.state, repo, issue, path, line, side, diff_hunk)
             comment = self.state.add_review_comment(review, body, thread=thread, **where)
-            return self._render.review_comment(repo, comment)
+            return self._render.reviews.review_comment(repo, comment)
 
     def pull_json(self, full_name: str, number: int, full: bool = True) -> dict[str, Any]:
         """The pull request (``full``), else as the review events carry it."""

@@ -1,6 +1,6 @@
 """A run's world misbehaving: a scenario's ``faults`` and cancel point, read, put into the emulators, watched for.
 
-``faults.github`` entries become GitHub emulator faults (gh_faults), ``faults.model``
+``faults.github`` entries become GitHub emulator faults (`bench.github.faults`), ``faults.model``
 entries model server faults; each is installed right before the run's action
 container starts, so seeding and the runner's checkout never meet them. A fault
 that never hit a request is reported (``unused_faults``): a scenario whose fault
@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tests.bench import gh_faults
-from tests.bench.github_emulator import GitHubEmulator
-from tests.bench.model_server import Fault as ModelServerFault
-from tests.bench.model_server import ModelServer
+from bench.github import faults
+from bench.github.emulator import GitHubEmulator
+from bench.model.server import Fault as ModelServerFault
+from bench.model.server import ModelServer
 
 
 @dataclass(frozen=True)
@@ -121,13 +121,13 @@ def unused(installed: list[Installed]) -> list[str]:
 def _github_fault(fault: GitHubFault, github: GitHubEmulator) -> Installed:
     headers, body, status = dict(fault.headers), fault.body, fault.status
     if fault.rate_limit == "primary":
-        body = body if body is not None else gh_faults.PRIMARY_RATE_LIMIT_BODY
+        body = body if body is not None else faults.PRIMARY_RATE_LIMIT_BODY
         headers = {"X-RateLimit-Remaining": "0", **headers}
         reset_in = fault.reset_in if fault.reset_in is not None else 1.0
     else:
         reset_in = fault.reset_in
     if fault.rate_limit == "secondary":
-        body = body if body is not None else gh_faults.SECONDARY_RATE_LIMIT_BODY
+        body = body if body is not None else faults.SECONDARY_RATE_LIMIT_BODY
         headers = {"Retry-After": f"{fault.retry_after if fault.retry_after is not None else 1:g}", **headers}
     elif fault.retry_after is not None:
         headers = {"Retry-After": f"{fault.retry_after:g}", **headers}

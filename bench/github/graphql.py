@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.bench.gh_shapes import Renderer
-from tests.bench.gh_state import ROLES, State, User, node_id, now_iso
+from bench.github.shapes import Renderer
+from bench.github.state import ROLES, State, User, node_id, now_iso
 
 DRAFT_AFTER = {"markPullRequestReadyForReview": False, "convertPullRequestToDraft": True}
 _MUTATION = re.compile(r"\b(" + "|".join(DRAFT_AFTER) + r")\s*\(")

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from githubkit_schemas.latest import models
 
-from tests.bench.bench import REPO_ROOT, WORKFLOW_TOKEN_LOGIN
-from tests.bench.github_emulator import GitHubEmulator
-from tests.bench.runner import RunnerLayout, checkout, github_env
-from tests.bench.scenario import load_scenario
-from tests.bench.seeding import post_event, seed
-from tests.bench.test_github_emulator import validate
+from bench.run import REPO_ROOT, WORKFLOW_TOKEN_LOGIN
+from bench.github.emulator import GitHubEmulator
+from bench.runner import RunnerLayout, checkout, github_env
+from bench.scenario import load_scenario
+from bench.seeding import post_event, seed
+from bench.github.test_emulator import validate
 
 SCENARIOS = REPO_ROOT / "scenarios"
 TOKEN = "ghs_seedingtoken"
@@ -99,7 +99,7 @@ def test_a_submitted_review_with_an_inline_comment(tmp_path, stop):
     review = posted.payload["review"]
     assert (review["body"], review["state"], review["user"]["login"]) == ("/code add a docstring", "commented",
                                                                          "octo-owner")
-    [inline] = github.review_comments(scenario.repository)
+    [inline] = github.prs.review_comments(scenario.repository)
     assert (inline["path"], inline["line"], inline["review_id"]) == ("tests/test_word_count.py", 4, review["id"])
 
 

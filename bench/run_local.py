@@ -12,9 +12,9 @@ import tempfile
 import traceback
 from pathlib import Path
 
-from tests.bench.bench import REPO_ROOT, build_image, run_scenario
-from tests.bench.runner import remove_tree
-from tests.bench.scenario import load_scenario
+from bench.run import REPO_ROOT, build_image, run_scenario
+from bench.runner import remove_tree
+from bench.scenario import load_scenario
 
 DEFAULT_SCENARIO = REPO_ROOT / "scenarios" / "add-word-count"
 

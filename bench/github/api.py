@@ -2,8 +2,8 @@
 
 Each route has the path GitHub documents, relative to the API root (``/api/v3``
 on GitHub Enterprise Server), and the documentation URL GitHub puts in its errors.
-The endpoints themselves are in `gh_rest` (repos, issues, comments, reactions)
-and `gh_pulls` (pulls, branches, refs); importing them registers their routes.
+The endpoints themselves are in `rest` (repos, issues, comments, reactions), `pulls`
+(pulls, branches, refs) and `reviews`; `routes` lists them all in one table.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import unquote, urlencode
 
-from tests.bench.gh_shapes import Renderer
-from tests.bench.gh_state import BODY_LIMIT, ROLES, ApiError, Repo, State, User
+from bench.github.shapes import Renderer
+from bench.github.state import BODY_LIMIT, ROLES, ApiError, Repo, State, User
 
 DOCS = "https://docs.github.com/rest"
 REPO = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
@@ -87,21 +87,16 @@ class Route:
     handler: Callable[[Call], Reply]
     doc: str
 
-
-ROUTES: list[Route] = []
-
-
-def route(method: str, pattern: str, doc: str) -> Callable:
-    def register(handler: Callable[[Call], Reply]) -> Callable[[Call], Reply]:
-        ROUTES.append(Route(method, re.compile(f"^{pattern}$"), handler, f"{DOCS}/{doc}"))
-        return handler
-    return register
+    @classmethod
+    def of(cls, method: str, pattern: str, handler: Callable[[Call], Reply], doc: str) -> Route:
+        """A route for ``method`` on the path regex ``pattern``; ``doc`` is relative to GitHub's REST docs."""
+        return cls(method, re.compile(f"^{pattern}$"), handler, f"{DOCS}/{doc}")
 
 
-def handle(state: State, render: Renderer, user: User, method: str, path: str, query: dict[str, str],
-           body: dict[str, Any]) -> Reply | None:
-    """Answer a REST request; None when no route serves it."""
-    for candidate in ROUTES:
+def handle(routes: tuple[Route, ...], state: State, render: Renderer, user: User, method: str, path: str,
+           query: dict[str, str], body: dict[str, Any]) -> Reply | None:
+    """Answer a REST request with the first of ``routes`` that matches; None when none does."""
+    for candidate in routes:
         match = candidate.pattern.match(path)
         if match and candidate.method == method:
             params = {key: unquote(value) for key, value in match.groupdict().items()}

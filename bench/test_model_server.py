@@ -10,10 +10,10 @@ import pytest
 import requests
 import yaml
 
-from tests.bench.cli import TEST_API_KEY, run_claude
-from tests.bench.model_server import FINAL_TEXT, SIDE_TEXT, Fault, ModelServer
+from bench.cli import TEST_API_KEY, run_claude
+from bench.model.server import FINAL_TEXT, SIDE_TEXT, Fault, ModelServer
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 TOOLS = [{"name": "Read", "description": "Read a file", "input_schema": {"type": "object"}}]
 READ = {"type": "tool_use", "name": "Read", "input": {"file_path": "{workspace}/a.py"}}
 SAY = {"type": "text", "text": "Let me look at the file first."}
@@ -296,7 +296,7 @@ def test_real_cli_retries_a_failed_turn(workspace, fault):
                                                    ("max-turns", "error_max_turns", True),
                                                    ("api-error", "success", True)])
 def test_recorded_transcripts_are_whole_and_stable(name, subtype, is_error):
-    # Regenerate with: .venv/bin/python -m tests.bench.record_transcript
+    # Regenerate with: .venv/bin/python -m bench.record_transcript
     text = (ROOT / "tests" / "fixtures" / "transcripts" / f"{name}.jsonl").read_text()
     result = result_message(text)
 

@@ -18,10 +18,10 @@ from typing import Any
 import docker
 from docker.errors import NotFound
 
-from tests.bench.github_emulator import GitHubEmulator
-from tests.bench.misbehaviour import CancelWatch, install_faults, unused
-from tests.bench.model_server import ModelServer
-from tests.bench.runner import (
+from bench.github.emulator import GitHubEmulator
+from bench.misbehaviour import CancelWatch, install_faults, unused
+from bench.model.server import ModelServer
+from bench.runner import (
     RunnerLayout,
     build_action_image,
     checkout,
@@ -30,10 +30,10 @@ from tests.bench.runner import (
     read_outputs,
     run_container_action,
 )
-from tests.bench.scenario import WORKSPACE_IN_SANDBOX, Scenario, ScenarioRun
-from tests.bench.seeding import World, post_event, seed
+from bench.scenario import WORKSPACE_IN_SANDBOX, Scenario, ScenarioRun
+from bench.seeding import World, post_event, seed
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 BASE_IMAGE = "codeagent-base:bookworm"
 ACTION_IMAGE = "codeagent-action:bench"
 WORKFLOW_TOKEN_LOGIN = "github-actions[bot]"
@@ -271,8 +271,8 @@ def _report(scenario: Scenario, github: GitHubEmulator, world: World, runs: list
         "pulls": github.pulls(repository),
         "branches": github.branches(repository),
         "issue_comments": github.comments(repository),
-        "review_comments": github.review_comments(repository),
-        "reviews": github.reviews(repository),
+        "review_comments": github.prs.review_comments(repository),
+        "reviews": github.prs.reviews(repository),
         "reactions": [r for r in github.reactions(repository) if r.get("author") == WORKFLOW_TOKEN_LOGIN],
         "leaked_secrets": sorted({name for run in runs for name in run["leaked_secrets"]}),
         "containers_left": [name for run in runs for name in run["containers_left"]],

@@ -1,0 +1,1 @@
+"""The GitHub emulator: REST, GraphQL and git smart HTTP on loopback, as strict as GitHub."""
