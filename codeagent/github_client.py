@@ -1,13 +1,15 @@
-"""GitHub through PyGithub, behind our own small types.
+"""GitHub through PyGithub, behind our own small types (`github_types`).
 
-PyGithub objects never leave this module. Every GitHub failure a user can fix
-becomes a ``GitHubError`` whose message says what to change.
+PyGithub objects never leave this module. Every GitHub failure a user can fix becomes a
+``GitHubError`` whose message says what to change. Every text the action posts passes the
+run's redaction first; requests go one at a time (GitHub asks for no concurrent requests per
+token), without PyGithub's fixed pauses: `github_retry` waits only when GitHub asks to.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial, wraps
 from typing import Callable, TypeVar
@@ -16,57 +18,17 @@ from github import Auth, Github, GithubException
 from github.PullRequest import PullRequest as _PullRequest
 
 from codeagent.errors import GitHubError
-from codeagent.retry import Retrying
+from codeagent.github_retry import Retrying
+from codeagent.github_types import Comment, FileChange, Issue, PullRequest
 
-WRITE_ROLES = frozenset({"admin", "maintain", "write"})
+WRITE_PERMISSIONS = frozenset({"admin", "write"})
+"""The base permissions that may push (`maintain` is `write` here, a custom role its base role)."""
+FILE_STATUS = {"added": "added", "removed": "deleted", "renamed": "renamed", "copied": "added"}
 RECENT = timedelta(minutes=10)
 """How far back a comment with the same body counts as ours when a retried post looks for it: longer
-than one call can take (see codeagent.retry). Our progress and failure comments carry the run's link,
+than one call can take (see codeagent.github_retry). Our progress and failure comments carry the run's link,
 so another comment with the same text in that window is, in practice, ours."""
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Issue:
-    """An issue (or a pull request seen as an issue)."""
-
-    number: int
-    title: str
-    body: str
-    author: str
-    html_url: str
-    locked: bool
-    is_pull_request: bool
-
-
-@dataclass(frozen=True)
-class Comment:
-    """A comment on an issue or pull request."""
-
-    id: int
-    author: str
-    author_is_bot: bool
-    body: str
-    html_url: str
-    location: str = ""
-    """For a review comment: ``path:line`` it was made on."""
-
-
-@dataclass(frozen=True)
-class PullRequest:
-    """The parts of a pull request the workflow needs."""
-
-    number: int
-    html_url: str
-    state: str
-    draft: bool
-    merged: bool
-    head: str
-    base: str
-    title: str = ""
-    body: str = ""
-    head_repository: str | None = None
-    """``owner/name`` the head branch lives in; None when that fork was deleted."""
 
 
 def _api_call(action: str, find_done: Callable[..., T | None] | None = None,
@@ -81,10 +43,11 @@ def _api_call(action: str, find_done: Callable[..., T | None] | None = None,
         @wraps(method)
         def wrapper(self: GitHubClient, *args, **kwargs) -> T:
             look = partial(find_done, self, *args, **kwargs) if find_done else None
-            try:
-                return self._retrying.call(action, partial(method, self, *args, **kwargs), look)
-            except GithubException as error:
-                raise GitHubError(explain(action, error)) from error
+            with self._one_at_a_time:
+                try:
+                    return self._retrying.call(action, partial(method, self, *args, **kwargs), look)
+                except GithubException as error:
+                    raise GitHubError(explain(action, error)) from error
 
         return wrapper
 
@@ -119,59 +82,58 @@ def _message_of(error: GithubException) -> str:
 class GitHubClient:
     """The repository the action works on, through the REST (and GraphQL) API."""
 
-    def __init__(self, token: str, repository: str, api_url: str, *, paced: bool = True,
+    def __init__(self, token: str, repository: str, api_url: str, *, redact: Callable[[str], str] = lambda t: t,
                  on_wait: Callable[[str], None] | None = None, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.time) -> None:
-        """``paced=False`` drops PyGithub's pauses between requests (0.25 s, 1 s between
-        writes, against GitHub's secondary rate limits); only for a local emulator.
-
-        Failed calls are retried as `codeagent.retry` describes; ``on_wait`` hears each wait
+        """Failed calls are retried as `codeagent.github_retry` describes; ``on_wait`` hears each wait
         ("GitHub rate limit: waiting 12 s (resets at 10:42:07 UTC), then …"), ``sleep`` does it,
-        and ``clock`` (epoch seconds) is compared with GitHub's rate-limit reset time.
+        and ``clock`` (epoch seconds) is compared with GitHub's rate-limit reset time. ``redact``
+        is applied to every text posted.
         """
-        pauses = {} if paced else {"seconds_between_requests": None, "seconds_between_writes": None}
+        # PyGithub's fixed pauses (0.25 s between requests, 1 s between writes) are off: a run makes
+        # a handful of writes, one at a time, and backs off when GitHub says so (github_retry).
+        pauses = {"seconds_between_requests": None, "seconds_between_writes": None}
         # retry=None: no retries inside PyGithub (urllib3's GithubRetry sleeps on its own clock,
-        # cannot tell a comment's POST from a GET, and ends in MaxRetryError); codeagent.retry does them.
+        # cannot tell a comment's POST from a GET, and ends in MaxRetryError); codeagent.github_retry does them.
         # lazy: objects are fetched only when a field is read, so a reaction or an
         # edit is one request, not a GET first.
         self._github = Github(auth=Auth.Token(token), base_url=api_url, retry=None, timeout=30, lazy=True,
                               **pauses)
         self._retrying = Retrying(api_url, sleep=sleep, clock=clock, on_wait=on_wait)
         self._repo = self._github.get_repo(repository)
+        self._redact = redact
+        self._one_at_a_time = threading.RLock()
+        self._node_ids: dict[int, str] = {}
+        """Pull requests' GraphQL ids, as seen: marking one ready needs its id, and a GET only for that is wasted."""
         self.repository = repository
 
-    @_api_call("reading the repository")
-    def default_branch(self) -> str:
-        """The repository's default branch."""
-        return self._repo.default_branch
-
     @_api_call("checking the commenter's permission")
-    def role_of(self, login: str) -> str:
-        """``admin``, ``maintain``, ``write``, ``triage``, ``read`` or ``none``."""
+    def permission_of(self, login: str) -> str:
+        """The base permission: ``admin``, ``write``, ``read`` or ``none`` (`maintain` reads as ``write``,
+        `triage` as ``read``, a custom role as its base role)."""
         try:
-            return self._repo.get_collaborator_role_name(login)
+            return self._repo.get_collaborator_permission(login)
         except GithubException as error:
             if error.status == 404:
                 return "none"
             raise
 
     def can_write(self, login: str) -> bool:
-        """Whether ``login`` has write access (admin, maintain or write)."""
-        return self.role_of(login) in WRITE_ROLES
+        """Whether ``login`` may push to the repository."""
+        return self.permission_of(login) in WRITE_PERMISSIONS
 
     @_api_call("reading the issue")
     def issue(self, number: int) -> Issue:
-        """Issue ``number``."""
+        """Issue (or pull request) ``number`` as it is now."""
         issue = self._repo.get_issue(number)
-        return Issue(
-            number=issue.number,
-            title=issue.title or "",
-            body=issue.body or "",
-            author=issue.user.login if issue.user else "ghost",
-            html_url=issue.html_url,
-            locked=bool(issue.locked),
-            is_pull_request=issue.pull_request is not None,
-        )
+        return Issue(number=issue.number, title=issue.title or "", body=issue.body or "",
+                     author=issue.user.login if issue.user else "ghost",
+                     is_pull_request=issue.pull_request is not None)
+
+    def _seen(self, pull: _PullRequest) -> PullRequest:
+        """A pull request the API returned, its GraphQL id remembered."""
+        self._node_ids[pull.number] = pull.node_id
+        return _pull_request(pull)
 
     @_api_call("reading the issue's comments")
     def comments(self, number: int) -> list[Comment]:
@@ -193,14 +155,20 @@ class GitHubClient:
         posted = [c for c in self._repo.get_issue(number).get_comments(since=since) if c.body == body]
         return _comment(posted[-1]) if posted else None
 
-    @_api_call("commenting on the issue", find_done=_posted_comment)
     def comment(self, number: int, body: str) -> Comment:
         """Post a new comment on issue or pull request ``number``."""
+        return self._comment(number, self._redact(body))
+
+    @_api_call("commenting on the issue", find_done=_posted_comment)
+    def _comment(self, number: int, body: str) -> Comment:
         return _comment(self._repo.get_issue(number).create_comment(body))
 
-    @_api_call("editing a comment")
     def edit_comment(self, number: int, comment_id: int, body: str) -> None:
         """Replace the text of comment ``comment_id`` of issue ``number``."""
+        self._edit_comment(number, comment_id, self._redact(body))
+
+    @_api_call("editing a comment")
+    def _edit_comment(self, number: int, comment_id: int, body: str) -> None:
         self._repo.get_issue(number).get_comment(comment_id).edit(body)
 
     @_api_call("looking for the pull request")
@@ -209,31 +177,59 @@ class GitHubClient:
         owner = self.repository.split("/")[0]
         pulls = self._repo.get_pulls(state="all", head=f"{owner}:{branch}", sort="created", direction="desc")
         for pull in pulls:
-            return _pull_request(pull)
+            return self._seen(pull)
         return None
 
     def _opened_pull_request(self, title: str, body: str, head: str, base: str, draft: bool) -> PullRequest | None:
         """The open pull request from ``head`` into ``base``: GitHub allows one, so it is the one we asked for."""
         owner = self.repository.split("/")[0]
         for pull in self._repo.get_pulls(state="open", head=f"{owner}:{head}", base=base):
-            return _pull_request(pull)
+            return self._seen(pull)
         return None
 
-    @_api_call("opening the pull request", find_done=_opened_pull_request)
     def create_pull_request(self, title: str, body: str, head: str, base: str, draft: bool) -> PullRequest:
         """Open a pull request from ``head`` into ``base``."""
-        return _pull_request(self._repo.create_pull(base=base, head=head, title=title, body=body, draft=draft))
+        return self._create_pull_request(self._redact(title), self._redact(body), head, base, draft)
+
+    @_api_call("opening the pull request", find_done=_opened_pull_request)
+    def _create_pull_request(self, title: str, body: str, head: str, base: str, draft: bool) -> PullRequest:
+        return self._seen(self._repo.create_pull(base=base, head=head, title=title, body=body, draft=draft))
+
+    def update_pull_request(self, number: int, *, title: str | None = None, body: str | None = None,
+                            state: str | None = None) -> None:
+        """Change the title, the body and/or the state (``open``, ``closed``) of a pull request."""
+        fields = {key: value for key, value in (("title", title), ("body", body), ("state", state))
+                  if value is not None}
+        self._update_pull_request(number, **{k: self._redact(v) if k != "state" else v for k, v in fields.items()})
 
     @_api_call("updating the pull request")
-    def update_pull_request(self, number: int, *, body: str | None = None, state: str | None = None) -> None:
-        """Change the body and/or the state (``open``, ``closed``) of a pull request."""
-        fields = {key: value for key, value in (("body", body), ("state", state)) if value is not None}
+    def _update_pull_request(self, number: int, **fields: str) -> None:
         self._repo.get_pull(number).edit(**fields)
+
+    @_api_call("listing the pull request's files")
+    def pull_request_files(self, number: int) -> list[FileChange]:
+        """Every file the pull request changes (what its "Files changed" tab lists)."""
+        return [FileChange(f.filename, FILE_STATUS.get(f.status, "modified"))
+                for f in self._repo.get_pull(number).get_files()]
+
+    @_api_call("starting a workflow")
+    def dispatch_workflow(self, workflow: str, ref: str) -> str:
+        """Run ``workflow`` (its name, file name or id) on ``ref``; the link to its runs.
+
+        Pushes made with the workflow token start no workflow; a dispatch does (it needs
+        `permissions: actions: write`)."""
+        found = next((w for w in self._repo.get_workflows() if workflow in (w.name, w.path.rsplit("/", 1)[-1],
+                                                                             str(w.id))), None)
+        if found is None:
+            raise GitHubError(f"the repository has no workflow named `{workflow}`; fix `dispatch-workflows` (names "
+                              "or file names of workflows that declare `workflow_dispatch`)")
+        found.create_dispatch(ref, throw=True)
+        return found.html_url
 
     @_api_call("reading the pull request")
     def pull_request(self, number: int) -> PullRequest:
         """Pull request ``number``."""
-        return _pull_request(self._repo.get_pull(number))
+        return self._seen(self._repo.get_pull(number))
 
     @_api_call("reading the review comments")
     def review_comments(self, number: int) -> list[Comment]:
@@ -246,17 +242,20 @@ class GitHubClient:
                   if c.in_reply_to_id == comment_id and c.body == body]
         return _comment(posted[-1]) if posted else None
 
-    @_api_call("replying to the review comment", find_done=_posted_reply)
     def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> Comment:
         """Reply in the review thread that starts with comment ``comment_id``."""
+        return self._reply_to_review_comment(number, comment_id, self._redact(body))
+
+    @_api_call("replying to the review comment", find_done=_posted_reply)
+    def _reply_to_review_comment(self, number: int, comment_id: int, body: str) -> Comment:
         return _comment(self._repo.get_pull(number).create_review_comment_reply(comment_id, body))
 
     @_api_call("marking the pull request ready for review")
     def mark_ready_for_review(self, number: int) -> None:
-        """Turn a draft pull request into one ready for review (GraphQL only)."""
-        pull = self._repo.get_pull(number)
-        if pull.draft:
-            pull.mark_ready_for_review()
+        """Turn a draft pull request into one ready for review (GraphQL only; one request, the node id kept)."""
+        node_id = self._node_ids.get(number) or self._repo.get_pull(number).node_id
+        self._github.requester.graphql_named_mutation("markPullRequestReadyForReview", {"pullRequestId": node_id},
+                                                      "pullRequest { isDraft }")
 
 
 def _comment(comment, location: str = "") -> Comment:
@@ -269,7 +268,13 @@ def _comment(comment, location: str = "") -> Comment:
         body=comment.body or "",
         html_url=comment.html_url,
         location=location,
+        created_at=_iso(comment.created_at),
+        updated_at=_iso(comment.updated_at),
     )
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
 
 
 def _location(review_comment) -> str:
@@ -278,6 +283,7 @@ def _location(review_comment) -> str:
 
 
 def _pull_request(pull: _PullRequest) -> PullRequest:
+    """Our type for a PyGithub pull request."""
     return PullRequest(
         number=pull.number,
         html_url=pull.html_url,

@@ -1,30 +1,40 @@
 """The entry point: the only reader of the environment.
 
-It builds ``Settings`` and the ``Trigger``, wires the adapters, runs the workflow
-and turns its outcome or a ``CodeagentError`` into outputs, a step summary, an
-``::error::`` annotation, a comment where one fits, and the exit code.
+It reads the runner's context, the inputs and the event; builds `Settings` (with the config
+file of the default branch) and the `Trigger`; wires the adapters (GitHub, git, the gateway
+and the sandbox); runs the workflow; and turns its outcome or a `CodeagentError` into
+outputs, a step summary, an ``::error::`` annotation, a comment where one fits, and the exit code.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import secrets
 import signal
 import traceback
 from collections.abc import Mapping
-from pathlib import Path
+from dataclasses import dataclass
 
-from actions_toolkit.file_command import prepare_key_value_message
-
-from codeagent import report, workflow
-from codeagent.agent.sandboxed import SandboxedClaude
-from codeagent.errors import Cancelled, CodeagentError, ConfigError, EventError
+from codeagent import report
+from codeagent.agent import CLIS
+from codeagent.branches import Branches
+from codeagent.checkout import Checkout
+from codeagent.context import RunnerContext
+from codeagent.errors import Cancelled, CodeagentError, ConfigError
 from codeagent.event import Skip, Trigger, parse_event
-from codeagent.git import Identity, Workspace
+from codeagent.gateway import VENDORS, EgressPolicy, Gateway, Ledger, Upstream, pinned_hosts
+from codeagent.gateway.keycheck import DEFAULT_URLS, check_key
+from codeagent.gitcmd import Identity
 from codeagent.github_client import GitHubClient
 from codeagent.log import Log
-from codeagent.sandbox import Sandbox
+from codeagent.outcome import Outcome
+from codeagent.redact import Redactor
+from codeagent.repository import Repository
+from codeagent.sandbox.engine import Engine, Limits
+from codeagent.sandbox.images import choose_image
+from codeagent.sandbox.workbench import AgentOptions, AgentSandbox, StateDirs
 from codeagent.settings import SECRET_FIELDS, Settings, input_name, load_settings, read_inputs, unknown_inputs
+from codeagent.workflow import Run
 
 EXIT_OK, EXIT_FAILURE = 0, 1
 SECRET_INPUTS = tuple(input_name(field) for field in SECRET_FIELDS)
@@ -36,34 +46,123 @@ class UnexpectedError(CodeagentError):
     title = "Unexpected error"
 
 
+@dataclass(frozen=True)
+class Request:
+    """What the run was asked, read from the environment: the context, the inputs, the trigger."""
+
+    context: RunnerContext
+    inputs: dict[str, str]
+    trigger: Trigger
+
+
 def main(environ: Mapping[str, str] = os.environ) -> int:
     """Run the action once; returns the process exit code."""
-    log = Log()
+    context = RunnerContext.from_environ(environ)
+    log = Log(debug=context.debug)
     try:
-        settings, trigger = read_configuration(environ, log)
+        request = read_request(context, environ, log)
+    except Exception as error:
+        return finish(log, context, None, expected(error, log))
+    if isinstance(request, Skip):
+        log.info(f"Nothing to do: {request.reason}")
+        write_outputs(context, {"result": "skipped"})
+        return EXIT_OK
+    try:
+        settings = read_settings(request, environ, log)
     except Exception as error:
         failure = expected(error, log)
-        if isinstance(failure, ConfigError):
-            _say_config_failure_where_asked(environ, failure, log)
-        return finish(log, environ, None, failure=failure)
+        say_config_failure(request, failure, log)
+        return finish(log, context, None, failure)
+    return run(request, settings, log)
+
+
+def read_request(context: RunnerContext, environ: Mapping[str, str], log: Log) -> Request | Skip:
+    """The inputs (secrets masked before anything can print them) and the event, as a Trigger or a Skip."""
+    inputs = read_inputs(environ)
+    for name in SECRET_INPUTS:
+        if inputs.get(name):
+            log.mask(inputs[name])
+    for name in unknown_inputs(inputs):
+        log.warning(f"unknown input `{name}` is ignored; see action.yml for the inputs")
+    phrase = inputs.get("trigger-phrase", "").strip() or "/code"
+    trigger = parse_event(context.event_name, context.read_payload(), phrase)
     if isinstance(trigger, Skip):
-        log.info(f"Nothing to do: {trigger.reason}")
-        write_outputs(environ, {"result": "skipped"})
-        return EXIT_OK
-    # The runner cancels a job with SIGINT, then SIGTERM (docker run passes both on to us).
+        return trigger
+    if not inputs.get("github-token"):
+        raise ConfigError("input `github-token`: required; pass `github-token: ${{ github.token }}` (the default "
+                          "when the input is left out)")
+    return Request(context, inputs, trigger)
+
+
+def read_settings(request: Request, environ: Mapping[str, str], log: Log) -> Settings:
+    """The inputs over the config file as the repository's default branch has it (never the checkout's)."""
+    repository = trusted_repository(request, Identity("codeagent", "codeagent@localhost"))
+    default = repository.fetch_branch(request.trigger.default_branch)
+
+    def read_file(path: str) -> str | None:
+        data = repository.show(default, path) if default else None
+        return data.decode("utf-8", errors="replace") if data is not None else None
+
+    settings = load_settings(request.inputs, environ, read_file)
+    for secret in settings.secrets():
+        log.mask(secret)
+    return settings
+
+
+def trusted_repository(request: Request, identity: Identity) -> Repository:
+    context = request.context
+    return Repository(state(request).repository, server_url=context.server_url, repository=request.trigger.repository,
+                      token=request.inputs["github-token"], identity=identity)
+
+
+def state(request: Request) -> StateDirs:
+    return StateDirs(request.context.state_dir(request.trigger.issue_number))
+
+
+def run(request: Request, settings: Settings, log: Log) -> int:
+    """Wire the adapters and run; an unexpected error is logged with its traceback and said."""
+    context, trigger = request.context, request.trigger
+    redact = Redactor(settings.secrets())
+    github = GitHubClient(settings.github_token.get_secret_value(), trigger.repository, context.api_url,
+                          redact=redact, on_wait=log.warning)
+    # The runner cancels a job with SIGINT, then SIGTERM (docker passes both on to us).
     signal.signal(signal.SIGINT, _raise_cancelled)
     signal.signal(signal.SIGTERM, _raise_cancelled)
-    github = GitHubClient(settings.github_token.get_secret_value(), trigger.repository,
-                          environ.get("GITHUB_API_URL", "https://api.github.com"), on_wait=log.warning)
+    workflow = None
     try:
-        outcome = run_workflow(settings, trigger, github, environ, log)
+        workflow = wire(request, settings, github, redact, log)
+        outcome = workflow.execute()
     except Exception as error:
-        reported = isinstance(error, workflow.Reported)
-        failure = expected(error.error if reported else error, log)
-        if not reported:  # the progress comment already says it otherwise
-            _comment_failure(github, trigger, failure, run_url(environ), log)
-        return finish(log, environ, workflow.Outcome("failure", trigger, message=str(failure)), failure=failure)
-    return finish(log, environ, outcome)
+        failure = expected(error, log)
+        if workflow is None or not workflow.progress.started:  # the progress comment says it otherwise
+            comment_failure(github, trigger, failure, context.run_url, log)
+        outcome = workflow.failed_outcome(failure) if workflow else Outcome("failure", trigger, message=str(failure))
+        return finish(log, context, outcome, failure, redact)
+    return finish(log, context, outcome, None, redact)
+
+
+def wire(request: Request, settings: Settings, github: GitHubClient, redact: Redactor, log: Log) -> Run:
+    context, trigger, dirs = request.context, request.trigger, state(request)
+    identity = Identity(settings.commit_author_name, settings.commit_author_email)
+    checkout = Checkout(context.workspace)
+    branches = Branches(trusted_repository(request, identity), checkout, dirs.agent_git, trigger.default_branch,
+                        redact)
+    cli = CLIS[settings.agent]()
+    secret, secret_input = settings.agent_secret()
+    oauth = secret_input == "claude-code-oauth-token"
+    base_url = settings.base_url() or DEFAULT_URLS[cli.vendor]
+    policy = EgressPolicy(settings.network, settings.allowed_domains, pinned_hosts(context.gateway_hosts))
+    gateway = Gateway(dirs.gateway_socket, Upstream(VENDORS[cli.vendor], base_url, secret, oauth), policy,
+                      Ledger(settings.max_cost_usd), on_blocked=lambda host, why: log.warning(f"blocked: {why}"))
+    limits = Limits(settings.sandbox_memory, settings.sandbox_cpus, settings.sandbox_pids, settings.sandbox_tmp_size,
+                    settings.timeout_minutes * 60)
+    options = AgentOptions(settings.agent_model, settings.max_turns, settings.allowed_tools, settings.max_cost_usd,
+                           limits, {"codeagent.run": context.run_id})
+    sandbox = AgentSandbox(
+        Engine, cli, gateway, dirs, checkout, options, log,
+        choose_image=lambda engine: choose_image(engine, settings, branches.default_branch_file, log),
+        check_key=lambda: check_key(cli.vendor, secret, settings.base_url(), secret_input, oauth))
+    return Run(trigger, settings, github, branches, sandbox, log, context.run_url)
 
 
 def expected(error: Exception, log: Log) -> CodeagentError:
@@ -71,139 +170,79 @@ def expected(error: Exception, log: Log) -> CodeagentError:
     if isinstance(error, CodeagentError):
         return error
     with log.group("Traceback of the unexpected error"):
-        for line in "".join(traceback.format_exception(error)).splitlines():
-            log.info(line)
+        log.info("".join(traceback.format_exception(error)))
     return UnexpectedError(f"{type(error).__name__}: {error}. This is a bug in codeagent, not in your setup; "
                            "please report it with the traceback from the log group "
                            "\"Traceback of the unexpected error\".")
 
 
-def read_configuration(environ: Mapping[str, str], log: Log) -> tuple[Settings, Trigger | Skip]:
-    """Settings from the inputs and the repo config file, and the event as a Trigger."""
-    inputs = read_inputs(environ)
-    for name in SECRET_INPUTS:  # masked before anything can fail and print them
-        if inputs.get(name):
-            log.mask(inputs[name])
-    for name in unknown_inputs(inputs):
-        log.warning(f"unknown input `{name}` is ignored; see action.yml for the inputs")
-    workspace = Path(environ.get("GITHUB_WORKSPACE", "/github/workspace"))
-    settings = load_settings(inputs, workspace, environ)
-    for secret in settings.secrets():
-        log.mask(secret)
-    return settings, parse_event(environ.get("GITHUB_EVENT_NAME", ""), read_payload(environ), settings.trigger_phrase)
-
-
-def read_payload(environ: Mapping[str, str]) -> dict:
-    """The event payload the runner wrote to GITHUB_EVENT_PATH."""
-    path = environ.get("GITHUB_EVENT_PATH", "")
-    if not path:
-        raise EventError("GITHUB_EVENT_PATH is not set: run codeagent as a step of a GitHub Actions workflow")
-    try:
-        payload = json.loads(Path(path).read_text(encoding="utf-8", errors="replace"))
-    except (OSError, ValueError) as error:
-        raise EventError(f"cannot read the event payload {path}: {error}") from error
-    if not isinstance(payload, dict):
-        raise EventError(f"the event payload {path} is not a JSON object")
-    return payload
-
-
-def run_workflow(settings: Settings, trigger: Trigger, github: GitHubClient,
-                 environ: Mapping[str, str], log: Log) -> workflow.Outcome:
-    """Wire the checkout and the sandbox, run, and hand the checkout back to its owner."""
-    path = Path(environ.get("GITHUB_WORKSPACE", "/github/workspace"))
-    identity = Identity(settings.commit_author_name, settings.commit_author_email)
-    workspace = Workspace(path, server_url=environ.get("GITHUB_SERVER_URL", "https://github.com"),
-                          token=settings.github_token.get_secret_value(), identity=identity)
-    workspace.trust()
-    owner = workspace.owner()
-    try:
-        agent = SandboxedClaude(Sandbox, settings, path, owner, log, state_dir(environ, trigger),
-                                labels={"codeagent.run": environ.get("GITHUB_RUN_ID", "")})
-        return workflow.run(trigger, settings, github, workspace, agent, log, run_url(environ))
-    finally:
-        workspace.restore_ownership(*owner)
-
-
-def state_dir(environ: Mapping[str, str], trigger: Trigger) -> Path:
-    """This run's files (transcript, the agent's HOME): under HOME, which the runner mounts from its temp dir."""
-    run = f"{environ.get('GITHUB_RUN_ID', 'local')}-{environ.get('GITHUB_RUN_ATTEMPT', '1')}"
-    return Path(environ.get("HOME", "/github/home")) / "codeagent" / f"run-{run}-{trigger.issue_number}"
-
-
-def finish(log: Log, environ: Mapping[str, str], outcome: workflow.Outcome | None,
-           failure: CodeagentError | None = None) -> int:
+def finish(log: Log, context: RunnerContext, outcome: Outcome | None, failure: CodeagentError | None = None,
+           redact: Redactor | None = None) -> int:
     """Outputs, step summary and annotation for how the run ended; the exit code."""
+    redact = redact or Redactor()
     if failure is not None:
-        log.error(str(failure), title=failure.title)
+        log.error(redact(str(failure)), title=failure.title)
     if outcome is None:
-        write_outputs(environ, {"result": "failure"})
-        _append_summary(environ, report.error_summary(failure.title, str(failure)))
+        write_outputs(context, {"result": "failure"})
+        append_summary(context, redact(report.error_summary(failure.title if failure else "failed", str(failure))))
         return EXIT_FAILURE
     if failure is None and outcome.result == "failure":
-        log.error(outcome.message, title=outcome.title or "codeagent failed")
-    write_outputs(environ, outputs_of(outcome))
-    _append_summary(environ, report.step_summary(outcome, log.phase_seconds))
+        log.error(redact(outcome.message), title=outcome.title or "codeagent failed")
+    write_outputs(context, outputs_of(outcome))
+    append_summary(context, redact(report.step_summary(outcome, log.phase_seconds)))
     return EXIT_FAILURE if outcome.result == "failure" else EXIT_OK
 
 
-def outputs_of(outcome: workflow.Outcome) -> dict[str, str]:
-    """The action's outputs (action.yml) for an outcome."""
-    pull, result = outcome.pull_request, outcome.agent.result if outcome.agent else None
+def outputs_of(outcome: Outcome) -> dict[str, str]:
+    """The action's outputs (action.yml) for an outcome; the numbers are the gateway's."""
+    pull, usage, agent = outcome.pull_request, outcome.usage, outcome.agent
+    kept = outcome.result in ("success", "failure") or (pull is not None and pull.state == "open")
     return {
         "result": outcome.result,
-        "branch": outcome.branch,
-        "pr-number": str(pull.number) if pull else "",
-        "pr-url": pull.html_url if pull else "",
-        "cost-usd": f"{result.cost_usd:.4f}" if result else "",
-        "turns": str(result.num_turns) if result else "",
-        "session-id": result.session_id if result else "",
-        "transcript-path": outcome.agent.transcript_path if outcome.agent else "",
+        "branch": outcome.branch if kept else "",
+        "pr-number": str(pull.number) if pull and kept else "",
+        "pr-url": pull.html_url if pull and kept else "",
+        "cost-usd": f"{usage.cost_usd:.4f}" if usage else "",
+        "turns": str(usage.turns) if usage else "",
+        "session-id": agent.session_id if agent else "",
+        "transcript-path": agent.transcript_path if agent else "",
+        "verify-result": outcome.verification.result if outcome.verification and agent else "",
     }
 
 
-def write_outputs(environ: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+def write_outputs(context: RunnerContext, outputs: Mapping[str, str]) -> None:
     """Append the outputs to the file GITHUB_OUTPUT names, in the runner's `name<<delimiter` form."""
-    path = environ.get("GITHUB_OUTPUT")
-    if not path:
+    if context.output_file is None:
         return
-    with open(path, "a", encoding="utf-8") as file:
+    with open(context.output_file, "a", encoding="utf-8") as file:
         for name, value in outputs.items():
-            file.write(prepare_key_value_message(name, value) + "\n")
+            delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+            file.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
 
 
-def run_url(environ: Mapping[str, str]) -> str:
-    """Link to this workflow run's log."""
-    server = environ.get("GITHUB_SERVER_URL", "https://github.com")
-    return f"{server}/{environ.get('GITHUB_REPOSITORY', '')}/actions/runs/{environ.get('GITHUB_RUN_ID', '')}"
-
-
-def _append_summary(environ: Mapping[str, str], markdown: str) -> None:
-    path = environ.get("GITHUB_STEP_SUMMARY")
-    if path:
-        with open(path, "a", encoding="utf-8") as summary:
+def append_summary(context: RunnerContext, markdown: str) -> None:
+    if context.summary_file is not None:
+        with open(context.summary_file, "a", encoding="utf-8") as summary:
             summary.write(markdown + "\n")
 
 
-def _say_config_failure_where_asked(environ: Mapping[str, str], failure: ConfigError, log: Log) -> None:
+def say_config_failure(request: Request, failure: CodeagentError, log: Log) -> None:
     """Invalid settings on a `/code` request: say so on the issue too, where the asker looks.
 
-    Best effort, with the raw inputs (the settings did not validate); only for a request
-    by someone with write access, who can fix the configuration."""
-    inputs = read_inputs(environ)
+    Best effort, with the raw inputs (the settings did not validate); only for a request by
+    someone with write access, who can fix the configuration."""
+    trigger = request.trigger
     try:
-        trigger = parse_event(environ.get("GITHUB_EVENT_NAME", ""), read_payload(environ),
-                              inputs.get("trigger-phrase", "/code").strip() or "/code")
-        if isinstance(trigger, Skip) or not inputs.get("github-token"):
-            return
-        github = GitHubClient(inputs["github-token"], trigger.repository,
-                              environ.get("GITHUB_API_URL", "https://api.github.com"))
+        redact = Redactor(request.inputs[name] for name in SECRET_INPUTS if request.inputs.get(name))
+        github = GitHubClient(request.inputs["github-token"], trigger.repository, request.context.api_url,
+                              redact=redact)
         if github.can_write(trigger.actor):
-            _comment_failure(github, trigger, failure, run_url(environ), log)
+            comment_failure(github, trigger, failure, request.context.run_url, log)
     except Exception as error:  # the annotation and the summary still say it
         log.warning(f"could not comment the configuration error on the issue: {error}")
 
 
-def _comment_failure(github: GitHubClient, trigger: Trigger, error: CodeagentError, url: str, log: Log) -> None:
+def comment_failure(github: GitHubClient, trigger: Trigger, error: CodeagentError, url: str, log: Log) -> None:
     """Say on the issue that the run failed; a failure to say so is only logged."""
     try:
         github.comment(trigger.issue_number, report.failure_comment(error.title, str(error), url))

@@ -1,21 +1,43 @@
-"""Text the action writes: commit messages, PR bodies, issue comments, the step summary.
+"""Text the action writes: commit messages, pull request bodies, comments, the step summary.
 
 Pure functions from our own types to Markdown, so each is checked against a golden file.
+Everything here that carries the agent's words is redacted on its way out (the GitHub
+client and `Branches` apply `codeagent.redact`), and cut to fit what GitHub accepts.
 """
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from __future__ import annotations
 
-from codeagent.agent.claude import AgentResult
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from codeagent.changes import Change, FileChange
+from codeagent.text import cut, cut_at_word, first_line, plural, quote
+
+if TYPE_CHECKING:
+    from codeagent.agent.base import AgentRun
+    from codeagent.event import Trigger
+    from codeagent.gateway import Usage
+    from codeagent.github_types import PullRequest
+    from codeagent.sandbox.results import StepResult
+    from codeagent.target import Target
+    from codeagent.verify import Verification
 
 SUBJECT_LIMIT = 72
 """Longest commit subject line."""
-
-SIGNATURE = "<sub>🤖 Implemented by codeagent with Claude Code.</sub>"
+WIP_PREFIX = "[WIP] "
+"""Title prefix of a pull request that cannot be a draft (private repository on a Free or Pro plan)."""
+SECTION_START, SECTION_END = "<!-- codeagent:start -->", "<!-- codeagent:end -->"
+"""The part of a pull request's body the action owns; what people write around it stays."""
+MARKER = "<!-- codeagent: -->"
+"""Every comment the action writes carries a hidden marker, so that none can trigger a run."""
+MAX_SUMMARY = 20_000
+"""The agent's summary is cut here: a pull request body holds at most 65,536 characters."""
+MAX_FILES = 300
 
 
 class RunOutcome(Protocol):
-    """What `step_summary` reads of a run's outcome (`workflow.Outcome`)."""
+    """What `step_summary` reads of a run's outcome (`outcome.Outcome`)."""
 
     result: str
     trigger: Any
@@ -23,48 +45,130 @@ class RunOutcome(Protocol):
     branch: str
     pull_request: Any
     agent: Any
-    commit: Any
+    usage: Any
+    change: Any
+    verification: Any
 
+
+# -- commits --
 
 def initial_commit_message(issue_number: int) -> str:
     """The empty first commit on the branch, pushed before the agent starts."""
     return f"codeagent: received #{issue_number}, preparing to implement"
 
 
-def commit_message(issue_number: int, title: str, summary: str) -> str:
-    """The implementation commit: "codeagent: <title> (#N)", the agent's summary, trailers."""
-    suffix = f" (#{issue_number})"
-    subject = _cut(f"codeagent: {' '.join(title.split())}", SUBJECT_LIMIT - len(suffix)) + suffix
-    body = summary.strip() or f"Implements #{issue_number}."
-    return f"{subject}\n\n{body}\n\nIssue: #{issue_number}\nCo-authored-by: Claude <noreply@anthropic.com>\n"
+def commit_message(target: Target, trigger: Trigger, summary: str, agent: str = "Claude Code") -> str:
+    """"codeagent: <what was asked> (#N)", the agent's summary, trailers.
 
+    Each run's commit says its own request: the issue's title on a new branch, then the text
+    after `/code` (or "follow-up on <title>" when there is none).
+    """
+    if target.new_branch and not target.follow_up:
+        asked = target.title
+    else:
+        asked = first_line(trigger.instructions, 200) or f"follow-up on {target.title}"
+    suffix = f" (#{target.number})"
+    subject = cut_at_word(f"codeagent: {' '.join(asked.split())}", SUBJECT_LIMIT - len(suffix)) + suffix
+    body = cut(summary.strip(), MAX_SUMMARY) or f"Implements #{target.number}."
+    trailers = [f"Issue: #{target.number}", f"Requested-by: @{trigger.actor}"]
+    if agent == "Claude Code":
+        trailers.append("Co-authored-by: Claude <noreply@anthropic.com>")
+    return f"{subject}\n\n{body}\n\n" + "\n".join(trailers) + "\n"
+
+
+def save_message(target: Target, why: str) -> str:
+    """The commit of what an agent wrote before it was stopped."""
+    return f"codeagent: work in progress on #{target.number}\n\n{why}\n\nIssue: #{target.number}\n"
+
+
+# -- the pull request --
 
 def draft_pr_body(issue_number: int, run_url: str = "") -> str:
-    """The draft PR's body while the agent works."""
+    """The pull request's body while the agent works."""
     follow = f" Follow along in [the workflow run]({run_url})." if run_url else ""
-    return (f"Closes #{issue_number}\n\n🚧 **Work in progress**: codeagent is implementing this issue with "
-            f"Claude Code. This description is replaced with a summary when it is done.{follow}\n")
+    return (f"Closes #{issue_number}\n\n{SECTION_START}\n🚧 **Work in progress**: codeagent is implementing this issue. "
+            f"This part of the description is replaced with a summary when it is done.{follow}\n{SECTION_END}\n")
 
 
-def final_pr_body(issue_number: int, result: AgentResult, files: Sequence[str], left_out: Sequence[str]) -> str:
-    """The PR's body once the agent is done: summary, files changed, and what the run took."""
-    parts = [f"Closes #{issue_number}"]
-    if result.stopped_at_limit:
-        parts.append(f"> [!WARNING]\n> The agent stopped at the `{result.limit}` limit, "
-                     "so this work may be incomplete.")
-    parts.append(f"## Summary\n\n{result.summary.strip() or '_The agent gave no summary._'}")
-    parts.append("## Files changed\n\n" + (_bullets(files) or "_None._"))
-    if left_out:
-        parts.append(workflow_files_note(left_out))
-    parts.append(f"---\n<sub>{run_numbers(result)}</sub>\n\n{SIGNATURE}")
-    return "\n\n".join(parts) + "\n"
+def with_section(body: str, section: str) -> str:
+    """``body`` with the action's section replaced by ``section`` (appended when there is none)."""
+    block = f"{SECTION_START}\n{section.strip()}\n{SECTION_END}"
+    pattern = re.compile(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END), re.DOTALL)
+    if pattern.search(body or ""):
+        return pattern.sub(lambda _: block, body, count=1)
+    return f"{(body or '').rstrip()}\n\n{block}\n".lstrip()
 
 
-def workflow_files_note(left_out: Sequence[str]) -> str:
-    """Why changed files under `.github/workflows/` are not on the branch."""
-    return ("> [!NOTE]\n> The agent also changed these files, which are left out: the workflow token "
-            "cannot push changes under `.github/workflows/`. Make these changes by hand if you want them.\n"
-            + "\n".join(f"> - `{path}`" for path in left_out))
+def pull_request_section(target: Target, run: AgentRun | None, usage: Usage, files: Sequence[FileChange],
+                         change: Change | None, verification: Verification | None, trigger: Trigger) -> str:
+    """The action's part of the body: summary, tests, the files of the whole pull request, what the run took."""
+    parts = []
+    if run is not None and run.limit:
+        parts.append(f"> [!WARNING]\n> The agent stopped at the `{run.limit}` limit, so this work may be incomplete.")
+    summary = cut(run.summary.strip(), MAX_SUMMARY) if run is not None else ""
+    parts.append(f"## Summary\n\n{summary or '_The agent gave no summary._'}")
+    if verification is not None and (verification.command or verification.why):
+        parts.append(f"## Tests\n\n{verification.line()}" + _tests_tail(verification))
+    parts.append("## Files changed\n\n" + (file_list(files) or "_None._"))
+    parts += left_out_notes(change)
+    if trigger.default_branch and target.pull.base != trigger.default_branch and not target.follow_up:
+        parts.append(f"> [!NOTE]\n> This pull request targets `{target.pull.base}`, not the default branch, so "
+                     f"merging it will not close #{target.number} by itself.")
+    agent = run.agent if run is not None else "an agent"
+    parts.append(f"---\n<sub>{run_numbers(usage, run)}</sub>\n\n<sub>🤖 Implemented by codeagent with {agent}.</sub>")
+    return "\n\n".join(parts)
+
+
+def file_list(files: Sequence[FileChange]) -> str:
+    """One line per file, marked added or deleted; any name, backticks included, shown as code."""
+    marks = {"added": " (added)", "deleted": " (deleted)", "renamed": " (renamed)"}
+    lines = [f"- {code(f.path)}{marks.get(f.status, '')}" for f in files[:MAX_FILES]]
+    if len(files) > MAX_FILES:
+        lines.append(f"- … and {len(files) - MAX_FILES} more")
+    return "\n".join(lines)
+
+
+def left_out_notes(change: Change | None) -> list[str]:
+    """What the agent changed that is not in the commit, and why (grouped by reason)."""
+    if change is None:
+        return []
+    notes = []
+    reasons: dict[str, list[str]] = {}
+    for item in change.left_out:
+        reasons.setdefault(item.reason, []).append(item.path)
+    for reason, paths in reasons.items():
+        shown = "\n".join(f"> - {code(path)}" for path in paths[:30])
+        notes.append(f"> [!NOTE]\n> Left out of the commit, {reason}:\n{shown}")
+    if change.ignored_changed:
+        shown = "\n".join(f"> - {code(path)}" for path in change.ignored_changed[:30])
+        notes.append(f"> [!NOTE]\n> The agent also changed files the repository's `.gitignore` covers; they stay "
+                     f"uncommitted:\n{shown}")
+    return notes
+
+
+def left_out_lines(change: Change) -> list[str]:
+    """The same, one line each, for the progress comment."""
+    lines = [f"Left out: {code(item.path)}, {item.reason}." for item in change.left_out[:10]]
+    if change.ignored_changed:
+        shown = ", ".join(code(path) for path in change.ignored_changed[:5])
+        lines.append(f"Changed but not committed (in `.gitignore`): {shown}"
+                     + (f" and {len(change.ignored_changed) - 5} more." if len(change.ignored_changed) > 5 else "."))
+    return lines
+
+
+def code(text: str) -> str:
+    """``text`` as an inline code span, whatever backticks it holds."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+# -- comments --
+
+def marked(body: str) -> str:
+    """A comment with the action's hidden marker."""
+    return f"{body.rstrip()}\n\n{MARKER}\n"
 
 
 def refusal_comment(actor: str, trigger_phrase: str) -> str:
@@ -97,17 +201,72 @@ def default_branch_head_comment(head: str) -> str:
             "from a branch of its own.\n")
 
 
-def follow_up_reply(summary: str, files: Sequence[str]) -> str:
+def follow_up_reply(summary: str, files: Sequence[FileChange]) -> str:
     """The reply in a review thread once the requested change is pushed."""
-    changed = f"\n\nFiles changed:\n{_bullets(files)}" if files else ""
-    return f"Done, pushed to this pull request.\n\n{_quote(summary) if summary.strip() else ''}{changed}\n"
+    changed = f"\n\nFiles changed:\n{file_list(files)}" if files else ""
+    said = quote(cut(summary, MAX_SUMMARY)) if summary.strip() else ""
+    return marked(f"Done, pushed to this pull request.\n\n{said}{changed}")
 
 
 def failure_comment(error_title: str, message: str, run_url: str) -> str:
-    """The comment when the run failed: what went wrong, what to do, and the log."""
+    """The comment when the run failed before its progress comment: what went wrong, what to do, the log."""
     log = f"\n\nDetails are in [the workflow run's log]({run_url})." if run_url else ""
-    return f"❌ **codeagent: {error_title}**\n\n{message.strip()}{log}\n"
+    return marked(f"❌ **codeagent: {error_title}**\n\n{message.strip()}{log}")
 
+
+def work_kept(change: Change | None, pull: PullRequest) -> str:
+    if change is None or change.commit is None:
+        return "The agent changed no files before it stopped."
+    return f"What it wrote ({plural(len(change.commit.files), 'file')}) is pushed to the draft pull request {pull.html_url}."
+
+
+def setup_failed(result: StepResult) -> str:
+    """Why the agent was not started: the setup command and the tail of its output."""
+    status = "timed out" if result.timed_out else f"exit code {result.exit_code}"
+    return (f"the project's setup failed ({status}): `{first_line(result.command, 200)}`. The agent was not started "
+            "on a half-set-up checkout. Fix `setup` in `.github/codeagent.yml` on the default branch (or set "
+            "`setup-failure: continue`). Last lines of its output:\n\n" + _fenced(result.tail))
+
+
+def tests_failing(verification: Verification) -> str:
+    return f"{verification.line()}{_tests_tail(verification)}"
+
+
+def _tests_tail(verification: Verification) -> str:
+    after = verification.after
+    if after is None or after.ok:
+        return ""
+    return "\n\nLast lines of the test output:\n\n" + _fenced(after.tail[-15:])
+
+
+def _fenced(lines: Sequence[str]) -> str:
+    text = "\n".join(cut(line, 300) for line in lines)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+# -- prompts the workflow adds --
+
+def simpler_prompt(prompt: str, problem: str) -> str:
+    """The retry's prompt: what went wrong first, and the most direct way through."""
+    return ("A first attempt at the task below stopped with an error before changing anything "
+            f"({first_line(problem, 300)}). Try again, taking the most direct route: make the smallest change "
+            "that does what is asked, check it, and end with a short summary.\n\n" + prompt)
+
+
+def repair_prompt(verification: Verification, task: str = "") -> str:
+    """Another round: the tests fail after the change; the failure's tail, and the task again when the
+    session could not be resumed."""
+    after = verification.after
+    tail = "\n".join(after.tail[-40:]) if after is not None else ""
+    again = f"\n\nThe task, again:\n\n{task}" if task else ""
+    return (f"The project's tests fail after your change (`{verification.command}`). Before your change they "
+            "passed. Fix the code (or the tests, if your change made them outdated) so that they pass, then end "
+            f"with a short summary of the whole change.\n\nThe end of the test output:\n\n```text\n{tail}\n```{again}")
+
+
+# -- the step summary --
 
 def error_summary(title: str, message: str) -> str:
     """The step summary of a run that failed before it had a trigger (bad input or event)."""
@@ -116,25 +275,29 @@ def error_summary(title: str, message: str) -> str:
 
 def step_summary(outcome: RunOutcome, phase_seconds: Mapping[str, float] | None = None) -> str:
     """The job summary: a table of the run, the agent's summary, the files, the phases' durations."""
-    agent = outcome.agent.result if outcome.agent is not None else None
-    parts = [f"## codeagent: {outcome.result}", _markdown_table(_summary_rows(outcome, agent))]
+    parts = [f"## codeagent: {outcome.result}", _markdown_table(_summary_rows(outcome))]
     if outcome.message:
-        parts.append(_quote(outcome.message))
-    if agent is not None and agent.summary.strip():
-        parts.append("### Summary\n\n" + agent.summary.strip())
-    if outcome.commit is not None:
-        parts.append("### Files changed\n\n" + (_bullets(outcome.commit.files) or "_None._"))
-        if outcome.commit.left_out:
-            parts.append(workflow_files_note(outcome.commit.left_out))
+        parts.append(quote(cut(outcome.message, 2000)))
+    if outcome.agent is not None and outcome.agent.summary.strip():
+        parts.append("### Summary\n\n" + cut(outcome.agent.summary.strip(), MAX_SUMMARY))
+    if outcome.verification is not None and outcome.verification.command:
+        parts.append("### Tests\n\n" + outcome.verification.line())
+    change = outcome.change
+    if change is not None and change.commit is not None:
+        parts.append("### Files changed\n\n" + (file_list(change.commit.files) or "_None._"))
+    parts += left_out_notes(change)
+    if outcome.usage is not None and outcome.usage.blocked:
+        blocked = ", ".join(f"`{host}` ×{count}" for host, count in outcome.usage.blocked[:20])
+        parts.append(f"### Blocked hosts\n\n{blocked} — add a host to `allowed-domains` if the project needs it.")
     if phase_seconds:
         rows = [(phase, f"{seconds:.1f} s") for phase, seconds in phase_seconds.items()]
         parts.append("### Phases\n\n" + _markdown_table(rows, header=("Phase", "Duration")))
     return "\n\n".join(parts) + "\n"
 
 
-def _summary_rows(outcome: RunOutcome, agent: AgentResult | None) -> list[tuple[str, str]]:
+def _summary_rows(outcome: RunOutcome) -> list[tuple[str, str]]:
     """The step summary table's rows; numbers only when the agent ran."""
-    trigger, pull = outcome.trigger, outcome.pull_request
+    trigger, pull, usage = outcome.trigger, outcome.pull_request, outcome.usage
     rows = [
         ("Trigger", f"`{trigger.event_name}` on #{trigger.issue_number}"),
         ("Who", f"@{trigger.actor}"),
@@ -142,32 +305,23 @@ def _summary_rows(outcome: RunOutcome, agent: AgentResult | None) -> list[tuple[
         ("Pull request", f"[#{pull.number}]({pull.html_url})" if pull is not None else "—"),
         ("Result", outcome.result),
     ]
-    if agent is not None:
-        rows += [
-            ("Turns", str(agent.num_turns)),
-            ("Duration", format_duration(agent.duration_ms)),
-            ("Tokens", format_tokens(agent)),
-            ("Cost", format_cost(agent.cost_usd)),
-        ]
+    if outcome.agent is not None and usage is not None:
+        rows += [("Agent", outcome.agent.agent), ("Turns", str(usage.turns)), ("Tokens", format_tokens(usage)),
+                 ("Cost", format_cost(usage.cost_usd))]
+    if outcome.verification is not None:
+        rows.append(("Tests", outcome.verification.result))
     return rows
 
 
-def run_numbers(result: AgentResult) -> str:
-    """"5 turns · 42 s · 112,858 tokens · $0.12": what a run took, on one line."""
-    turns = "1 turn" if result.num_turns == 1 else f"{result.num_turns} turns"
-    duration, cost = format_duration(result.duration_ms), format_cost(result.cost_usd)
-    return f"{turns} · {duration} · {total_tokens(result):,} tokens · {cost}"
+def run_numbers(usage: Usage, run: AgentRun | None = None) -> str:
+    """"5 turns · 112,858 tokens · $0.12": what a run took, on one line (the gateway's count)."""
+    return f"{plural(usage.turns, 'turn')} · {usage.tokens:,} tokens · {format_cost(usage.cost_usd)}"
 
 
-def total_tokens(result: AgentResult) -> int:
-    """All tokens the run used: input, output and cache."""
-    return result.input_tokens + result.output_tokens + result.cache_creation_tokens + result.cache_read_tokens
-
-
-def format_tokens(result: AgentResult) -> str:
+def format_tokens(usage: Usage) -> str:
     """Tokens by kind: "20 in · 308 out · 22,551 cache write · 89,979 cache read"."""
-    return (f"{result.input_tokens:,} in · {result.output_tokens:,} out · "
-            f"{result.cache_creation_tokens:,} cache write · {result.cache_read_tokens:,} cache read")
+    return (f"{usage.input_tokens:,} in · {usage.output_tokens:,} out · "
+            f"{usage.cache_write_tokens:,} cache write · {usage.cache_read_tokens:,} cache read")
 
 
 def format_duration(milliseconds: int) -> str:
@@ -198,20 +352,3 @@ def _markdown_table(rows: Sequence[tuple[str, str]], header: tuple[str, str] = (
 def _escape_cell(text: str) -> str:
     """A table cell's text, its pipes escaped and on one line."""
     return " ".join(text.split()).replace("|", "\\|")
-
-
-def _bullets(paths: Sequence[str]) -> str:
-    return "\n".join(f"- `{path}`" for path in paths)
-
-
-def _quote(text: str) -> str:
-    """`text` as a Markdown block quote."""
-    return "\n".join(f"> {line}".rstrip() for line in text.strip().splitlines())
-
-
-def _cut(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters at a word boundary, with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 1]
-    return (head.rsplit(" ", 1)[0] if " " in head else head).rstrip() + "…"

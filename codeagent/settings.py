@@ -3,31 +3,46 @@
 Both sources are validated by the one frozen `Settings` model. An input that is
 empty counts as "not given", so `.github/codeagent.yml` can fill it; an input that
 is given wins over the file.
+
+The config file is read from the repository's default branch, never from a pull
+request's head or the checkout (an agent can write those), and some settings can only
+be inputs: the secrets, where they are sent (the base URLs), and the trigger phrase,
+which the workflow's `if:` must match. The workflow file is out of the agent's reach:
+the workflow token cannot push to `.github/workflows/`.
 """
 
 import difflib
 import re
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, PositiveInt, SecretStr, ValidationError, ValidationInfo,
-                      field_validator)
+from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, SecretStr, ValidationError,
+                      ValidationInfo, field_validator, model_validator)
 
+from codeagent.agent.claude import DEFAULT_TOOLS
 from codeagent.errors import ConfigError
+from codeagent.gateway.egress import NetworkMode
 from codeagent.prompt import check_template
+from codeagent.text import one_line
 
 PositiveNumber = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 """A finite number above zero."""
 
-DEFAULT_TOOLS = ("Bash", "Edit", "Glob", "Grep", "MultiEdit", "Read", "TodoWrite", "Write")
-"""The Claude Code built-in tools the agent gets unless `allowed-tools` says otherwise."""
+AgentName = Literal["claude", "codex", "gemini"]
 
-SECRET_FIELDS = ("github_token", "anthropic_api_key")
-"""Settings that only action inputs may set, never the config file."""
+SECRET_FIELDS = ("github_token", "anthropic_api_key", "claude_code_oauth_token", "openai_api_key", "gemini_api_key")
+"""Secrets: action inputs only, masked in the log, redacted from everything the action posts."""
+INPUT_ONLY = (*SECRET_FIELDS, "config_file", "trigger_phrase", "anthropic_base_url", "openai_base_url",
+              "gemini_base_url")
+"""Settings the config file may not set: secrets, where they go, and what the workflow's `if:` matches."""
+AGENT_SECRETS = {"claude": ("anthropic_api_key", "claude_code_oauth_token"), "codex": ("openai_api_key",),
+                 "gemini": ("gemini_api_key",)}
+"""The secret inputs each agent can use (one of them is required)."""
+DEFAULT_MODELS = {"claude": "sonnet", "codex": "gpt-5-codex", "gemini": "gemini-2.5-pro"}
 
 _MEMORY = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<unit>[bkmg]?)b?", re.IGNORECASE)
+_DOMAIN = re.compile(r"(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", re.IGNORECASE)
 _MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 _MIN_MEMORY = 6 * 1024**2  # Docker refuses a memory limit under 6 MiB.
 _TOOL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -38,6 +53,8 @@ _TEXT_RULES = {  # field: (pattern for the whole value, what is wrong when it do
     "base_branch": (_BRANCH_PART, "is not a git branch name (no spaces, `..`, `~^:?*[\\`)"),
     "anthropic_base_url": (r"(https?://[^\s/]+\S*)?",
                            "must be an http:// or https:// URL, or empty for Anthropic's API"),
+    "openai_base_url": (r"(https?://[^\s/]+\S*)?", "must be an http:// or https:// URL, or empty for OpenAI's API"),
+    "gemini_base_url": (r"(https?://[^\s/]+\S*)?", "must be an http:// or https:// URL, or empty for Google's API"),
 }
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
@@ -52,14 +69,26 @@ class Settings(BaseModel):
 
     github_token: SecretStr
     """Token for the GitHub API and for pushing the branch (the workflow token by default)."""
-    anthropic_api_key: SecretStr
-    """Anthropic API key; the only secret the sandbox receives."""
+    agent: AgentName = "claude"
+    """The coding agent: `claude` (Claude Code), `codex` (Codex CLI) or `gemini` (Gemini CLI)."""
+    anthropic_api_key: SecretStr | None = None
+    """Anthropic API key, for `agent: claude`; the gateway holds it, the sandbox never does."""
+    claude_code_oauth_token: SecretStr | None = None
+    """Claude Pro/Max subscription token (`claude setup-token`), for `agent: claude` instead of an API key."""
+    openai_api_key: SecretStr | None = None
+    """OpenAI API key, for `agent: codex`."""
+    gemini_api_key: SecretStr | None = None
+    """Gemini API key, for `agent: gemini`."""
     anthropic_base_url: str = ""
     """Anthropic API base URL for a gateway or proxy; empty means Anthropic's own API."""
+    openai_base_url: str = ""
+    """OpenAI API base URL (up to `/v1`); empty means OpenAI's own API."""
+    gemini_base_url: str = ""
+    """Gemini API base URL; empty means Google's own API."""
     trigger_phrase: str = "/code"
     """The first word of a comment that starts a run."""
-    model: str = Field(default="sonnet", min_length=1)
-    """Claude model alias or full model name."""
+    model: str = ""
+    """The agent's model; empty means its default (`sonnet`, `gpt-5-codex`, `gemini-2.5-pro`)."""
     max_turns: PositiveInt = 30
     """Most agent turns before the agent is stopped."""
     timeout_minutes: PositiveNumber = 30.0
@@ -68,10 +97,24 @@ class Settings(BaseModel):
     """Budget in US dollars after which the agent is stopped; None means no budget."""
     allowed_tools: tuple[str, ...] = Field(default=DEFAULT_TOOLS, min_length=1)
     """Claude Code built-in tools the agent may use (comma, space or newline separated)."""
+    network: NetworkMode = "registries"
+    """What the sandbox may reach through the gateway: `none`, `registries` (package registries) or `open`."""
+    allowed_domains: tuple[str, ...] = ()
+    """More hosts the sandbox may reach (`*.example.com` wildcards), comma, space or newline separated."""
+    setup: tuple[str, ...] = ()
+    """Commands run in the sandbox before the agent (`pip install -e .[test]`, `npm ci`), one per line."""
+    setup_failure: Literal["stop", "continue"] = "stop"
+    """When `setup` fails: `stop` before the agent starts, or `continue` with the agent anyway."""
+    verify_command: str = ""
+    """The project's test command, run before and after the agent; empty means detected, `none` means off."""
+    verify_rounds: NonNegativeInt = 2
+    """More rounds the agent gets to make failing tests pass (within the limits)."""
+    dispatch_workflows: tuple[str, ...] = ()
+    """Workflows (names or file names) to run on the pull request's branch after a push; needs `actions: write`."""
     branch_prefix: str = "codeagent/"
     """Prefix of the branch name; the branch is `<prefix>issue-<number>`."""
     base_branch: str = ""
-    """Branch the work starts from and the PR targets; empty means the checked-out branch."""
+    """Branch the work starts from and the PR targets; empty means the repository's default branch."""
     commit_author_name: str = Field(default="github-actions[bot]", min_length=1)
     """Author name of the commits the action makes."""
     commit_author_email: str = Field(
@@ -81,7 +124,7 @@ class Settings(BaseModel):
     prompt_template: str = ""
     """Prompt template with `{title}`-style placeholders; empty means the built-in prompt."""
     sandbox_image: str = ""
-    """Image the agent runs in; empty means the action's own image."""
+    """Image the agent runs in; empty means the devcontainer's, or else the action's own."""
     sandbox_memory: str = "4g"
     """Memory limit of the sandbox container, in Docker's format (`512m`, `4g`)."""
     sandbox_cpus: PositiveNumber = 2.0
@@ -90,11 +133,15 @@ class Settings(BaseModel):
     """Process limit of the sandbox container."""
     sandbox_tmp_size: str = "1g"
     """Size of the sandbox's /tmp (a tmpfs, counted in its memory), in Docker's format."""
+    max_file_size: str = "100m"
+    """Largest file the action commits (GitHub refuses files over 100 MB), in Docker's size format."""
+    max_change_size: str = "500m"
+    """Largest total size of the files one run commits, in Docker's size format."""
     on_no_changes: Literal["close", "keep"] = "close"
     """When the agent changes nothing: `close` the draft pull request (and delete its branch if it
     holds only the first commit) or `keep` it open."""
     config_file: str = ".github/codeagent.yml"
-    """Path of the optional repo config file, relative to the workspace."""
+    """Path of the optional repo config file, relative to the repository's root, read from its default branch."""
 
     @field_validator("allowed_tools", mode="before")
     @classmethod
@@ -106,6 +153,34 @@ class Settings(BaseModel):
                 raise ValueError(f"`{tool}` is not a tool name (use names like `Read Edit Bash`)")
         return tools
 
+    @field_validator("allowed_domains", "dispatch_workflows", mode="before")
+    @classmethod
+    def _split_names(cls, value: Any, info: ValidationInfo) -> Any:
+        """Accept a comma, space or newline separated string as well as a list."""
+        names = [name for name in re.split(r"[\s,]+", value) if name] if isinstance(value, str) else value
+        if info.field_name == "allowed_domains":
+            for name in names if isinstance(names, (list, tuple)) else ():
+                if not isinstance(name, str) or not _DOMAIN.fullmatch(name):
+                    raise ValueError(f"`{name}` is not a host name (use names like `pkg.example.com` or "
+                                     "`*.example.com`, without a scheme or a port)")
+        return names
+
+    @field_validator("setup", mode="before")
+    @classmethod
+    def _split_setup(cls, value: Any) -> Any:
+        """One command per line (a YAML list in the config file works too)."""
+        if isinstance(value, str):
+            return [line for line in (part.strip() for part in value.splitlines()) if line]
+        return value
+
+    @model_validator(mode="after")
+    def _agent_has_its_secret(self) -> "Settings":
+        """The chosen agent's secret must be there (only that one)."""
+        if not any(getattr(self, name) is not None and getattr(self, name).get_secret_value()
+                   for name in AGENT_SECRETS[self.agent]):
+            raise ValueError(_MISSING_SECRET[self.agent])
+        return self
+
     @field_validator(*_TEXT_RULES)
     @classmethod
     def _check_text(cls, value: str, info: ValidationInfo) -> str:
@@ -115,7 +190,7 @@ class Settings(BaseModel):
             raise ValueError(problem)
         return value
 
-    @field_validator("sandbox_memory", "sandbox_tmp_size")
+    @field_validator("sandbox_memory", "sandbox_tmp_size", "max_file_size", "max_change_size")
     @classmethod
     def _check_memory(cls, memory: str) -> str:
         """Validate Docker's memory format up front rather than when the sandbox starts."""
@@ -133,9 +208,27 @@ class Settings(BaseModel):
         return template
 
     def secrets(self) -> list[str]:
-        """The secret values to mask in the log (`::add-mask::`)."""
-        values = [getattr(self, name).get_secret_value() for name in SECRET_FIELDS]
-        return [value for value in values if value]
+        """The secret values: masked in the log, redacted from everything the action posts."""
+        values = [getattr(self, name) for name in SECRET_FIELDS]
+        return [value.get_secret_value() for value in values if value is not None and value.get_secret_value()]
+
+    @property
+    def agent_model(self) -> str:
+        """The model the agent runs: `model`, or the agent's default."""
+        return self.model or DEFAULT_MODELS[self.agent]
+
+    def agent_secret(self) -> tuple[str, str]:
+        """The chosen agent's secret and the input it came from (the API key before a subscription token)."""
+        for name in AGENT_SECRETS[self.agent]:
+            value = getattr(self, name)
+            if value is not None and value.get_secret_value():
+                return value.get_secret_value(), input_name(name)
+        raise ConfigError(_MISSING_SECRET[self.agent])
+
+    def base_url(self) -> str:
+        """The model API's base URL the workflow set for the chosen agent; "" for the vendor's own."""
+        return {"claude": self.anthropic_base_url, "codex": self.openai_base_url,
+                "gemini": self.gemini_base_url}[self.agent]
 
 
 def memory_bytes(memory: str) -> int:
@@ -177,15 +270,17 @@ def unknown_inputs(inputs: Mapping[str, str]) -> list[str]:
     return sorted(name for name in inputs if field_name(name) not in Settings.model_fields)
 
 
-def load_settings(inputs: Mapping[str, str], workspace: Path, environ: Mapping[str, str]) -> Settings:
+def load_settings(inputs: Mapping[str, str], environ: Mapping[str, str],
+                  read_file: Callable[[str], str | None]) -> Settings:
     """Validate the inputs merged over the repo config file; one `ConfigError` line per problem.
 
-    Unknown inputs are ignored here (warn with `unknown_inputs`).
+    ``read_file(path)`` gives the config file's text as the default branch has it (None when
+    there is none). Unknown inputs are ignored here (warn with `unknown_inputs`).
     """
     given = {field_name(name): value for name, value in inputs.items() if value.strip()}
     given = {name: value for name, value in given.items() if name in Settings.model_fields}
     config_path = given.get("config_file", Settings.model_fields["config_file"].default)
-    from_file = read_config_file(workspace, config_path, environ, explicit="config_file" in given)
+    from_file = read_config_file(read_file(config_path), config_path, environ, explicit="config_file" in given)
     sources = {name: f"`{config_path}` key `{input_name(name)}`" for name in from_file}
     sources.update({name: f"input `{input_name(name)}`" for name in given})
     try:
@@ -195,20 +290,19 @@ def load_settings(inputs: Mapping[str, str], workspace: Path, environ: Mapping[s
         raise ConfigError("\n".join(lines)) from None
 
 
-def read_config_file(workspace: Path, relative: str, environ: Mapping[str, str], explicit: bool) -> dict[str, Any]:
-    """The repo config file's settings by field name, `${VAR}` expanded; {} if absent.
+def read_config_file(text: str | None, relative: str, environ: Mapping[str, str], explicit: bool) -> dict[str, Any]:
+    """The repo config file's settings by field name, `${VAR}` expanded; {} if there is no file.
 
     A missing file is only an error when the `config-file` input named it."""
-    path = workspace / relative
-    if not path.is_file():
+    if text is None:
         if explicit:
-            raise ConfigError(f"input `config-file`: `{relative}` does not exist in the checkout; "
-                              "fix the path or remove the input")
+            raise ConfigError(f"input `config-file`: `{relative}` does not exist on the repository's default "
+                              "branch; fix the path or remove the input")
         return {}
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8", errors="replace"))
+        document = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ConfigError(f"`{relative}` is not valid YAML: {_one_line(str(error))}") from None
+        raise ConfigError(f"`{relative}` is not valid YAML: {one_line(str(error))}") from None
     if document is None:
         return {}
     if not isinstance(document, dict):
@@ -223,10 +317,11 @@ def _config_values(document: dict, relative: str, environ: Mapping[str, str]) ->
         name = field_name(str(key))
         where = f"`{relative}` key `{key}`"
         if name in SECRET_FIELDS:
-            raise ConfigError(f"{where}: secrets do not belong in the repository; remove the key "
-                              f"and {_MISSING_HINTS[name]}")
-        if name == "config_file":
-            raise ConfigError(f"{where}: the config file's path can only be set by the `config-file` input")
+            raise ConfigError(f"{where}: secrets do not belong in the repository; remove the key and pass the "
+                              f"secret as the action's `{input_name(name)}` input")
+        if name in INPUT_ONLY:
+            raise ConfigError(f"{where}: `{input_name(name)}` can only be set as an input of the action (in the "
+                              f"workflow file, which an agent cannot change); move it to the step's `with:`")
         if name in values:
             raise ConfigError(f"{where}: set twice (as `{input_name(name)}` and `{name}`); keep one")
         values[name] = _expand(value, environ, where)
@@ -254,6 +349,8 @@ def _expand(value: Any, environ: Mapping[str, str], where: str) -> Any:
 
 def _describe(problem: Mapping[str, Any], sources: Mapping[str, str]) -> str:
     """One line for one pydantic error: where the value came from, what is wrong, the value."""
+    if not problem["loc"]:  # a check of the whole (the agent's secret): its message says it all
+        return str(problem.get("ctx", {}).get("error") or problem["msg"])
     name = str(problem["loc"][0])
     where = sources.get(name, f"input `{input_name(name)}`")
     kind = problem["type"]
@@ -261,7 +358,7 @@ def _describe(problem: Mapping[str, Any], sources: Mapping[str, str]) -> str:
         return f"{where}: required; {_MISSING_HINTS.get(name, 'set it in the workflow')}"
     if kind == "extra_forbidden":
         return f"{where}: unknown setting{_suggestion(name)}"
-    got = "" if name in SECRET_FIELDS else f", got {_one_line(repr(problem['input']), 60)}"
+    got = "" if name in SECRET_FIELDS else f", got {one_line(repr(problem['input']), 60)}"
     return f"{where}: {_reason(name, problem)}{got}"
 
 
@@ -271,7 +368,7 @@ def _reason(name: str, problem: Mapping[str, Any]) -> str:
     if kind == "value_error":
         return str(problem["ctx"]["error"])
     if kind in _NUMBER_ERRORS:
-        whole = Settings.model_fields[name].annotation is int
+        whole = Settings.model_fields[name].annotation in (int, PositiveInt, NonNegativeInt)
         return "must be a positive integer" if whole else "must be a positive number"
     if kind == "too_short":
         return "must not be empty"
@@ -279,26 +376,28 @@ def _reason(name: str, problem: Mapping[str, Any]) -> str:
         return "must be a list of names or a comma/space separated string"
     if kind == "string_type":
         return "must be text"
-    return _one_line(problem["msg"]).lower()
+    return one_line(problem["msg"]).lower()
 
 
 def _suggestion(name: str) -> str:
     """"; did you mean `max-turns`?" for a near miss, and the list of settings otherwise."""
-    known = [input_name(field) for field in Settings.model_fields if field not in (*SECRET_FIELDS, "config_file")]
+    known = [input_name(field) for field in Settings.model_fields if field not in INPUT_ONLY]
     close = difflib.get_close_matches(input_name(name), known, n=1)
     return f"; did you mean `{close[0]}`?" if close else f"; known settings: {', '.join(known)}"
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    """`text` on one line, cut to `limit` characters."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _NUMBER_ERRORS = {"int_parsing", "int_type", "int_from_float", "float_parsing", "float_type",
                   "greater_than", "finite_number"}
 _MISSING_HINTS = {
-    "anthropic_api_key": "add `anthropic-api-key: ${{ secrets.ANTHROPIC_API_KEY }}` to the "
-                         "action's `with:` and the secret to the repository",
     "github_token": "pass `github-token: ${{ github.token }}` (the default when the input is left out)",
+}
+_MISSING_SECRET = {
+    "claude": "input `anthropic-api-key` (or `claude-code-oauth-token`): required for `agent: claude`; add "
+              "`anthropic-api-key: ${{ secrets.ANTHROPIC_API_KEY }}` to the action's `with:` and the secret to the "
+              "repository (Settings → Secrets and variables → Actions), or a Claude Pro/Max token from "
+              "`claude setup-token` as `claude-code-oauth-token: ${{ secrets.CLAUDE_CODE_OAUTH_TOKEN }}`",
+    "codex": "input `openai-api-key`: required for `agent: codex`; add `openai-api-key: ${{ secrets.OPENAI_API_KEY }}` "
+             "to the action's `with:` and the secret to the repository (Settings → Secrets and variables → Actions)",
+    "gemini": "input `gemini-api-key`: required for `agent: gemini`; add `gemini-api-key: ${{ secrets.GEMINI_API_KEY }}` "
+              "to the action's `with:` and the secret to the repository (Settings → Secrets and variables → Actions)",
 }

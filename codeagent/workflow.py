@@ -1,288 +1,450 @@
-"""The run, top to bottom: who asked, acknowledge, branch, prompt, agent, commit, report.
+"""The run, top to bottom: who asked, acknowledge, branch, prompt, setup, agent, tests, commit, report.
 
-The same run serves `/code` on an issue and a follow-up on a pull request (a comment,
-a review comment, a review); ``targets`` holds what differs between the two.
+One `Run` holds the run's state (the request, the settings, the adapters, the progress
+comment, the branch it works on); its phases are short methods, each a log group. The
+adapters come in as `ports` (GitHub, git, the sandbox), so tests pass small fakes.
 
-Adapters come in as arguments (GitHub, the checkout, the agent), so tests pass
-small fakes; each phase is a log group and its detail lives in a helper below.
+The trust boundary runs through the middle: the agent works in the sandbox (no secret, no
+network but the gateway); its change comes back as data from the packer and is checked
+before anything is committed or pushed (`Branches.commit_change`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+import time
+from dataclasses import replace
 
-from codeagent import report
-from codeagent.agent.sandboxed import AgentRun
-from codeagent.agent.sessions import notes_ref
-from codeagent.errors import Cancelled, CodeagentError, ConfigError, GitError
+from codeagent import conversation, report, verify
+from codeagent.agent.base import AgentRun
+from codeagent.changes import Caps, Change
+from codeagent.errors import Cancelled, CodeagentError, ConfigError, GitError, GitHubError, SandboxError
 from codeagent.event import Trigger
-from codeagent.git import Commit
-from codeagent.github_client import GitHubClient, PullRequest
+from codeagent.github_types import PullRequest
 from codeagent.log import Log
-from codeagent.progress import AGENT_WORKING, BRANCH_READY, CHANGES_PUSHED, PR_READY, ProgressComment, Status
-from codeagent.settings import Settings
-from codeagent.targets import Target, follow_up_prompt, issue_prompt, prepare_follow_up, prepare_issue
+from codeagent.outcome import Outcome
+from codeagent.ports import Branches, GitHub, Sandbox
+from codeagent.progress_comment import (AGENT_WORKING, BRANCH_READY, CHANGES_PUSHED, PR_READY, ProgressComment,
+                                        Status)
+from codeagent.prompt import build_followup_prompt, build_prompt, PullRequestThread
+from codeagent.sandbox.results import StepResult
+from codeagent.settings import Settings, memory_bytes
+from codeagent.target import Target, for_issue, for_pull_request, linked_issue_number, refusal
+from codeagent.text import first_line
+
+NOTES_REF = "refs/notes/codeagent/"
+STEP_TIMEOUT_S = 15 * 60.0
+"""Longest a setup or test command may run."""
 
 
-class Agent(Protocol):
-    def preflight(self) -> None: ...
+class Run:
+    """One request, carried out: `execute` returns how it ended."""
 
-    def restore(self, note: str | None) -> str | None: ...
+    def __init__(self, trigger: Trigger, settings: Settings, github: GitHub, branches: Branches, sandbox: Sandbox,
+                 log: Log, run_url: str, progress: ProgressComment | None = None) -> None:
+        self.trigger, self.settings, self.log, self.run_url = trigger, settings, log, run_url
+        self.github, self.branches, self.sandbox = github, branches, sandbox
+        self.progress = progress or ProgressComment(github, trigger.issue_number, run_url, on_error=log.warning)
+        self.target: Target | None = None
+        self.pull: PullRequest | None = None
+        """The pull request a follow-up asks about, as read when checking who asked."""
+        self.agent_run: AgentRun | None = None
+        self.change: Change | None = None
+        self.pushed: str | None = None
+        self.verification = verify.Verification("", "not run")
+        self.started = time.monotonic()
 
-    def run(self, prompt: str, progress: ProgressComment | None = None, resume: str | None = None) -> AgentRun: ...
+    # -- the run --
 
-    def session_note(self, run: AgentRun) -> str | None: ...
+    def execute(self) -> Outcome:
+        with self.log.group("Check who asked"):
+            refused = self.refusal()
+        if refused:
+            return self.refuse(refused)
+        with self.log.group("Preflight"):
+            self.branches.check_clean()
+            self.sandbox.preflight()
+        with self.log.group("Acknowledge"):
+            self.acknowledge()
+        try:
+            with self.sandbox:
+                return self.work()
+        except CodeagentError as error:
+            return self.failed(error)
+        except BaseException as error:
+            self.progress.finish("failure", reason=f"Unexpected error ({type(error).__name__}: {error}); this is "
+                                                   "a bug in codeagent, the traceback is in the log.")
+            raise
 
+    def work(self) -> Outcome:
+        with self.log.group("Prepare the branch and the pull request"):
+            self.prepare()
+        with self.log.group("Build the prompt"):
+            prompt = self.prompt()
+        with self.log.group("Set up the project"):
+            self.set_up()
+        with self.log.group(f"Run {self.sandbox.agent_title} in the sandbox"):
+            self.implement(prompt)
+        with self.log.group("Commit and push"):
+            self.publish()
+        with self.log.group("Report"):
+            return self.report()
 
-@dataclass(frozen=True)
-class Outcome:
-    """How a run ended, for the outputs, the step summary and the exit code."""
+    # -- who asked --
 
-    result: str
-    """``success``, ``no-changes``, ``failure`` or ``skipped``."""
-    trigger: Trigger
-    message: str = ""
-    title: str = ""
-    """Heading of a failure (the error's title), for the annotation and the summary."""
-    branch: str = ""
-    pull_request: PullRequest | None = None
-    agent: AgentRun | None = None
-    commit: Commit | None = None
+    def refusal(self) -> str:
+        """Why the request is refused ("" when it is not): no write access, or a pull request we cannot work on."""
+        trigger = self.trigger
+        if not self.github.can_write(trigger.actor):
+            self.log.info(f"@{trigger.actor} has no write access to {trigger.repository}")
+            return report.refusal_comment(trigger.actor, self.settings.trigger_phrase)
+        if trigger.event_name == "workflow_dispatch":
+            self.trigger = trigger = self.dispatched_subject()
+        if not trigger.is_pull_request:
+            return ""
+        pull = self.github.pull_request(trigger.issue_number)
+        self.pull = pull
+        return refusal(pull, trigger.repository, trigger.default_branch)
 
+    def dispatched_subject(self) -> Trigger:
+        """A manual run names an issue or a pull request: which one, as GitHub has it now."""
+        try:
+            issue = self.github.issue(self.trigger.issue_number)
+        except GitHubError as error:
+            if "404" in str(error):
+                raise ConfigError(f"issue #{self.trigger.issue_number} does not exist in {self.trigger.repository}; "
+                                  "run the workflow again with the number of an open issue or pull request") from None
+            raise
+        return replace(self.trigger, subject=issue, is_pull_request=issue.is_pull_request)
 
-def run(trigger: Trigger, settings: Settings, github: GitHubClient, workspace, agent: Agent,
-        log: Log, run_url: str) -> Outcome:
-    """Implement what ``trigger`` asks for and open or update its pull request."""
-    with log.group("Check who asked"):
-        if not github.can_write(trigger.actor):
-            log.info(f"@{trigger.actor} has no write access to {trigger.repository}; replying and stopping")
-            reply_where_asked(github, trigger, report.refusal_comment(trigger.actor, settings.trigger_phrase))
-            return Outcome("skipped", trigger, message=f"@{trigger.actor} may not use {settings.trigger_phrase}")
-        pull = github.pull_request(trigger.issue_number) if trigger.is_pull_request else None
-        refusal = pull and pull_request_refusal(pull, trigger, github)
-        if refusal:
-            log.info(f"#{pull.number}: {refusal.splitlines()[0]}; replying and stopping")
-            reply_where_asked(github, trigger, refusal)
-            return Outcome("skipped", trigger, message=refusal.splitlines()[0])
-        check_checkout_is_clean(workspace)
-        agent.preflight()
-    with log.group("Acknowledge"):
+    def refuse(self, why: str) -> Outcome:
+        first = why.splitlines()[0]
+        self.log.info(f"{first}; replying and stopping")
+        self.reply(report.marked(why))
+        return Outcome("skipped", self.trigger, message=first)
+
+    def acknowledge(self) -> None:
+        trigger = self.trigger
         if trigger.comment_id:
-            github.react(trigger.issue_number, trigger.comment_id, "eyes",
-                         review_comment=trigger.comment_kind == "review_comment")
-        progress = ProgressComment(github, trigger.issue_number, run_url, on_error=log.warning)
-        progress.start()
-    reached = Reached()
-    try:
-        return implement(trigger, settings, github, workspace, agent, log, progress, pull, reached)
-    except Exception as error:
-        if not isinstance(error, CodeagentError):  # a bug: say so where the user looks, then let main log it
-            progress.finish("failure", reason=f"Unexpected error ({type(error).__name__}: {error}); "
-                                              "this is a bug in codeagent, the traceback is in the log.")
-            raise Reported(error) from error
-        progress.finish("cancelled" if isinstance(error, Cancelled) else "failure", reason=str(error))
-        target = reached.target
-        return Outcome("failure", trigger, message=str(error), title=error.title,
-                       branch=target.branch if target else "", pull_request=target.pull if target else None)
+            self.github.react(trigger.issue_number, trigger.comment_id, "eyes",
+                              review_comment=trigger.comment_kind == "review_comment")
+        self.progress.start()
 
+    # -- the branch and the prompt --
 
-class Reported(Exception):
-    """An unexpected error already said in the progress comment (no second comment needed)."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-@dataclass
-class Reached:
-    """How far a run got, for the outputs of one that fails halfway."""
-
-    target: Target | None = None
-
-
-def implement(trigger: Trigger, settings: Settings, github: GitHubClient, workspace, agent: Agent,
-              log: Log, progress: ProgressComment, pull: PullRequest | None, reached: Reached) -> Outcome:
-    """Branch and pull request, prompt, agent, commit, push, report: the work after the acknowledgement."""
-    with log.group("Prepare the branch and the pull request"):
-        progress.phase(BRANCH_READY, Status.IN_PROGRESS)
-        if pull is None:
-            target = prepare_issue(github, workspace, settings, trigger, progress.run_url)
+    def prepare(self) -> None:
+        self.progress.phase(BRANCH_READY, Status.IN_PROGRESS)
+        if self.trigger.is_pull_request:
+            assert self.pull is not None
+            target = for_pull_request(self.branches, self.pull)
         else:
-            target = prepare_follow_up(workspace, pull)
-        reached.target = target
-        progress.pull_request(target.pull.html_url)
-        progress.phase(BRANCH_READY, Status.DONE)
-        log.info(f"branch {target.branch}, pull request {target.pull.html_url}")
-    with log.group("Build the prompt"):
-        build = follow_up_prompt if target.follow_up else issue_prompt
-        prompt = build(github, trigger, target, settings)
-        log.info(f"{len(prompt)} characters")
-    with log.group("Run Claude Code in the sandbox"):
-        progress.phase(AGENT_WORKING, Status.IN_PROGRESS)
-        resume = restore_session(workspace, agent, target, log)
-        agent_run = run_agent(workspace, agent, prompt, progress, target, resume, settings, log)
-        log.info(agent_run.problem or f"done in {agent_run.result.num_turns} turns")
-    with log.group("Commit and push"):
-        commit = commit_and_push(workspace, target, agent_run.result.summary)
+            issue = conversation.subject(self.github, self.trigger, self.trigger.issue_number)
+            base = self.settings.base_branch or self.trigger.default_branch
+            target = for_issue(self.github, self.branches, issue, f"{self.settings.branch_prefix}issue-{issue.number}",
+                               base, self.run_url)
+        self.target = target
+        self.branches.hand_to_agent(target.branch, target.tip)
+        self.progress.pull_request(target.pull.html_url)
+        self.progress.phase(BRANCH_READY, Status.DONE)
+        self.log.info(f"branch {target.branch} at {target.tip[:12]}, pull request {target.pull.html_url}")
+
+    def prompt(self) -> str:
+        target, trigger = self.require_target(), self.trigger
+        if target.follow_up:
+            text, edited = self.follow_up_prompt(target)
+        else:
+            issue = conversation.subject(self.github, trigger, target.number)
+            thread = conversation.comments_for_prompt(self.github.comments(issue.number), trigger)
+            if not target.new_pull:
+                pull = conversation.comments_for_prompt(self.github.comments(target.pull.number), trigger, False)
+                thread = conversation.Thread(thread.comments + pull.comments,
+                                             thread.edited_after_request + pull.edited_after_request)
+            edited = thread.edited_after_request
+            text = build_prompt(conversation.issue_thread(issue, thread), trigger.instructions, trigger.repository,
+                                target.branch, self.settings.prompt_template)
+        if edited:
+            self.progress.note(f"{edited} comment(s) edited after the request were left out of the agent's task.")
+        self.log.info(f"{len(text)} characters")
+        return text
+
+    def follow_up_prompt(self, target: Target) -> tuple[str, int]:
+        trigger, pull = self.trigger, target.pull
+        talk = conversation.comments_for_prompt(self.github.comments(pull.number), trigger)
+        review = conversation.comments_for_prompt(self.github.review_comments(pull.number), trigger, False)
+        number = linked_issue_number(pull, self.settings.branch_prefix)
+        linked = conversation.issue_thread(self.github.issue(number)) if number is not None else None
+        subject = conversation.subject(self.github, trigger, pull.number)
+        thread = PullRequestThread(pull.number, subject.title, subject.body, pull.head, talk.comments + review.comments,
+                                   linked)
+        text = build_followup_prompt(thread, trigger.instructions, trigger.repository, trigger.review_context)
+        return text, talk.edited_after_request + review.edited_after_request
+
+    # -- the sandbox --
+
+    def set_up(self) -> None:
+        """The project's setup commands, then its tests as they are before the agent (the baseline)."""
+        for command in self.settings.setup:
+            result = self.run_step("setup", command)
+            if not result.ok:
+                message = report.setup_failed(result)
+                if self.settings.setup_failure != "continue":
+                    raise ConfigError(message)
+                self.progress.note("Setup failed; the agent was started anyway (`setup-failure: continue`).")
+        command, why = self.verify_command()
+        self.verification = verify.Verification(command, why)
+        self.log.info(f"tests: `{command}` ({why})" if command else why)
+        if command:
+            self.verification = replace(self.verification, before=self.run_step("tests before the agent", command))
+
+    def verify_command(self) -> tuple[str, str]:
+        configured = self.settings.verify_command.strip()
+        if configured.lower() == "none":
+            return "", "no tests run (`verify-command: none`)"
+        if configured:
+            return configured, "`verify-command`"
+        return verify.detect_command(self.branches.default_branch_file)
+
+    def implement(self, prompt: str) -> None:
+        self.progress.phase(AGENT_WORKING, Status.IN_PROGRESS)
+        resume = self.restore_session()
+        try:
+            run = self.run_agent(prompt, resume)
+            if self.should_retry(run):
+                self.log.warning(f"the agent failed without changing anything ({first_line(run.problem, 200)}); "
+                                 "trying once more with a simpler prompt")
+                run = self.run_agent(report.simpler_prompt(prompt, run.problem), None)
+            self.agent_run = run
+            self.verify_and_repair(prompt)
+        except CodeagentError as error:  # cancelled, or the sandbox failed: keep what the agent wrote
+            what = "Cancelled" if isinstance(error, Cancelled) else "Stopped by an error"
+            self.save_work(f"{what} while the agent was working; what it wrote so far.")
+            raise
+
+    def run_agent(self, prompt: str, resume: str | None) -> AgentRun:
+        remaining = self.settings.timeout_minutes * 60 - (time.monotonic() - self.started)
+        run = self.sandbox.run_agent(prompt, resume, max(remaining, 1.0), self.activity)
+        self.progress.stats(run.usage.turns, run.usage.cost_usd)
+        self.log.info(run.problem or f"done in {run.usage.turns} turns")
+        return run
+
+    def activity(self, line: str) -> None:
+        self.log.info(line)
+        self.progress.activity(line)
+        usage = self.sandbox.usage
+        self.progress.stats(usage.turns, usage.cost_usd)
+
+    def should_retry(self, run: AgentRun) -> bool:
+        """A failure (not a limit, not out of memory, not under a budget) that left no change: one more try."""
+        if run.succeeded or run.limit or run.exit.oom_killed or self.settings.max_cost_usd is not None:
+            return False
+        self.change = self.pack_change()
+        return self.change.commit is None
+
+    def verify_and_repair(self, prompt: str) -> None:
+        """The tests after the agent; when its change broke them, more rounds with the failure in the prompt."""
+        if not self.verification.command or self.agent_run is None or not self.agent_run.succeeded:
+            return
+        after = self.run_step("tests after the agent", self.verification.command)
+        self.verification = replace(self.verification, after=after)
+        while (self.verification.broke and self.verification.rounds < self.settings.verify_rounds
+               and self.can_go_on()):
+            session = self.agent_run.session_id or None
+            self.agent_run = self.run_agent(report.repair_prompt(self.verification, prompt if not session else ""),
+                                            session)
+            after = self.run_step("tests after the agent", self.verification.command)
+            self.verification = replace(self.verification, after=after, rounds=self.verification.rounds + 1)
+
+    def can_go_on(self) -> bool:
+        usage, settings = self.sandbox.usage, self.settings
+        within_cost = settings.max_cost_usd is None or usage.cost_usd < settings.max_cost_usd
+        within_time = time.monotonic() - self.started < settings.timeout_minutes * 60
+        return self.agent_run is not None and self.agent_run.succeeded and within_cost and within_time \
+            and usage.turns < settings.max_turns
+
+    def run_step(self, name: str, command: str) -> StepResult:
+        self.log.info(f"{name}: {command}")
+        result = self.sandbox.run_command(command, STEP_TIMEOUT_S, self.log.info)
+        self.log.info(f"{name}: " + ("passed" if result.ok else f"failed (exit code {result.exit_code})"))
+        return result
+
+    # -- commit and push --
+
+    def publish(self) -> None:
+        self.change = self.pack_change()
+        self.push(self.change)
+
+    def pack_change(self) -> Change:
+        target = self.require_target()
+        caps = Caps(memory_bytes(self.settings.max_file_size), memory_bytes(self.settings.max_change_size))
+        out = self.sandbox.pack(target.tip, self.started_wall, caps)
+        message = report.commit_message(target, self.trigger, self.summary(), self.sandbox.agent_title)
+        return self.branches.commit_change(out, target.tip, message, caps)
+
+    def push(self, change: Change) -> None:
+        target = self.require_target()
+        note = self.session_note()
+        commit = change.commit.sha if change.commit else None
+        if commit is None and note is None:
+            return
+        self.pushed = self.branches.push(target.branch, commit or target.tip, target.tip, note)
         if commit:
-            progress.phase(CHANGES_PUSHED, Status.DONE)
-        keep_session(workspace, agent, target, agent_run, log)
-    with log.group("Report"):
-        if commit is None and not agent_run.problem and target.new_pull:
-            close_empty_pull_request(github, workspace, settings, target, log)
-        return report_outcome(github, trigger, target, agent_run, commit, progress)
+            self.progress.phase(CHANGES_PUSHED, Status.DONE)
+            self.log.info(f"pushed {self.pushed[:12]} to {target.branch}")
 
+    def save_work(self, message: str) -> None:
+        """Push what the agent wrote before a failure; a failure to do so is said, never raised over the first."""
+        if self.target is None:
+            return
+        try:
+            target = self.target
+            caps = Caps(memory_bytes(self.settings.max_file_size), memory_bytes(self.settings.max_change_size))
+            out = self.sandbox.pack(target.tip, self.started_wall, caps)
+            self.change = self.branches.commit_change(out, target.tip, report.save_message(target, message), caps)
+            if self.change.commit:
+                self.pushed = self.branches.push(target.branch, self.change.commit.sha, target.tip, None)
+                self.progress.phase(CHANGES_PUSHED, Status.DONE)
+        except (CodeagentError, OSError) as error:
+            self.log.warning(f"could not save the agent's work: {error}; its files are still in the runner's checkout")
 
-def run_agent(workspace, agent: Agent, prompt: str, progress: ProgressComment, target: Target,
-              resume: str | None, settings: Settings, log: Log) -> AgentRun:
-    """The agent's run; a failure that changed nothing is tried once more with a simpler prompt."""
-    agent_run = run_agent_once(workspace, agent, prompt, progress, target, resume)
-    # Not with a budget: a second attempt would get a whole budget of its own.
-    if settings.max_cost_usd is None and failed_without_work(agent_run, workspace):
-        log.warning(f"the agent failed without changing anything ({agent_run.problem.splitlines()[0]}); "
-                    "trying once more with a simpler prompt")
-        agent_run = run_agent_once(workspace, agent, simpler_prompt(prompt, agent_run), progress, target, None)
-    return agent_run
+    def restore_session(self) -> str | None:
+        """The session an earlier run on this branch kept, ready to resume; None to start afresh."""
+        target = self.require_target()
+        if target.new_branch:
+            return None
+        try:
+            session = self.sandbox.restore_session(self.branches.read_note(target.branch))
+        except GitError as error:
+            self.log.warning(f"could not read the kept session, starting afresh: {error}")
+            return None
+        self.log.info(f"resuming session {session}" if session else "no earlier session on this branch")
+        return session
 
+    def session_note(self) -> str | None:
+        if self.agent_run is None:
+            return None
+        note = self.sandbox.session_note(self.agent_run)
+        if note is not None:
+            self.log.info(f"keeping session {self.agent_run.session_id} in {NOTES_REF}{self.require_target().branch}")
+        return note
 
-def run_agent_once(workspace, agent: Agent, prompt: str, progress: ProgressComment, target: Target,
-                   resume: str | None) -> AgentRun:
-    """The agent's run, with the checkout's token hidden; on cancel, what it wrote is pushed."""
-    try:
-        with workspace.without_credentials():
-            return agent.run(prompt, progress, resume)
-    except CodeagentError as error:  # cancelled, or the sandbox failed: keep what the agent wrote
-        what = "Cancelled" if isinstance(error, Cancelled) else "Stopped by an error"
-        if commit_and_push(workspace, target, f"{what} while the agent was working; what it wrote so far."):
-            progress.phase(CHANGES_PUSHED, Status.DONE)
-        raise
+    # -- the report --
 
+    def report(self) -> Outcome:
+        target, run, change = self.require_target(), self.agent_run, self.change or Change(None, ())
+        assert run is not None
+        usage = self.sandbox.usage
+        self.progress.stats(usage.turns, usage.cost_usd)
+        self.progress.blocked(usage.blocked)
+        self.progress.verification(self.verification.line())
+        for line in report.left_out_lines(change):
+            self.progress.note(line)
+        outcome = Outcome("success", self.trigger, branch=target.branch, pull_request=target.pull, agent=run,
+                          usage=usage, change=change, verification=self.verification)
+        if run.problem:
+            return self.report_problem(outcome)
+        if change.commit is None:
+            return self.report_no_changes(outcome)
+        self.update_pull_request(ready=not self.verification.broke)
+        if target.follow_up and self.trigger.review_context is not None:
+            self.reply(report.follow_up_reply(run.summary, change.commit.files))
+        if self.verification.broke:
+            self.progress.finish("tests-failing", reason=report.tests_failing(self.verification))
+            return replace(outcome, result="failure", message="the tests fail after the agent's change")
+        self.progress.phase(PR_READY, Status.DONE)
+        self.dispatch_workflows()
+        self.progress.finish("success", reason=run.summary if target.follow_up else "")
+        return outcome
 
-def pull_request_refusal(pull: PullRequest, trigger: Trigger, github: GitHubClient) -> str:
-    """Why a follow-up on ``pull`` cannot be done ("" when it can): a fork, a closed pull request,
-    or a head that is the default branch (the agent's commit would land there directly)."""
-    if pull.head_repository != trigger.repository:
-        return report.fork_comment(pull.head_repository)
-    if pull.state != "open":
-        return report.closed_pull_request_comment(pull.merged)
-    if pull.head == github.default_branch():
-        return report.default_branch_head_comment(pull.head)
-    return ""
-
-
-def check_checkout_is_clean(workspace) -> None:
-    """Refuse a checkout an earlier step changed: its changes would be committed as the agent's."""
-    dirty = workspace.dirty_paths()
-    if dirty:
-        shown = ", ".join(f"`{path}`" for path in dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
-        raise ConfigError(
-            f"the checkout has changes from an earlier step of the job ({shown}); codeagent commits "
-            "everything that changed, so they would land in the pull request as the agent's work. "
-            "Run codeagent right after actions/checkout, or commit, stash or .gitignore those files "
-            "in the step that makes them.")
-
-
-def failed_without_work(agent_run: AgentRun, workspace) -> bool:
-    """A failed run (not stopped at a limit, not out of memory) that left no change: worth one retry."""
-    failed = agent_run.result.is_error and not agent_run.limit and not agent_run.exit.oom_killed
-    return failed and not workspace.dirty_paths()
-
-
-def simpler_prompt(prompt: str, failed: AgentRun) -> str:
-    """The retry's prompt: what went wrong first, and the most direct way through."""
-    return ("A first attempt at the task below stopped with an error before changing anything "
-            f"({failed.problem.splitlines()[0]}). Try again, taking the most direct route: make the "
-            "smallest change that does what is asked, check it, and end with a short summary.\n\n" + prompt)
-
-
-def close_empty_pull_request(github: GitHubClient, workspace, settings: Settings, target: Target, log: Log) -> None:
-    """Nothing changed: close the draft opened for it and delete a branch holding only the first
-    commit, unless `on-no-changes: keep`."""
-    if settings.on_no_changes == "keep":
-        log.info(f"no changes; the draft pull request {target.pull.html_url} stays open (on-no-changes: keep)")
-        return
-    github.update_pull_request(target.pull.number, state="closed")
-    if target.new_branch:
-        workspace.delete_remote_branch(target.branch)
-    log.info(f"no changes; closed {target.pull.html_url}" + (f" and deleted {target.branch}" if target.new_branch else ""))
-
-
-def restore_session(workspace, agent: Agent, target: Target, log: Log) -> str | None:
-    """The session an earlier run on this branch kept, ready to resume; None to start afresh."""
-    try:
-        session = agent.restore(workspace.read_note(notes_ref(target.branch)))
-    except GitError as error:
-        log.warning(f"could not read the kept session, starting afresh: {error}")
-        return None
-    log.info(f"resuming session {session}" if session else "no earlier session on this branch")
-    return session
-
-
-def keep_session(workspace, agent: Agent, target: Target, agent_run: AgentRun, log: Log) -> None:
-    """Keep the agent's session with the branch for the next run (best effort)."""
-    note = agent.session_note(agent_run)
-    if note is None:
-        return
-    try:
-        workspace.write_note(notes_ref(target.branch), note)
-        log.info(f"session {agent_run.result.session_id} kept in {notes_ref(target.branch)}")
-    except GitError as error:
-        log.warning(f"could not keep the session for the next run: {error}")
-
-
-def commit_and_push(workspace, target: Target, summary: str) -> Commit | None:
-    """Commit what the agent left in the checkout, whatever the outcome, and push it."""
-    commit = workspace.commit_all(report.commit_message(target.number, target.title, summary))
-    if commit is not None:
-        with workspace.authenticated():
-            workspace.push(target.branch)
-    return commit
-
-
-def report_outcome(github: GitHubClient, trigger: Trigger, target: Target, agent_run: AgentRun,
-                   commit: Commit | None, progress: ProgressComment) -> Outcome:
-    """Update the pull request, and end the progress comment with how it went."""
-    pull, result = target.pull, agent_run.result
-    progress.stats(result.num_turns, result.cost_usd)
-    outcome = dict(trigger=trigger, branch=target.branch, pull_request=pull, agent=agent_run, commit=commit)
-    if agent_run.problem:
-        if commit and not target.follow_up:
-            github.update_pull_request(pull.number, body=_pull_request_body(target, result, commit))
-        if agent_run.limit:
-            progress.finish("limit", reason=_work_kept(commit, pull), limit=agent_run.limit)
+    def report_problem(self, outcome: Outcome) -> Outcome:
+        run = self.agent_run
+        assert run is not None
+        if self.pushed:
+            self.update_pull_request(ready=False)
+        kept = report.work_kept(outcome.change, self.require_target().pull)
+        if run.limit:
+            self.progress.finish("limit", reason=kept, limit=run.limit)
         else:
-            progress.finish("failure", reason=f"{agent_run.problem}\n\n{_work_kept(commit, pull)}")
-        return Outcome("failure", message=agent_run.problem, title="The agent did not finish", **outcome)
-    if commit is None:
-        progress.finish("no-changes")
-        return Outcome("no-changes", message="the agent changed no files", **outcome)
-    if target.follow_up:
-        if trigger.review_context is not None:
-            reply_where_asked(github, trigger, report.follow_up_reply(result.summary, list(commit.files)))
-    else:
-        github.update_pull_request(pull.number, body=_pull_request_body(target, result, commit))
-        github.mark_ready_for_review(pull.number)
-    progress.phase(PR_READY, Status.DONE)
-    # A follow-up's pull request body stays as it was: what this run changed is said here.
-    progress.finish("success", reason=result.summary if target.follow_up else "")
-    return Outcome("success", **outcome)
+            self.progress.finish("failure", reason=f"{run.problem}\n\n{kept}")
+        return replace(outcome, result="failure", message=run.problem, title=f"{run.agent} did not finish")
 
+    def report_no_changes(self, outcome: Outcome) -> Outcome:
+        target, run = self.require_target(), self.agent_run
+        assert run is not None
+        if target.new_pull:
+            self.close_empty_pull_request()
+        ready = not target.pull.draft and target.pull.state == "open" and not target.new_pull
+        self.progress.finish("no-changes", reason=run.summary, ready=ready)
+        return replace(outcome, result="no-changes", message="the agent changed no files")
 
-def _pull_request_body(target: Target, result, commit: Commit) -> str:
-    return report.final_pr_body(target.number, result, list(commit.files), list(commit.left_out))
+    def update_pull_request(self, ready: bool) -> None:
+        """The pull request's body (the action's section of it) and, when ``ready``, out of draft."""
+        target = self.require_target()
+        pull = target.pull
+        files = list(self.change.commit.files) if self.change and self.change.commit else []
+        if not target.new_pull:
+            files = self.github.pull_request_files(pull.number) or files
+        section = report.pull_request_section(target, self.agent_run, self.sandbox.usage, files,
+                                              self.change, self.verification, self.trigger)
+        body = report.with_section(pull.body if not target.new_pull else report.draft_pr_body(target.number,
+                                                                                                 self.run_url), section)
+        title = pull.title.removeprefix(report.WIP_PREFIX) if ready and target.wip_title else None
+        self.github.update_pull_request(pull.number, body=body, title=title)
+        if ready and pull.draft and not target.wip_title:
+            self.github.mark_ready_for_review(pull.number)
 
+    def close_empty_pull_request(self) -> None:
+        """Nothing changed: close the draft opened for it and delete a branch holding only the first
+        commit, unless `on-no-changes: keep`."""
+        target = self.require_target()
+        if self.settings.on_no_changes == "keep":
+            self.log.info(f"no changes; the draft pull request {target.pull.html_url} stays open (on-no-changes: keep)")
+            return
+        self.github.update_pull_request(target.pull.number, state="closed")
+        if target.new_branch:
+            self.branches.delete_remote_branch(target.branch)
+        self.log.info(f"no changes; closed {target.pull.html_url}" + (f" and deleted {target.branch}"
+                                                                      if target.new_branch else ""))
 
-def reply_where_asked(github: GitHubClient, trigger: Trigger, body: str) -> None:
-    """Answer in the review thread for a review comment, in the conversation otherwise."""
-    if trigger.review_context is not None:
-        github.reply_to_review_comment(trigger.issue_number, trigger.review_context.thread_comment_id, body)
-    else:
-        github.comment(trigger.issue_number, body)
+    def dispatch_workflows(self) -> None:
+        """Start the repository's CI on the branch: pushes made with the workflow token start none."""
+        target = self.require_target()
+        for workflow in self.settings.dispatch_workflows:
+            try:
+                url = self.github.dispatch_workflow(workflow, target.branch)
+                self.progress.note(f"Started the workflow `{workflow}` on `{target.branch}`: {url}")
+            except GitHubError as error:
+                self.progress.note(f"Could not start the workflow `{workflow}`: {first_line(str(error), 300)}")
 
+    def failed(self, error: CodeagentError) -> Outcome:
+        """How a run that raised ends: the progress comment says it, the outcome keeps how far it got."""
+        self.progress.finish("cancelled" if isinstance(error, Cancelled) else "failure", reason=str(error))
+        return self.failed_outcome(error)
 
-def _work_kept(commit: Commit | None, pull: PullRequest) -> str:
-    if commit is None:
-        return "The agent changed no files before it stopped."
-    return f"What it wrote ({len(commit.files)} files) is pushed to the draft pull request {pull.html_url}."
+    def failed_outcome(self, error: CodeagentError) -> Outcome:
+        """The outcome of a failed run, with the branch and pull request it reached."""
+        target = self.target
+        return Outcome("failure", self.trigger, message=str(error), title=error.title,
+                       branch=target.branch if target else "", pull_request=target.pull if target else None,
+                       agent=self.agent_run, usage=self.sandbox.usage if self.agent_run else None,
+                       change=self.change, verification=self.verification)
+
+    # -- helpers --
+
+    def reply(self, body: str) -> None:
+        """Answer in the review thread for a review comment, in the conversation otherwise."""
+        context = self.trigger.review_context
+        if context is not None:
+            self.github.reply_to_review_comment(self.trigger.issue_number, context.thread_comment_id, body)
+        else:
+            self.github.comment(self.trigger.issue_number, body)
+
+    def summary(self) -> str:
+        return self.agent_run.summary if self.agent_run else ""
+
+    def require_target(self) -> Target:
+        if self.target is None:
+            raise SandboxError("the run has no branch yet. This is a bug in codeagent; please report it.")
+        return self.target
+
+    @property
+    def started_wall(self) -> float:
+        return time.time() - (time.monotonic() - self.started)

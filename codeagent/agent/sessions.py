@@ -9,7 +9,8 @@ run on that branch unpacks it before the agent starts.
 Why a git note: it travels with the repository and the workflow token can push it
 (``contents: write``), it is never part of the branch's tree, so it never reaches
 the pull request's diff or the default branch, and it needs no artifact or cache
-service. Secrets the agent could have seen (the Anthropic key) are blanked first.
+service. The agent holds no secret (the gateway has the key), so there is none to blank;
+the action still passes the note through its redaction before it pushes it.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def project_slug(workdir: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "-", workdir)
 
 
-def pack_session(home: Path, workdir: str, session_id: str, secrets: list[str]) -> str | None:
+def pack_session(home: Path, workdir: str, session_id: str) -> str | None:
     """The note text for session ``session_id`` of ``workdir`` under ``home``; None when it cannot be kept.
 
     The agent owned ``home``: every step of the path must be a real directory or file, never a
@@ -63,9 +64,6 @@ def pack_session(home: Path, workdir: str, session_id: str, secrets: list[str]) 
     if len(data) > MAX_SESSION_BYTES:
         return None
     transcript = data.decode("utf-8", errors="replace")
-    for secret in secrets:
-        if secret:
-            transcript = transcript.replace(secret, "***")
     return json.dumps({"version": 1, "session_id": session_id, "project": project, "transcript": transcript})
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import pytest
 
 from codeagent.errors import GitHubError
-from codeagent.progress import (AGENT_WORKING, BRANCH_READY, CHANGES_PUSHED, PHASES, PR_READY, Ending,
+from codeagent.progress_comment import (AGENT_WORKING, BRANCH_READY, CHANGES_PUSHED, PHASES, PR_READY, Ending,
                                 ProgressComment, ProgressState, Status, is_progress_comment, render_progress)
 from tests.unit.golden import assert_golden
 

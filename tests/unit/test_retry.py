@@ -10,7 +10,7 @@ import requests
 from github import GithubException
 
 from codeagent.errors import GitHubError
-from codeagent.retry import ATTEMPTS, Retrying
+from codeagent.github_retry import ATTEMPTS, Retrying
 
 API = "https://api.github.com"
 

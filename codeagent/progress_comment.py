@@ -19,6 +19,7 @@ from enum import Enum
 from typing import Any, Callable, Protocol
 
 from codeagent.report import format_cost, format_duration
+from codeagent.text import cut, quote
 
 BRANCH_READY = "Branch and draft pull request ready"
 AGENT_WORKING = "Agent working"
@@ -30,8 +31,12 @@ PHASES = (BRANCH_READY, AGENT_WORKING, CHANGES_PUSHED, PR_READY)
 ACTIVITY_LINES = 5
 """How many of the agent's latest activity lines the comment shows."""
 
-RESULTS = ("success", "no-changes", "failure", "limit", "cancelled")
+RESULTS = ("success", "no-changes", "failure", "limit", "cancelled", "tests-failing")
 """How a run can end; the first three are `workflow.Outcome.result`'s words."""
+
+MAX_BODY = 60_000
+"""GitHub refuses comments over 65,536 characters; the agent's words are cut well before."""
+MAX_REASON = 20_000
 
 LIMITS = {"max-turns": "turn limit reached", "timeout-minutes": "time limit reached",
           "max-cost-usd": "budget reached"}
@@ -60,6 +65,8 @@ class Ending:
     """Why it failed (shown for `failure`)."""
     limit: str = ""
     """The input whose limit stopped the agent (`max-turns`, `timeout-minutes`, `max-cost-usd`)."""
+    ready: bool = False
+    """For `no-changes`: the pull request is open and ready for review (a follow-up that changed nothing)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,12 @@ class ProgressState:
     turns: int = 0
     cost_usd: float = 0.0
     pull_request_url: str = ""
+    notes: tuple[str, ...] = ()
+    """Things the person who asked should know (left-out files, comments left out, started workflows)."""
+    blocked: tuple[tuple[str, int], ...] = ()
+    """Hosts the sandbox tried to reach and the gateway refused, with how often."""
+    verification: str = ""
+    """The verify gate's line: the test command, before → after."""
     ending: Ending | None = None
     """None while the run goes on."""
 
@@ -83,21 +96,22 @@ class ProgressState:
 def render_progress(state: ProgressState) -> str:
     """The comment's Markdown: marker, headline, checklist, activity, numbers and links."""
     parts = [marker(state.run_id), _headline(state), _checklist(state.phases)]
+    if state.verification:
+        parts.append(f"**Tests:** {state.verification}")
+    if state.blocked:
+        parts.append(_blocked(state.blocked))
+    if state.notes:
+        parts.append("\n".join(f"- {note}" for note in state.notes[:20]))
     if state.activity and (state.ending is None or state.ending.result not in ("success", "no-changes")):
         parts.append(_activity(state.activity, finished=state.ending is not None))
     parts.append(_footer(state))
-    return "\n\n".join(parts) + "\n"
+    body = "\n\n".join(parts) + "\n"
+    return body if len(body) <= MAX_BODY else body[:MAX_BODY] + "\n\n…(cut: the comment was too long)\n"
 
 
 def marker(run_id: str) -> str:
     """`<!-- codeagent:progress run=RUN_ID -->`."""
     return f"<!-- codeagent:progress run={run_id} -->"
-
-
-def is_progress_comment(body: str, run_id: str | None = None) -> bool:
-    """Whether `body` is a progress comment (of run `run_id`, when given)."""
-    found = MARKER.search(body)
-    return found is not None and run_id in (None, found.group(1))
 
 
 def run_id_of(run_url: str) -> str:
@@ -110,20 +124,24 @@ def _headline(state: ProgressState) -> str:
     ending, where = state.ending, state.pull_request_url or "the branch"
     if ending is None:
         return "🤖 **codeagent is working on this.** This comment shows its progress."
+    reason = cut(ending.reason.strip(), MAX_REASON)
     if ending.result == "success":
-        said = f"\n\n{_quote(ending.reason)}" if ending.reason.strip() else ""
+        said = f"\n\n{quote(reason)}" if reason else ""
         return f"✅ **Done.** The pull request is ready for review: {where}{said}"
     if ending.result == "no-changes":
-        return "➖ **No changes.** The agent finished without changing any files, so there is nothing to review."
+        answer = f"\n\nThe agent's answer:\n\n{quote(reason)}" if reason else ""
+        return f"➖ **No changes.** The agent finished without changing any files.{answer}"
+    if ending.result == "tests-failing":
+        return (f"🧪 **The tests fail.** The agent's change is pushed to {where}, which stays a draft until they "
+                f"pass.\n\n{quote(reason)}" if reason else f"🧪 **The tests fail.** {where} stays a draft.")
     if ending.result == "limit":
         why = LIMITS.get(ending.limit, "limit reached")
-        kept = ending.reason.strip() or (f"What the agent wrote so far is pushed to {where} "
-                                         "for you to review or continue.")
+        kept = reason or f"What the agent wrote so far is pushed to {where} for you to review or continue."
         return f"⚠️ **Stopped at the `{ending.limit}` limit ({why}).** {kept}"
     if ending.result == "cancelled":
         return f"🛑 **Cancelled.** The run was cancelled; work already pushed stays on {where}."
-    reason = _quote(ending.reason) if ending.reason.strip() else "> No reason was given."
-    return f"❌ **The run failed.**\n\n{reason}\n\nDetails are in [the workflow run's log]({state.run_url})."
+    said = quote(reason) if reason else "> No reason was given."
+    return f"❌ **The run failed.**\n\n{said}\n\nDetails are in [the workflow run's log]({state.run_url})."
 
 
 def _checklist(phases: tuple[tuple[str, Status], ...]) -> str:
@@ -152,8 +170,11 @@ def _footer(state: ProgressState) -> str:
     return "<sub>" + " · ".join(numbers + links) + "</sub>"
 
 
-def _quote(text: str) -> str:
-    return "\n".join(f"> {line}".rstrip() for line in text.strip().splitlines())
+def _blocked(hosts: tuple[tuple[str, int], ...]) -> str:
+    shown = ", ".join(f"`{host}` ×{count}" for host, count in hosts[:10])
+    more = f" and {len(hosts) - 10} more" if len(hosts) > 10 else ""
+    return (f"🚫 **Blocked:** {shown}{more}. The sandbox may reach only the hosts the `network` input allows; add "
+            "a host to `allowed-domains` if the project needs it.")
 
 
 class CommentPort(Protocol):
@@ -186,6 +207,11 @@ class ProgressComment:
         self._dirty = self._finished = False
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether the comment was posted (it then says how the run ended)."""
+        return self._comment_id is not None
 
     @property
     def run_url(self) -> str:
@@ -224,19 +250,33 @@ class ProgressComment:
         """Link the pull request once it exists."""
         self._update(lambda s: replace(s, pull_request_url=url))
 
-    def finish(self, result: str, reason: str = "", limit: str = "") -> None:
+    def note(self, line: str) -> None:
+        """Say something the person who asked should know."""
+        self._update(lambda s: replace(s, notes=(*s.notes, line)))
+
+    def blocked(self, hosts: tuple[tuple[str, int], ...]) -> None:
+        """The hosts the gateway refused."""
+        self._update(lambda s: replace(s, blocked=hosts))
+
+    def verification(self, line: str) -> None:
+        """The verify gate's result."""
+        self._update(lambda s: replace(s, verification=line))
+
+    def finish(self, result: str, reason: str = "", limit: str = "", ready: bool = False) -> None:
         """Show how the run ended (one of `RESULTS`) now, whatever the throttle, and stop the flusher.
 
         A phase still in progress becomes done on success or at a limit, failed otherwise.
         """
         if result not in RESULTS:
             raise ValueError(f"unknown result {result!r}; the results are {RESULTS}")
-        settled = Status.DONE if result in ("success", "no-changes", "limit") else Status.FAILED
+        settled = Status.DONE if result in ("success", "no-changes", "limit", "tests-failing") else Status.FAILED
         with self._lock:
             if self._finished:
                 return
             phases = tuple((n, settled if st is Status.IN_PROGRESS else st) for n, st in self._state.phases)
-            self._state = replace(self._state, phases=phases, ending=Ending(result, reason, limit))
+            if ready:
+                phases = tuple((n, Status.DONE if n == PR_READY else st) for n, st in phases)
+            self._state = replace(self._state, phases=phases, ending=Ending(result, reason, limit, ready))
             self._dirty = True
         self._send(final=True)
         self._stop.set()

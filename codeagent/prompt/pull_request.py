@@ -10,19 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from codeagent.event import ReviewContext
-from codeagent.prompt import (
-    MAX_PROMPT_BYTES,
-    RULES,
-    IssueThread,
-    ThreadComment,
-    _cut_to_bytes,
-    _defuse,
-    _login,
-    _size,
-    fill_template,
-    render_comments,
-    sanitize,
-)
+from codeagent.prompt.common import RULES, IssueThread, ThreadComment, assemble, clean, defuse, login
+from codeagent.prompt.sanitize import sanitize
 
 FOLLOWUP_TEMPLATE = """\
 You are working on the GitHub repository {repository}, on pull request #{number}. Its \
@@ -74,25 +63,22 @@ def build_followup_prompt(thread: PullRequestThread, instructions: str, reposito
         "repository": repository,
         "number": str(thread.number),
         "branch": thread.branch,
-        "title": _defuse(sanitize(thread.title)),
-        "body": _defuse(sanitize(thread.body)) or "(empty)",
+        "title": clean(thread.title),
+        "body": clean(thread.body, "(empty)"),
         "linked_issue": _linked_issue(thread.linked_issue),
         "review": _review(review),
-        "instructions": _defuse(sanitize(instructions)) or "(none)",
+        "instructions": clean(instructions, "(none)"),
         "rules": RULES,
-        "comments": "",
     }
-    budget = MAX_PROMPT_BYTES - _size(fill_template(FOLLOWUP_TEMPLATE, values))
-    values["comments"] = render_comments(thread.comments, budget)
-    return _cut_to_bytes(fill_template(FOLLOWUP_TEMPLATE, values), MAX_PROMPT_BYTES)
+    return assemble(FOLLOWUP_TEMPLATE, values, thread.comments)
 
 
 def _linked_issue(issue: IssueThread | None) -> str:
     if issue is None:
         return "The pull request names no issue it resolves."
-    return (f"It resolves issue #{issue.number}, opened by @{_login(issue.author)}:\n\n"
-            f"<issue_title>{_defuse(sanitize(issue.title))}</issue_title>\n\n"
-            f"<issue_body>\n{_defuse(sanitize(issue.body)) or '(empty)'}\n</issue_body>")
+    return (f"It resolves issue #{issue.number}, opened by @{login(issue.author)}:\n\n"
+            f"<issue_title>{clean(issue.title)}</issue_title>\n\n"
+            f"<issue_body>\n{clean(issue.body, '(empty)')}\n</issue_body>")
 
 
 def _review(review: ReviewContext | None) -> str:
@@ -106,6 +92,6 @@ def _review(review: ReviewContext | None) -> str:
     else:
         where = f"line {review.line} of `{review.path}`"
     side = " (the old version of the file)" if review.side == "LEFT" else ""
-    hunk = _defuse(sanitize(review.diff_hunk, limit=8000))
+    hunk = defuse(sanitize(review.diff_hunk, limit=8000))
     return (f"\nThe request was made in a review comment on {where}{side}. The diff hunk it "
             f"refers to, ending at that line:\n\n<diff_hunk>\n{hunk}\n</diff_hunk>\n")

@@ -1,0 +1,77 @@
+"""git for a run: the action's own repository (which holds the token) and the runner's checkout.
+
+`workflow.Run` sees only this (the `ports.Branches` seam): fetch a branch, start one with
+a first commit, hand a commit to the agent, turn the packer's data into a checked commit,
+push it with the session note in one push.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from codeagent.changes import Caps, Change
+from codeagent.checkout import Checkout
+from codeagent.publish import check_and_commit
+from codeagent.repository import Repository
+
+NOTES_REF = "refs/notes/codeagent/"
+"""Prefix of the notes ref that keeps a branch's agent session; the branch name follows."""
+
+
+def notes_ref(branch: str) -> str:
+    return NOTES_REF + branch
+
+
+class Branches:
+    """The `ports.Branches` of a real run."""
+
+    def __init__(self, repository: Repository, checkout: Checkout, agent_git: Path, default_branch: str,
+                 redact: Callable[[str], str] = lambda text: text) -> None:
+        """``redact`` is applied to what carries the agent's words: commit messages and session notes."""
+        self.repository, self.checkout, self._redact = repository, checkout, redact
+        self._agent_git = agent_git
+        self._default_branch = default_branch
+        self._default_sha: str | None = None
+
+    def check_clean(self) -> None:
+        self.checkout.check_clean()
+
+    def fetch(self, branch: str) -> str | None:
+        return self.repository.fetch_branch(branch)
+
+    def start(self, branch: str, base: str, message: str) -> str:
+        """A new ``branch`` on the server: one empty commit on ``base``, pushed."""
+        first = self.repository.empty_commit(base, message)
+        return self.repository.push(branch, first, expected=None)
+
+    def hand_to_agent(self, branch: str, sha: str) -> None:
+        """The checkout switched to ``branch`` at ``sha``, and the agent's own `.git` made for it."""
+        self.checkout.switch_to(self.repository.path, branch, sha)
+        shallow = self.repository.path / "shallow"
+        self.checkout.agent_git_dir(self._agent_git, branch, sha, shallow if shallow.is_file() else None)
+
+    def commit_change(self, out: Path, base: str, message: str, caps: Caps) -> Change:
+        return check_and_commit(self.repository, out, base, self._redact(message), caps)
+
+    def push(self, branch: str, commit: str, expected: str | None, note: str | None) -> str:
+        notes = ()
+        if note is not None:
+            self.repository.write_note(notes_ref(branch), commit, self._redact(note))
+            notes = (notes_ref(branch),)
+        return self.repository.push(branch, commit, expected=expected, notes=notes)
+
+    def delete_remote_branch(self, branch: str) -> None:
+        self.repository.delete_remote_branch(branch)
+
+    def read_note(self, branch: str) -> str | None:
+        return self.repository.read_note(notes_ref(branch))
+
+    def default_branch_file(self, path: str) -> str | None:
+        """``path`` as the default branch has it (config, devcontainer, test detection): never the checkout's."""
+        if self._default_sha is None:
+            self._default_sha = self.repository.fetch_branch(self._default_branch) or ""
+        if not self._default_sha:
+            return None
+        data = self.repository.show(self._default_sha, path)
+        return data.decode("utf-8", errors="replace") if data is not None else None

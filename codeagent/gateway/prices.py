@@ -1,0 +1,73 @@
+"""What model tokens cost: US dollars per million tokens, by vendor and model name.
+
+One table for every agent, so the budget (`max-cost-usd`) means the same whichever agent runs.
+Sources, as published by each vendor:
+
+* Anthropic: https://docs.claude.com/en/docs/about-claude/pricing
+* OpenAI: https://openai.com/api/pricing/
+* Google: https://ai.google.dev/gemini-api/docs/pricing (prompts up to 200k tokens)
+
+A model name matches the first entry whose key it contains ("claude-sonnet-4-5-20250929"
+matches "sonnet"). A model the table does not know is priced at its vendor's most expensive
+entry, so that an unknown name can only make the budget stop early, never late.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Price:
+    """US dollars per million tokens."""
+
+    input: float
+    output: float
+    cache_write: float
+    """Input written to the prompt cache (Anthropic); other vendors bill it as input."""
+    cache_read: float
+    """Input read from the prompt cache (cached input)."""
+
+
+PRICES: dict[str, tuple[tuple[str, Price], ...]] = {
+    "anthropic": (
+        ("opus-4-1", Price(15.0, 75.0, 18.75, 1.5)),
+        ("opus-4-2025", Price(15.0, 75.0, 18.75, 1.5)),
+        ("3-opus", Price(15.0, 75.0, 18.75, 1.5)),
+        ("opus", Price(5.0, 25.0, 6.25, 0.5)),
+        ("3-5-haiku", Price(0.8, 4.0, 1.0, 0.08)),
+        ("haiku", Price(1.0, 5.0, 1.25, 0.1)),
+        ("sonnet", Price(3.0, 15.0, 3.75, 0.3)),
+    ),
+    "openai": (
+        ("gpt-5-mini", Price(0.25, 2.0, 0.25, 0.025)),
+        ("gpt-5-nano", Price(0.05, 0.4, 0.05, 0.005)),
+        ("gpt-5", Price(1.25, 10.0, 1.25, 0.125)),
+        ("gpt-4.1-mini", Price(0.4, 1.6, 0.4, 0.1)),
+        ("gpt-4.1", Price(2.0, 8.0, 2.0, 0.5)),
+        ("o4-mini", Price(1.1, 4.4, 1.1, 0.275)),
+        ("o3", Price(2.0, 8.0, 2.0, 0.5)),
+    ),
+    "google": (
+        ("flash-lite", Price(0.1, 0.4, 0.1, 0.025)),
+        ("flash", Price(0.3, 2.5, 0.3, 0.075)),
+        ("pro", Price(1.25, 10.0, 1.25, 0.31)),
+    ),
+}
+
+
+def price_of(vendor: str, model: str) -> Price:
+    """The price of ``model``; the vendor's most expensive one when the table does not know it."""
+    table = PRICES[vendor]
+    for key, price in table:
+        if key in model:
+            return price
+    return max((price for _, price in table), key=lambda price: price.output)
+
+
+def cost_usd(vendor: str, model: str, *, input_tokens: int, output_tokens: int,
+             cache_write_tokens: int = 0, cache_read_tokens: int = 0) -> float:
+    """What the tokens of one response cost."""
+    price = price_of(vendor, model)
+    return (input_tokens * price.input + output_tokens * price.output + cache_write_tokens * price.cache_write
+            + cache_read_tokens * price.cache_read) / 1_000_000

@@ -1,0 +1,227 @@
+"""The action's own repository: where every git command that holds the token runs.
+
+A bare repository in the run's state directory, which no agent ever sees or writes. It
+fetches what the run needs from the server (the base, the branch, the kept session), makes
+the action's commits with `commit-tree` (no worktree, no index of anyone else), imports the
+agent's change as a bundle the packer wrote (data, checked by `codeagent.publish`), and pushes.
+The token travels in the environment of the fetch and push commands only.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from codeagent.errors import GitError
+from codeagent.gitcmd import Git, Identity, auth_header
+
+PUSH_ATTEMPTS = 3
+"""Pushes tried before giving up on a branch that keeps moving on the server."""
+CATCH_UP_DEPTH = 100
+"""How much of a branch that moved meanwhile is fetched to find where our commit started."""
+
+
+@dataclass(frozen=True)
+class TreeChange:
+    """One path a commit changes, from ``git diff-tree --raw``."""
+
+    status: str
+    """``A``dded, ``M``odified, ``D``eleted, ``T`` (type changed)."""
+    path: str
+    old_mode: str
+    new_mode: str
+    new_sha: str
+
+
+class Repository:
+    """The action's bare repository of ``repository`` (``owner/name``) on ``server_url``."""
+
+    def __init__(self, path: Path, *, server_url: str, repository: str, token: str, identity: Identity) -> None:
+        self.path = Path(path)
+        self.url = f"{server_url.rstrip('/')}/{repository}.git"
+        self._auth = {f"http.{server_url.rstrip('/')}/.extraheader": auth_header(token)}
+        self._identity = identity
+        self._git = Git(self.path, secrets=(token, auth_header(token).split()[-1]), env={
+            "GIT_AUTHOR_NAME": identity.name, "GIT_AUTHOR_EMAIL": identity.email,
+            "GIT_COMMITTER_NAME": identity.name, "GIT_COMMITTER_EMAIL": identity.email})
+        if not (self.path / "HEAD").is_file():
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._git.check("init", "--quiet", "--bare", str(self.path))
+
+    @property
+    def objects(self) -> Path:
+        return self.path / "objects"
+
+    # -- from the server --
+
+    def fetch_branch(self, branch: str, depth: int | None = 1) -> str | None:
+        """The sha of ``branch`` on the server, its commits fetched; None when there is no such branch."""
+        return self._fetch(f"+refs/heads/{branch}:refs/remotes/origin/{branch}", depth,
+                           f"refs/remotes/origin/{branch}")
+
+    def fetch_commit(self, sha: str) -> str:
+        """Make sure commit ``sha`` (and its tree) is here."""
+        if self._git.run("cat-file", "-e", f"{sha}^{{commit}}")[0] == 0:
+            return sha
+        if self._fetch(sha, 1, "FETCH_HEAD") is None:
+            raise GitError(f"commit {sha} is not on the server. To fix: re-run the job; if the branch was "
+                           "force-pushed meanwhile, start again with a new `/code`.")
+        return sha
+
+    def read_note(self, ref: str) -> str | None:
+        """The note kept under ``ref`` on the server (one per ref: the newest replaced the older), or None."""
+        if self._fetch(f"+{ref}:{ref}", None, ref) is None:
+            return None
+        listing = self._git.check("ls-tree", ref)
+        blobs = [line.split()[2] for line in listing.splitlines() if " blob " in line]
+        return self._git.check("cat-file", "blob", blobs[-1]) if blobs else None
+
+    def _fetch(self, refspec: str, depth: int | None, result: str) -> str | None:
+        options = [f"--depth={depth}"] if depth else []
+        if result != "FETCH_HEAD":
+            options.append("--no-write-fetch-head")
+        status, _, err = self._git.run("fetch", "--quiet", "--no-tags", *options, self.url, refspec,
+                                       config=self._auth)
+        if status:
+            if "couldn't find remote ref" in err or "not our ref" in err or "no such remote ref" in err:
+                return None
+            raise self._git.failure("fetch", err)
+        return self._git.check("rev-parse", "--verify", "--quiet", f"{result}^{{commit}}")
+
+    # -- reading --
+
+    def show(self, sha: str, path: str) -> bytes | None:
+        """The content of ``path`` at commit ``sha`` (a regular file), or None when there is none."""
+        status, kind, _ = self._git.run("cat-file", "-t", f"{sha}:{path}")
+        if status or kind != "blob":
+            return None
+        mode = self._git.check("ls-tree", sha, "--", path).split(" ", 1)[0]
+        if mode not in ("100644", "100755"):
+            return None  # a symlink or a submodule: not a file to read
+        return self._git.check("cat-file", "blob", f"{sha}:{path}").encode()
+
+    def archive(self, sha: str, directory: str, out: Path) -> None:
+        """``directory`` of commit ``sha`` as a tar file at ``out`` (a build context)."""
+        spec = f"{sha}:{directory}" if directory not in ("", ".") else sha
+        self._git.check("archive", "--format=tar", f"--output={out}", spec)
+
+    def tree_of(self, sha: str) -> str:
+        return self._git.check("rev-parse", f"{sha}^{{tree}}")
+
+    def parents_of(self, sha: str) -> list[str]:
+        return self._git.check("rev-list", "--parents", "-n", "1", sha).split()[1:]
+
+    def changes(self, old: str, new: str) -> list[TreeChange]:
+        """Every path that differs between two commits or trees, renames as delete and add."""
+        out = self._git.check("diff-tree", "-r", "-z", "--no-renames", "--raw", old, new)
+        fields = out.split("\0")
+        changes = []
+        for meta, path in zip(fields[0::2], fields[1::2]):
+            if not meta.startswith(":"):
+                continue
+            old_mode, new_mode, _, new_sha, status = meta[1:].split()
+            changes.append(TreeChange(status[0], path, old_mode, new_mode, new_sha))
+        return changes
+
+    def size_of(self, sha: str) -> int:
+        return int(self._git.check("cat-file", "-s", sha))
+
+    def entry(self, commit: str, path: str) -> str | None:
+        """``mode sha`` of ``path`` in ``commit``'s tree, or None when it has none."""
+        out = self._git.check("ls-tree", "-z", commit, "--", path)
+        if not out:
+            return None
+        meta = out.split("\t", 1)[0].split()
+        return f"{meta[0]} {meta[2]}"
+
+    # -- writing --
+
+    def commit(self, tree: str, parents: list[str], message: str) -> str:
+        """A commit of ``tree`` (the action's identity as author and committer)."""
+        args = [arg for parent in parents for arg in ("-p", parent)]
+        return self._git.check("commit-tree", tree, *args, stdin=message)
+
+    def empty_commit(self, parent: str, message: str) -> str:
+        """A commit on top of ``parent`` that changes nothing."""
+        return self.commit(self.tree_of(parent), [parent], message)
+
+    def import_bundle(self, bundle: Path, base: str) -> str:
+        """The commit in the packer's ``bundle``, fetched here; it must be one commit on top of ``base``."""
+        ref = "refs/codeagent/change"
+        status, _, err = self._git.run("fetch", "--quiet", "--no-tags", str(bundle), f"+refs/heads/change:{ref}")
+        if status:
+            raise GitError(f"the agent's change could not be read ({self._git.mask(err.strip()[-300:])}). "
+                           "To fix: re-run the job; the agent's files are still in the runner's checkout.")
+        commit = self._git.check("rev-parse", f"{ref}^{{commit}}")
+        if self.parents_of(commit) != [base]:
+            raise GitError("the packer's commit does not start where the agent started. To fix: re-run the job.")
+        return commit
+
+    def rewrite(self, commit: str, restore: dict[str, str | None]) -> str:
+        """The tree of ``commit`` with each path of ``restore`` set to ``mode sha`` (or removed, for None)."""
+        if not restore:
+            return self.tree_of(commit)
+        with tempfile.TemporaryDirectory() as scratch:
+            index = {"GIT_INDEX_FILE": os.path.join(scratch, "index")}
+            git = Git(self.path, env=index)
+            git.check("read-tree", commit)
+            lines = [f"{entry}\t{path}" if entry else f"0 {'0' * 40}\t{path}" for path, entry in restore.items()]
+            git.check("update-index", "--index-info", stdin="\n".join(lines) + "\n")
+            return git.check("write-tree")
+
+    def write_note(self, ref: str, commit: str, text: str) -> None:
+        """Make ``text`` the only note under ``ref``, attached to ``commit`` (pushed with the branch)."""
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".note") as note:
+            note.write(text)
+            note.flush()
+            self._git.run("update-ref", "-d", ref)
+            self._git.check("notes", f"--ref={ref}", "add", "--force", "--file", note.name, commit)
+
+    # -- to the server --
+
+    def push(self, branch: str, commit: str, *, expected: str | None, notes: tuple[str, ...] = ()) -> str:
+        """Push ``commit`` to ``branch`` (never forcing it) with the ``notes`` refs, in one push.
+
+        ``expected`` is where the branch was when the run started (None: it did not exist).
+        When someone pushed to it meanwhile, our commit is replayed on top of theirs with a
+        three-way merge of trees (no worktree involved); when that conflicts, our commit goes
+        to a branch of its own beside theirs, and the error says where. Returns what was pushed.
+        """
+        for _ in range(PUSH_ATTEMPTS):
+            lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
+            refspecs = [f"{commit}:refs/heads/{branch}", *(f"+{ref}:{ref}" for ref in notes)]
+            status, out, err = self._git.run("push", "--porcelain", "--atomic", lease, self.url, *refspecs,
+                                             config=self._auth)
+            if status == 0:
+                return commit
+            if "stale info" not in out + err and "fetch first" not in out + err and "non-fast-forward" not in out:
+                rejections = [line for line in out.splitlines() if line.startswith("!")]
+                raise self._git.failure("push", "\n".join([err, *rejections]))
+            commit, expected = self._replay(branch, commit)
+        raise GitError(f"push of {branch} rejected {PUSH_ATTEMPTS} times: the branch on the server kept moving. "
+                       "To fix: run the action again once nobody else pushes to it.")
+
+    def _replay(self, branch: str, commit: str) -> tuple[str, str]:
+        """Our ``commit`` replayed on the branch as it now is on the server: (new commit, its parent)."""
+        theirs = self.fetch_branch(branch, depth=CATCH_UP_DEPTH)
+        if theirs is None:
+            raise GitError(f"{branch} was deleted on the server while the agent worked. To fix: run the action "
+                           "again to start it afresh.")
+        status, tree, _ = self._git.run("merge-tree", "--write-tree", "--no-messages", theirs, commit)
+        if status == 0:
+            message = self._git.check("log", "-1", "--format=%B", commit)
+            return self.commit(tree.split()[0], [theirs], message), theirs
+        side = f"{branch}-conflict-{commit[:8]}"
+        pushed = self._git.run("push", "--quiet", self.url, f"{commit}:refs/heads/{side}", config=self._auth)[0] == 0
+        kept = f"our work is on the branch {side}" if pushed else f"our work is commit {commit} (pushing it failed too)"
+        raise GitError(f"push of {branch} rejected: commits were pushed to it meanwhile and ours conflict with them. "
+                       f"Nothing was overwritten; {kept}. To fix: merge it into {branch} by hand, or resolve the "
+                       "conflict and run the action again.")
+
+    def delete_remote_branch(self, branch: str) -> None:
+        """Delete ``branch`` on the server."""
+        status, _, err = self._git.run("push", "--quiet", self.url, f":refs/heads/{branch}", config=self._auth)
+        if status:
+            raise self._git.failure("push", err)

@@ -1,0 +1,315 @@
+"""Containers beside the action's own, through the runner's docker socket.
+
+The runner mounts ``/var/run/docker.sock`` into the action's container, so a container
+started from here is created by the host's daemon: bind-mount sources are *host* paths.
+The action finds its own container (``docker inspect``) and translates its paths (the
+workspace, the runner's temp directory) into the host paths the runner mounted there.
+
+Every container started here runs without network (`network_mode: none`), without
+capabilities, as a non-root user, under limits, and is removed whatever happens.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.types import LogConfig
+
+from codeagent.errors import SandboxError
+from codeagent.sandbox.lines import LineSplitter
+
+CLI_DIR = "/opt/codeagent/cli"
+"""Where the agent CLIs (and the forwarder) are, in the action image and in any sandbox."""
+_CONTAINER_ID = re.compile(r"/containers/([0-9a-f]{64})/")
+LOG_LIMIT = LogConfig(type=LogConfig.types.JSON, config={"max-size": "64m", "max-file": "1"})
+"""A flood of output must not fill the runner's disk through the container's log file."""
+NO_ENGINE_HINT = ("Run the action on a runner with Docker (GitHub's ubuntu-latest has it); on a self-hosted "
+                  "runner, install Docker and give the runner's user access to /var/run/docker.sock.")
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A directory (or socket) the container sees."""
+
+    source: str
+    """A path in the action's container (translated to the host's), or a volume's name."""
+    target: str
+    read_only: bool = False
+    volume: bool = False
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory: str = "4g"
+    cpus: float = 2.0
+    pids: int = 512
+    tmp_size: str = "1g"
+    """Size of /tmp, a tmpfs counted in the memory: scratch space that cannot fill the runner's disk."""
+    timeout_s: float = 1800.0
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """One short-lived container: what it runs, as whom, what it sees."""
+
+    image: str
+    command: list[str]
+    user: str
+    """``uid:gid``."""
+    workdir: str
+    env: dict[str, str]
+    mounts: tuple[Mount, ...] = ()
+    limits: Limits = Limits()
+    labels: dict[str, str] = field(default_factory=dict)
+    role: str = "sandbox"
+    """What it is for (``sandbox``, ``packer``), in its name and labels."""
+
+
+@dataclass(frozen=True)
+class SandboxExit:
+    """How a container ended."""
+
+    exit_code: int | None
+    timed_out: bool
+    oom_killed: bool
+    stderr_tail: tuple[str, ...]
+    cut_lines: int = 0
+    """Output lines longer than the line cap, cut."""
+    dropped_bytes: int = 0
+    """Output past the total cap, not read."""
+
+
+@dataclass(frozen=True)
+class SelfContainer:
+    """The action's own container, as the host's daemon knows it."""
+
+    id: str
+    image: str
+    mounts: tuple[tuple[str, str], ...]
+    """(destination inside the container, source on the host), longest first."""
+
+
+class Engine:
+    """The Docker engine the runner gave the action."""
+
+    def __init__(self, client: docker.DockerClient | None = None) -> None:
+        try:
+            self._docker = client or docker.from_env(timeout=120)
+            self._docker.ping()
+        except DockerException as error:
+            raise SandboxError(f"cannot reach the Docker engine through /var/run/docker.sock: {error}. "
+                               f"{NO_ENGINE_HINT}") from error
+        self.own = find_self_container(self._docker)
+
+    @property
+    def own_image(self) -> str:
+        """The action's image id, or "" outside a container."""
+        return self.own.image if self.own else ""
+
+    def host_path(self, path: str) -> str:
+        """The host path behind ``path`` of this container (itself outside a container)."""
+        if self.own is None:
+            return path
+        for destination, source in self.own.mounts:
+            if path == destination or path.startswith(destination.rstrip("/") + "/"):
+                return source + path[len(destination):]
+        raise SandboxError(f"{path} is not on a volume the runner mounted into the action's container, so a "
+                           "sibling container cannot see it. Keep the checkout in GITHUB_WORKSPACE (the default "
+                           "of actions/checkout).")
+
+    def run(self, spec: ContainerSpec, on_line: Callable[[str], None],
+            should_stop: Callable[[], bool] = lambda: False) -> SandboxExit:
+        """Run ``spec`` to the end, feeding each stdout line to ``on_line``; the container is always removed."""
+        # Named up front, so a signal that lands while it is being created still finds it by name.
+        name = f"codeagent-{spec.role}-{uuid.uuid4().hex[:12]}"
+        watchdog = None
+        try:
+            container = self._create(spec, name)
+            watchdog = _Watchdog(container, spec.limits.timeout_s, should_stop)
+            container.start()
+            watchdog.start()
+            splitter = LineSplitter()
+            for line in splitter.split(_stdout(container)):
+                on_line(line)
+            status = container.wait(timeout=30)
+            container.reload()
+            return SandboxExit(exit_code=status.get("StatusCode"), timed_out=watchdog.timed_out,
+                               oom_killed=bool(container.attrs["State"].get("OOMKilled")),
+                               stderr_tail=_stderr_tail(container), cut_lines=splitter.cut_lines,
+                               dropped_bytes=splitter.dropped_bytes)
+        except (APIError, DockerException) as error:
+            raise SandboxError(f"the {spec.role} container failed: {error}. If the runner's disk or memory is "
+                               "full, free some; otherwise re-run the job.") from error
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+            self._remove(name)
+
+    def ensure_image(self, image: str) -> None:
+        """Pull ``image`` unless the engine has it."""
+        try:
+            self._docker.images.get(image)
+            return
+        except ImageNotFound:
+            pass
+        try:
+            self._docker.images.pull(image)
+        except (APIError, DockerException) as error:
+            raise SandboxError(f"cannot pull the image {image!r}: {error}. Fix the `sandbox-image` input (or the "
+                               "devcontainer's `image`), or build or pull the image in an earlier step.") from error
+
+    def volume_from_image(self, image: str, path: str, name: str, labels: dict[str, str]) -> str:
+        """A named volume holding ``path`` of ``image`` (Docker fills an empty volume from the image)."""
+        self.ensure_image(image)
+        try:
+            self._docker.containers.run(image, entrypoint=["true"], volumes={name: {"bind": path, "mode": "rw"}},
+                                        labels={"codeagent.sandbox": "volume", **labels}, remove=True,
+                                        network_mode="none")
+        except (APIError, DockerException) as error:
+            raise SandboxError(f"cannot copy {path} out of the image {image!r}: {error}") from error
+        return name
+
+    def remove_volume(self, name: str) -> None:
+        """Remove a volume; one still in use, or gone, stays as it is."""
+        try:
+            self._docker.volumes.get(name).remove()
+        except (NotFound, APIError):
+            pass
+
+    def _remove(self, name: str) -> None:
+        try:
+            remove_container(self._docker.containers.get(name))
+        except NotFound:
+            pass
+
+    def _create(self, spec: ContainerSpec, name: str):
+        volumes = {}
+        for mount in spec.mounts:
+            source = mount.source if mount.volume else self.host_path(mount.source)
+            volumes[source] = {"bind": mount.target, "mode": "ro" if mount.read_only else "rw"}
+        try:
+            return self._docker.containers.create(
+                spec.image, name=name, command=spec.command, entrypoint=[], working_dir=spec.workdir,
+                user=spec.user, environment=spec.env, volumes=volumes, network_mode="none", init=True,
+                mem_limit=spec.limits.memory, memswap_limit=spec.limits.memory,
+                nano_cpus=int(spec.limits.cpus * 1e9), pids_limit=spec.limits.pids,
+                tmpfs={"/tmp": f"size={spec.limits.tmp_size},mode=1777"}, cap_drop=["ALL"],
+                security_opt=["no-new-privileges"], log_config=LOG_LIMIT,
+                labels={"codeagent.sandbox": spec.role, **spec.labels}, detach=True,
+            )
+        except ImageNotFound as error:
+            raise SandboxError(f"sandbox image {spec.image!r} not found: pull it in an earlier step "
+                               "or fix the `sandbox-image` input.") from error
+        except (APIError, DockerException) as error:
+            raise SandboxError(f"cannot create the {spec.role} container: {error}. Check that the image "
+                               f"{spec.image!r} exists for this runner's platform and that Docker has room.") from error
+
+
+class _Watchdog:
+    """Kills the container at the wall-clock limit or when asked to stop."""
+
+    def __init__(self, container, timeout_s: float, should_stop: Callable[[], bool]) -> None:
+        self._container = container
+        self._deadline = time.monotonic() + timeout_s
+        self._should_stop = should_stop
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self.timed_out = False
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def cancel(self) -> None:
+        self._done.set()
+
+    def _stop_requested(self) -> bool:
+        try:
+            return bool(self._should_stop())
+        except Exception:  # a broken check must not leave the agent running unwatched
+            return True
+
+    def _watch(self) -> None:
+        while not self._done.wait(0.5):
+            if time.monotonic() >= self._deadline:
+                self.timed_out = True
+            elif not self._stop_requested():
+                continue
+            _kill(self._container)
+            return
+
+
+def find_self_container(client: docker.DockerClient) -> SelfContainer | None:
+    """The container this process runs in, or None outside a container."""
+    container_id = _own_container_id()
+    if container_id is None:
+        return None
+    try:
+        attrs = client.api.inspect_container(container_id)
+    except NotFound:
+        return None
+    mounts = sorted(((m["Destination"], m["Source"]) for m in attrs.get("Mounts", [])),
+                    key=lambda pair: len(pair[0]), reverse=True)
+    return SelfContainer(id=attrs["Id"], image=attrs["Image"], mounts=tuple(mounts))
+
+
+def _own_container_id() -> str | None:
+    """Read from mountinfo (works with host networking, where HOSTNAME is the host's)."""
+    try:
+        mountinfo = Path("/proc/self/mountinfo").read_text()
+    except OSError:
+        return None
+    # Docker bind-mounts /etc/hostname from the container's own directory; prefer that
+    # line over any other mention of a container directory.
+    lines = mountinfo.splitlines()
+    for line in sorted(lines, key=lambda line: " /etc/hostname " not in line):
+        match = _CONTAINER_ID.search(line)
+        if match:
+            return match.group(1)
+    return None
+
+
+def _stdout(container) -> Iterator[bytes]:
+    """The container's stdout as it comes, then whatever the follow stream missed.
+
+    A follow stream can end before a last line that has no newline (moby/moby#43860),
+    so once the container has exited its log is read again and the rest passed on.
+    """
+    seen = 0
+    for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=False):
+        seen += len(chunk)
+        yield chunk
+    container.wait(timeout=30)
+    yield container.logs(stdout=True, stderr=False)[seen:]
+
+
+def _stderr_tail(container, lines: int = 20) -> tuple[str, ...]:
+    text = container.logs(stdout=False, stderr=True, tail=lines).decode("utf-8", "replace")
+    return tuple(line[:500] for line in deque(text.splitlines(), maxlen=lines))
+
+
+def _kill(container) -> None:
+    try:
+        container.kill()
+    except (APIError, NotFound):
+        pass
+
+
+def remove_container(container) -> None:
+    """Remove ``container`` whatever its state; a missing one is fine."""
+    try:
+        container.remove(force=True)
+    except NotFound:
+        pass
+    except APIError as error:
+        if "already in progress" not in str(error):
+            raise SandboxError(f"could not remove the sandbox container: {error}. Remove it with "
+                               f"`docker rm -f {container.name}`.") from error

@@ -1,0 +1,45 @@
+"""Small text helpers shared by the messages the action writes."""
+
+from __future__ import annotations
+
+
+def first_line(text: str, limit: int) -> str:
+    """The first non-empty line of ``text``, stripped, cut to ``limit`` characters."""
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    return cut(line, limit)
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` with all its whitespace collapsed to single spaces, cut to ``limit`` characters."""
+    return cut(" ".join(text.split()), limit)
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def cut_at_word(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters at a word boundary, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    return (head.rsplit(" ", 1)[0] if " " in head else head).rstrip() + "…"
+
+
+def quote(text: str) -> str:
+    """``text`` as a Markdown block quote."""
+    return "\n".join(f"> {line}".rstrip() for line in text.strip().splitlines())
+
+
+def relative_to(path: str, workspace: str) -> str:
+    """``path`` relative to ``workspace`` when it lies inside it."""
+    root = workspace.rstrip("/")
+    if root and path == root:
+        return "."
+    return path.removeprefix(root + "/") if root else path
+
+
+def plural(count: int, noun: str) -> str:
+    """"1 turn", "3 turns"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
