@@ -12,6 +12,35 @@ MAX_TEXT_CHARS = 20_000
 """Longest title, body, comment or instructions text kept; the rest is cut with a note."""
 
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+_NUMERIC_ENTITY = re.compile(r"&#(?:[xX]([0-9A-Fa-f]+)|(\d+));")
+_KEPT_CONTROLS = "\n\t"
+_INVISIBLE_LETTERS = "\u034f\u115f\u1160\u3164\uffa0"
+_INVISIBLE_CATEGORIES = ("Cf", "Cc", "Cs")
+_JOINERS = "\u200c\u200d"
+
+# Where emoji live: Unicode's Extended_Pictographic, by block (the standard library has no emoji property).
+_EMOJI = ("[\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u231a-\u23ff\u24c2\u25aa-\u27bf"
+          "\u2934\u2935\u2b05-\u2b55\u3030\u303d\u3297\u3299\U0001f000-\U0001faff]")
+# Scripts whose letters change shape at a joiner: Arabic (Persian, Urdu…), Syriac, N'Ko and their
+# neighbouring blocks, the Indic scripts from Devanagari to Sinhala, Mongolian, Arabic presentation forms.
+_JOINING_SCRIPT = "[\u0600-\u08ff\u0900-\u0dff\u1800-\u18af\ufb50-\ufdff\ufe70-\ufefe]"
+_SUBDIVISION_FLAGS = ("gbeng", "gbsct", "gbwls")
+"""England, Scotland, Wales: the only tag sequences Unicode recommends (https://unicode.org/reports/tr51/)."""
+
+
+def _flag(code: str) -> str:
+    """A subdivision flag: a black flag, `code` spelled in tag characters, a cancel tag."""
+    return "\U0001f3f4" + "".join(chr(0xE0000 + ord(letter)) for letter in code) + "\U000e007f"
+
+
+# Sequences kept whole although they hold invisible characters; one group, for `re.split`.
+_SHOWN_SEQUENCE = re.compile("(" + "|".join([
+    *map(_flag, _SUBDIVISION_FLAGS),
+    rf"{_EMOJI}[\ufe0e\ufe0f]?(?:\u200d{_EMOJI}[\ufe0e\ufe0f]?)*",
+    "[#*0-9]\ufe0f\u20e3",
+]) + ")")
+_STRAY_JOINER = re.compile(rf"(?<!{_JOINING_SCRIPT})[{_JOINERS}]|[{_JOINERS}](?!{_JOINING_SCRIPT})")
+
 _HIDDEN_ATTRIBUTE = re.compile(
     r"""\s(?:alt|title|aria-[\w-]+|data-[\w-]+|placeholder)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""",
     re.IGNORECASE,
@@ -20,25 +49,36 @@ _HTML_TAG = re.compile(r"<[A-Za-z][^<>]*>")
 _IMAGE_ALT = re.compile(r"!\[[^\]]*\]\(")
 _LINK_TITLE = re.compile(r"(\]\(\s*<?[^\s()<>]+>?)\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\))\s*\)")
 _REFERENCE_TITLE = re.compile(r"^(\s*\[[^\]]+\]:\s*\S+)\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\))\s*$", re.MULTILINE)
-_NUMERIC_ENTITY = re.compile(r"&#(?:[xX]([0-9A-Fa-f]+)|(\d+));")
-_KEPT_CONTROLS = "\n\t"
-_INVISIBLE_LETTERS = "\u034f\u115f\u1160\u3164\uffa0"
-_INVISIBLE_CATEGORIES = ("Cf", "Cc", "Cs")
 
 
 def sanitize(text: str | bytes, limit: int = MAX_TEXT_CHARS) -> str:
     """`text` without what GitHub hides from a human reader, cut to `limit` characters.
 
-    Removes HTML comments, invisible and bidi-control characters, HTML `alt`/`title`/
-    `aria-*`/`data-*` attributes, image alt texts and link titles. `<details>` stays:
-    a reader can open it. Invalid UTF-8 becomes U+FFFD; lone surrogates are dropped.
+    Removes HTML comments; HTML `alt`/`title`/`placeholder`/`aria-*`/`data-*` attributes;
+    the alt texts of Markdown images and link titles; and the characters a reader cannot
+    see: format, control and bidi characters, invisible fillers, variation selectors and
+    tags. Of those characters, what a reader sees the effect of stays:
+
+    - a zero-width joiner or non-joiner between two letters of a script that shapes its
+      letters by it (Persian `می‌خواهم`, Devanagari `क्‍ष`). Anywhere else (alone, at the
+      start or end of a word, in a run, between Latin letters) it only hides, and goes;
+    - a zero-width joiner between two emoji (`👩‍💻`), and one variation selector 15 or 16
+      right after an emoji (`❤️`), which picks its text or emoji presentation. Anywhere
+      else (after a letter, a second one) a selector at most changes a glyph's shape, and
+      runs of them smuggle bytes ("variation-selector smuggling"), so it goes;
+    - the tags of the England, Scotland and Wales flags. Any other tag character goes:
+      tags spell hidden ASCII ("ASCII smuggling").
+
+    Entities of invisible characters (`&#8203;`) are judged as those characters; other
+    entities stay as written. `<details>` stays: a reader can open it. Invalid UTF-8
+    becomes U+FFFD.
     """
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     text = text.replace("\r\n", "\n")
     text = _HTML_COMMENT.sub("", text)
-    text = _NUMERIC_ENTITY.sub(_drop_invisible_entity, text)
-    text = "".join(char for char in text if _visible(char))
+    text = _NUMERIC_ENTITY.sub(_decode_invisible_entity, text)
+    text = _strip_invisible(text)
     text = _HTML_TAG.sub(lambda tag: _HIDDEN_ATTRIBUTE.sub("", tag[0]), text)
     text = _IMAGE_ALT.sub("![](", text)
     text = _LINK_TITLE.sub(r"\1)", text)
@@ -53,6 +93,27 @@ def truncate(text: str, limit: int = MAX_TEXT_CHARS) -> str:
     return f"{text[:limit]}\n\n[… truncated: the text has {len(text):,} characters; the first {limit:,} are shown]"
 
 
+def _decode_invisible_entity(match: re.Match) -> str:
+    """An entity of an invisible character as that character, for `_strip_invisible` to judge; others as written."""
+    code = int(match[1], 16) if match[1] else int(match[2])
+    if code > 0x10FFFF:
+        return ""
+    return match[0] if _visible(chr(code)) else chr(code)
+
+
+def _strip_invisible(text: str) -> str:
+    """`text` without the characters a reader cannot see, emoji and flag sequences kept whole."""
+    parts = _SHOWN_SEQUENCE.split(text)
+    # With one group, split() alternates: the text between sequences, then a sequence.
+    return "".join(part if index % 2 else _visible_only(part) for index, part in enumerate(parts))
+
+
+def _visible_only(text: str) -> str:
+    """`text` (no emoji in it) without invisible characters, but with the joiners that shape its letters."""
+    text = "".join(char for char in text if char in _JOINERS or _visible(char))
+    return _STRAY_JOINER.sub("", text)
+
+
 def _visible(char: str) -> bool:
     """False for characters a reader cannot see: format, control and variation-selector ones."""
     if char in _KEPT_CONTROLS:
@@ -60,11 +121,3 @@ def _visible(char: str) -> bool:
     if char in _INVISIBLE_LETTERS or unicodedata.category(char) in _INVISIBLE_CATEGORIES:
         return False
     return not ("\ufe00" <= char <= "\ufe0f" or "\U000e0100" <= char <= "\U000e01ef")
-
-
-def _drop_invisible_entity(match: re.Match) -> str:
-    """Remove `&#8203;`-style entities of invisible characters; keep the rest as written."""
-    code = int(match[1], 16) if match[1] else int(match[2])
-    if code > 0x10FFFF:
-        return ""
-    return match[0] if _visible(chr(code)) else ""

@@ -48,6 +48,36 @@ def test_sanitize_strips_what_a_reader_cannot_see(text, expected):
     assert sanitize(text) == expected
 
 
+def flag(code: str) -> str:
+    """The emoji tag sequence of a subdivision flag: a black flag, `code` in tag letters, a cancel tag."""
+    return "\U0001f3f4" + "".join(chr(0xE0000 + ord(letter)) for letter in code) + "\U000e007f"
+
+
+@pytest.mark.parametrize("text", [
+    "می\u200cخواهم",  # Persian: the ZWNJ keeps the letters apart
+    "क्\u200dष and ক্\u200dর",  # Devanagari and Bengali: the ZWJ after a virama picks a half form
+    "👩\u200d💻 👨\u200d👩\u200d👧 🏳\ufe0f\u200d🌈 👩🏽\u200d🚀",  # emoji ZWJ sequences
+    "❤\ufe0f ☺\ufe0e #\ufe0f\u20e3",  # emoji and text presentation, a keycap
+    f"England {flag('gbeng')}, Scotland {flag('gbsct')}, Wales {flag('gbwls')}",
+    "👩&#8205;💻",  # an entity of a joiner is judged like the joiner
+])
+def test_sanitize_keeps_the_joiners_and_selectors_a_reader_sees(text):
+    assert sanitize(text) == text.replace("&#8205;", "\u200d")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("\u200dword\u200c and wo\u200drd and a \u200d b", "word and word and a  b"),  # no script joins here
+    ("می\u200c\u200cخواهم and می\u200c\u061c\u200cخواهم", "میخواهم and میخواهم"),  # runs carry hidden bits
+    ("👩\u200d\u200d💻 and 👩\u200d and \u200d💻", "👩💻 and 👩 and 💻"),
+    ("A\ufe0f and ❤\ufe0f\ufe0f", "A and ❤\ufe0f"),  # a selector after a letter only hides; one per emoji
+    ("Hi😊\ufe01\ufe02\U000e0150\U000e01ef!", "Hi😊!"),  # bytes smuggled as variation selectors
+    (f"{flag('ignore')} {flag('gbengx')} 🏴", "🏴 🏴 🏴"),  # tags outside the three flags are ASCII smuggling
+    ("a&#8205;b &#65039;", "ab"),
+])
+def test_sanitize_strips_joiners_and_selectors_that_hide_text(text, expected):
+    assert sanitize(text) == expected
+
+
 def test_sanitize_never_fails_on_invalid_utf8_or_lone_surrogates():
     assert sanitize(b"caf\xc3\xa9 \xff\xfe ok") == "café \ufffd\ufffd ok"
     assert sanitize("broken \ud800 surrogate") == "broken  surrogate"
