@@ -13,6 +13,7 @@ MAX_TEXT_CHARS = 20_000
 
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _NUMERIC_ENTITY = re.compile(r"&#(?:[xX]([0-9A-Fa-f]+)|(\d+));")
+_LINE_BREAK = re.compile(r"\r\n?")
 _KEPT_CONTROLS = "\n\t"
 _INVISIBLE_LETTERS = "\u034f\u115f\u1160\u3164\uffa0"
 _INVISIBLE_CATEGORIES = ("Cf", "Cc", "Cs")
@@ -41,12 +42,13 @@ _SHOWN_SEQUENCE = re.compile("(" + "|".join([
 ]) + ")")
 _STRAY_JOINER = re.compile(rf"(?<!{_JOINING_SCRIPT})[{_JOINERS}]|[{_JOINERS}](?!{_JOINING_SCRIPT})")
 
-_HIDDEN_ATTRIBUTE = re.compile(
-    r"""\s(?:alt|title|aria-[\w-]+|data-[\w-]+|placeholder)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""",
-    re.IGNORECASE,
-)
-_HTML_TAG = re.compile(r"<[A-Za-z][^<>]*>")
-_IMAGE_ALT = re.compile(r"!\[[^\]]*\]\(")
+# A tag ends at the first `>` outside a quoted attribute value (`<img src="a>b" alt="…">`).
+# The loop is possessive, so a text full of unclosed tags is still read in linear time.
+_HTML_TAG = re.compile(r"""<[A-Za-z](?:=\s*"[^"]*"|=\s*'[^']*'|[^<>])*+>""")
+# One whole attribute, so that `alt=` inside another attribute's quoted value is not taken for one.
+_ATTRIBUTE = re.compile(r"""[\s/]+([^\s"'<>/=]+)(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+))?""")
+_HIDDEN_ATTRIBUTE = re.compile(r"alt|title|placeholder|aria-\S*|data-\S*", re.IGNORECASE)
+_BRACKET = re.compile(r"\\.|[\[\]]", re.DOTALL)
 _LINK_TITLE = re.compile(r"(\]\(\s*<?[^\s()<>]+>?)\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\))\s*\)")
 _REFERENCE_TITLE = re.compile(r"^(\s*\[[^\]]+\]:\s*\S+)\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\))\s*$", re.MULTILINE)
 
@@ -54,10 +56,11 @@ _REFERENCE_TITLE = re.compile(r"^(\s*\[[^\]]+\]:\s*\S+)\s+(?:\"[^\"]*\"|'[^']*'|
 def sanitize(text: str | bytes, limit: int = MAX_TEXT_CHARS) -> str:
     """`text` without what GitHub hides from a human reader, cut to `limit` characters.
 
-    Removes HTML comments; HTML `alt`/`title`/`placeholder`/`aria-*`/`data-*` attributes;
-    the alt texts of Markdown images and link titles; and the characters a reader cannot
-    see: format, control and bidi characters, invisible fillers, variation selectors and
-    tags. Of those characters, what a reader sees the effect of stays:
+    Removes HTML comments; HTML `alt`/`title`/`placeholder`/`aria-*`/`data-*` attributes
+    (a `>` inside a quoted value does not end the tag); the alt texts of Markdown images,
+    inline and by reference (`![alt][label]`), and link titles; and the characters a reader
+    cannot see: format, control and bidi characters, invisible fillers, variation selectors
+    and tags. Of those characters, what a reader sees the effect of stays:
 
     - a zero-width joiner or non-joiner between two letters of a script that shapes its
       letters by it (Persian `می‌خواهم`, Devanagari `क्‍ष`). Anywhere else (alone, at the
@@ -70,17 +73,17 @@ def sanitize(text: str | bytes, limit: int = MAX_TEXT_CHARS) -> str:
       tags spell hidden ASCII ("ASCII smuggling").
 
     Entities of invisible characters (`&#8203;`) are judged as those characters; other
-    entities stay as written. `<details>` stays: a reader can open it. Invalid UTF-8
-    becomes U+FFFD.
+    entities stay as written. `<details>` stays: a reader can open it. A lone `\\r` is a
+    line break in Markdown, so it becomes `\\n`. Invalid UTF-8 becomes U+FFFD.
     """
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
-    text = text.replace("\r\n", "\n")
     text = _HTML_COMMENT.sub("", text)
     text = _NUMERIC_ENTITY.sub(_decode_invisible_entity, text)
+    text = _LINE_BREAK.sub("\n", text)
     text = _strip_invisible(text)
-    text = _HTML_TAG.sub(lambda tag: _HIDDEN_ATTRIBUTE.sub("", tag[0]), text)
-    text = _IMAGE_ALT.sub("![](", text)
+    text = _HTML_TAG.sub(_without_hidden_attributes, text)
+    text = _strip_image_alt_texts(text)
     text = _LINK_TITLE.sub(r"\1)", text)
     text = _REFERENCE_TITLE.sub(r"\1", text)
     return truncate(text.strip(), limit)
@@ -121,3 +124,37 @@ def _visible(char: str) -> bool:
     if char in _INVISIBLE_LETTERS or unicodedata.category(char) in _INVISIBLE_CATEGORIES:
         return False
     return not ("\ufe00" <= char <= "\ufe0f" or "\U000e0100" <= char <= "\U000e01ef")
+
+
+def _without_hidden_attributes(tag: re.Match) -> str:
+    """The HTML `tag` without the attributes whose values a reader never sees."""
+    return _ATTRIBUTE.sub(lambda attribute: "" if _HIDDEN_ATTRIBUTE.fullmatch(attribute[1]) else attribute[0],
+                          tag[0])
+
+
+def _strip_image_alt_texts(text: str) -> str:
+    """`text` with `![alt](url)` and `![alt][label]` images as `![](url)`, `![][label]`.
+
+    The alt text may hold brackets nested to any depth, so the closing `]` is found by
+    counting them, not by a regular expression.
+    """
+    closing = _closing_brackets(text)
+    kept, start = [], 0
+    for opening in (match.start() + 1 for match in re.finditer(r"!\[", text)):
+        end = closing.get(opening)
+        # An image inside an alt text already removed (`opening < start`) goes with it.
+        if end is not None and opening > start and text[end + 1:end + 2] in ("(", "["):
+            kept.append(text[start:opening + 1])
+            start = end
+    return "".join(kept) + text[start:]
+
+
+def _closing_brackets(text: str) -> dict[int, int]:
+    """Where each `[` in `text` is closed: its index mapped to that of its `]`; escaped ones are text."""
+    closing, open_brackets = {}, []
+    for bracket in _BRACKET.finditer(text):
+        if bracket[0] == "[":
+            open_brackets.append(bracket.start())
+        elif bracket[0] == "]" and open_brackets:
+            closing[open_brackets.pop()] = bracket.start()
+    return closing

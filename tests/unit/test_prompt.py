@@ -78,6 +78,20 @@ def test_sanitize_strips_joiners_and_selectors_that_hide_text(text, expected):
     assert sanitize(text) == expected
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("![hidden words][ref]\n\n[ref]: https://x.test/a.png", "![][ref]\n\n[ref]: https://x.test/a.png"),
+    ("![a [nested] alt](x.png) and ![a \\] escaped](y.png)", "![](x.png) and ![](y.png)"),
+    ("![a [b [c] d] e](x.png) ![a ![b](y.png) c](z.png)", "![](x.png) ![](z.png)"),  # brackets nest to any depth
+    ('<img src="x?a>b" alt="hidden">', '<img src="x?a>b">'),
+    ("<img src='a alt=b' title=hidden>", "<img src='a alt=b'>"),
+    ('<img alt="hidden"\nsrc=x.png\n>', "<img\nsrc=x.png\n>"),
+    ('<img/alt="hidden"/src=x.png/>', "<img/src=x.png/>"),  # a slash separates attributes too
+    ("one\rtwo\r\nthree&#13;four", "one\ntwo\nthree\nfour"),  # a lone CR is a line break in Markdown
+])
+def test_sanitize_closes_the_channels_the_peer_sanitizer_covers(text, expected):
+    assert sanitize(text) == expected
+
+
 def test_sanitize_never_fails_on_invalid_utf8_or_lone_surrogates():
     assert sanitize(b"caf\xc3\xa9 \xff\xfe ok") == "café \ufffd\ufffd ok"
     assert sanitize("broken \ud800 surrogate") == "broken  surrogate"
