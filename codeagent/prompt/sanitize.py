@@ -2,7 +2,9 @@
 
 Everything in a thread is written by people on the internet, so `sanitize` strips what
 GitHub renders invisibly (HTML comments, invisible and bidi characters, alt texts and link
-titles) before the model can read what no human reviewer saw.
+titles) before the model can read what no human reviewer saw. claude-code-action's
+sanitizer covers the same channels; its test cases run against this module too
+(tests/unit/test_sanitize_peer_cases.py).
 """
 
 import re
