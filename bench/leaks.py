@@ -73,7 +73,7 @@ def repository_blobs(bare: Path) -> Iterable[str]:
     shas = [line.split()[0] for line in listing.stdout.splitlines() if line]
     if not shas:
         return []
-    batch = subprocess.run(["git", "-C", str(bare), "cat-file", "--batch"], input="\n".join(shas) + "\n",
+    batch = subprocess.run(["git", "-C", str(bare), "cat-file", "--batch"], input=("\n".join(shas) + "\n").encode(),
                            capture_output=True)
     return _blobs(batch.stdout)
 

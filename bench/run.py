@@ -19,6 +19,7 @@ import docker
 from docker.errors import NotFound
 
 from bench.github.emulator import GitHubEmulator
+from bench.leaks import LeakDetector
 from bench.misbehaviour import CancelWatch, install_faults, unused
 from bench.model.server import ModelServer
 from bench.runner import (
@@ -125,7 +126,8 @@ class ContainerWatch:
 
 
 RUN_KEYS = ("exit_code", "outputs", "step_summary", "model_requests", "api_requests", "log", "duration_s",
-            "model_s", "prompts", "model_request_messages", "first_request_text", "cancel", "transcript_result")
+            "model_s", "prompts", "model_request_messages", "first_request_text", "cancel", "transcript_result",
+            "model_billed")
 """What the top-level report takes from the last run; ``leaked_secrets`` and ``containers_left``
 are every run's, the emulator's state is the final one."""
 
@@ -163,6 +165,7 @@ class BenchRun:
 
     def run(self, scenario: Scenario, world: World, run: ScenarioRun) -> dict[str, Any]:
         github, posted = self.github, post_event(self.github, scenario, world, run.event)
+        self.github_repository = scenario.repository
         first_request = len(github.api_requests())
         # Unique like GitHub's, also across benches running at once: the action labels its sandboxes with it.
         run_id = str(10**10 + secrets.randbelow(9 * 10**10))
@@ -191,10 +194,8 @@ class BenchRun:
             log = action.log
             if unexpected:
                 log = f"Warning: Unexpected input(s) {unexpected!r}\n" + log
-            leaked = set(model.leaked_secrets())
-            for environment in watch.environments():
-                leaked |= {name for name, value in self.leak_forms.items() if value in "\n".join(environment.values())}
             outputs = read_outputs(files["GITHUB_OUTPUT"])
+            leaked = self.leaks(model, watch, layout, files)
             return {
                 "event_name": run.event.name,
                 "exit_code": action.exit_code,
@@ -207,11 +208,26 @@ class BenchRun:
                 "containers_left": watch.left_behind(),
                 "duration_s": round(action.duration_s, 2),
                 "model_s": round(model.model_seconds, 2),
+                "model_billed": model.billed(),
                 "cancel": action.cancel,
                 "transcript_result": transcript_result(outputs.get("transcript-path", "")),
                 "unused_faults": unused(faults),
                 **_prompts(model),
             }
+
+
+    def leaks(self, model: ModelServer, watch: ContainerWatch, layout: RunnerLayout, files: dict[str, Path]) -> list[str]:
+        """Every secret found, in any form, where the agent could have put it or anyone can read it."""
+        detector = LeakDetector({**self.leak_forms, "ANTHROPIC_API_KEY": self.api_key})
+        detector.scan_all(model.visible_texts())
+        detector.scan_all("\n".join(environment.values()) for environment in watch.environments())
+        for bare in self.github.root.glob("*/*.git"):
+            detector.scan_repository(bare)
+        detector.scan_files(layout.home / "codeagent")  # transcripts, the agent's HOME, the packer's output
+        detector.scan(files["GITHUB_STEP_SUMMARY"].read_text())
+        detector.scan_all(comment["body"] for comment in self.github.comments(self.github_repository))
+        detector.scan_all(pull["body"] + pull["title"] for pull in self.github.pulls(self.github_repository))
+        return sorted(detector.found)
 
 
 def transcript_result(path: str) -> dict | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from codeagent.errors import ConfigError
@@ -33,9 +34,10 @@ class Checkout:
         info = self.path.stat()
         self.owner = (info.st_uid, info.st_gid)
         as_owner = self.owner if os.geteuid() == 0 and self.owner != (0, 0) else None
-        # safe.directory as command-line config: nothing is added to a global config and left behind.
-        self._git = Git(self.path, config={"safe.directory": "*", "uploadpack.allowAnySHA1InWant": "true"},
-                        user=as_owner)
+        # A global config of this run's own, never the user's: git clears command-line config for the
+        # upload-pack it runs on the action's repository (owned by root), which must also trust it.
+        self._config = _run_config()
+        self._git = Git(self.path, env={"GIT_CONFIG_GLOBAL": str(self._config)}, user=as_owner)
 
     def check_clean(self) -> None:
         """Refuse a checkout an earlier step changed: the agent would start from files nobody reviewed,
@@ -80,3 +82,13 @@ class Checkout:
             shutil.copyfile(shallow, directory / "shallow")
         for path in [directory, *directory.rglob("*")]:
             os.chown(path, *self.owner, follow_symlinks=False)
+
+
+def _run_config() -> Path:
+    """A git config file for the checkout's commands: trust every directory (the checkout belongs to
+    the runner's user, the action's repository to root) and serve any commit to a local fetch."""
+    handle, name = tempfile.mkstemp(prefix="codeagent-", suffix=".gitconfig")
+    with os.fdopen(handle, "w") as config:
+        config.write("[safe]\n\tdirectory = *\n[uploadpack]\n\tallowAnySHA1InWant = true\n")
+    os.chmod(name, 0o644)
+    return Path(name)

@@ -44,7 +44,7 @@ HINTS = (
                                "runner's network"),
 )
 """Fragments of git's error output, and what the user can do about each."""
-DEFAULT_HINT = "re-run the job; if it fails again, the log group of this phase has git's whole message"
+DEFAULT_HINT = "re-run the job; if it fails again, report it with git's message above"
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def _environment(config: Mapping[str, str], extra: Mapping[str, str]) -> dict[st
     env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
            "HOME": "/nonexistent", "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null",
            "GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true", "GIT_ASKPASS": "", "SSH_ASKPASS": "",
-           "GIT_CONFIG_COUNT": str(len(config)), **extra}
+           **extra, "GIT_CONFIG_COUNT": str(len(config))}
     for index, (key, value) in enumerate(config.items()):
         env[f"GIT_CONFIG_KEY_{index}"], env[f"GIT_CONFIG_VALUE_{index}"] = key, value
     return env

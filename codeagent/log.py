@@ -29,6 +29,7 @@ class Log:
     def __init__(self, stream: IO[str] | None = None, debug: bool = False) -> None:
         self._stream = stream or sys.stdout
         self._debug = debug
+        self._masked: set[str] = set()
         self.phase_seconds: dict[str, float] = {}
 
     @contextmanager
@@ -65,8 +66,10 @@ class Log:
 
     def mask(self, secret: str) -> None:
         """Never show ``secret`` in the log (``::add-mask::``), each of its lines too."""
-        for line in [secret, *secret.splitlines()]:
-            if line.strip():
+        lines = secret.splitlines()
+        for line in [secret, *lines] if len(lines) > 1 else [secret]:
+            if line.strip() and line not in self._masked:
+                self._masked.add(line)
                 self._write(f"::add-mask::{escape_data(line)}")
 
     def _command(self, name: str, message: str, properties: dict[str, str] | None = None) -> None:

@@ -52,6 +52,8 @@ class Run:
         self.pushed: str | None = None
         self.verification = verify.Verification("", "not run")
         self.started = time.monotonic()
+        self.agent_seconds = 0.0
+        """Wall-clock time the agent has run so far (all rounds): `timeout-minutes` bounds it."""
 
     # -- the run --
 
@@ -220,8 +222,12 @@ class Run:
             raise
 
     def run_agent(self, prompt: str, resume: str | None) -> AgentRun:
-        remaining = self.settings.timeout_minutes * 60 - (time.monotonic() - self.started)
-        run = self.sandbox.run_agent(prompt, resume, max(remaining, 1.0), self.activity)
+        remaining = self.settings.timeout_minutes * 60 - self.agent_seconds
+        started = time.monotonic()
+        try:
+            run = self.sandbox.run_agent(prompt, resume, max(remaining, 1.0), self.activity)
+        finally:
+            self.agent_seconds += time.monotonic() - started
         self.progress.stats(run.usage.turns, run.usage.cost_usd)
         self.log.info(run.problem or f"done in {run.usage.turns} turns")
         return run
@@ -256,7 +262,7 @@ class Run:
     def can_go_on(self) -> bool:
         usage, settings = self.sandbox.usage, self.settings
         within_cost = settings.max_cost_usd is None or usage.cost_usd < settings.max_cost_usd
-        within_time = time.monotonic() - self.started < settings.timeout_minutes * 60
+        within_time = self.agent_seconds < settings.timeout_minutes * 60
         return self.agent_run is not None and self.agent_run.succeeded and within_cost and within_time \
             and usage.turns < settings.max_turns
 

@@ -252,3 +252,18 @@ def context_hunk(repo: Path, sha: str, path: str, line: int) -> str:
     start = max(1, line - 3)
     shown = lines[start - 1:line]
     return "\n".join([f"@@ -{start},{len(shown)} +{start},{len(shown)} @@", *(f" {t}" for t in shown)])
+
+
+def diff_files(repo: Path, base: str, head: str) -> list[tuple[str, str, int, int]]:
+    """(status, path, additions, deletions) of each file ``head`` changes against its merge base with ``base``."""
+    statuses = {}
+    for line in git(repo, "-c", "core.quotePath=false", "diff", "--name-status", "--no-renames",
+                    f"{base}...{head}").splitlines():
+        status, path = line.split("\t", 1)
+        statuses[path] = status[0]
+    numbers = {}
+    for line in git(repo, "-c", "core.quotePath=false", "diff", "--numstat", "--no-renames",
+                    f"{base}...{head}").splitlines():
+        added, deleted, path = line.split("\t", 2)
+        numbers[path] = (int(added) if added != "-" else 0, int(deleted) if deleted != "-" else 0)
+    return [(statuses[path], path, *numbers.get(path, (0, 0))) for path in sorted(statuses)]

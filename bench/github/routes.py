@@ -27,6 +27,7 @@ ROUTES: tuple[Route, ...] = (
     Route.of("GET", REPO + "/pulls", pulls.list_pulls, "pulls/pulls#list-pull-requests"),
     Route.of("POST", REPO + "/pulls", pulls.create_pull, "pulls/pulls#create-a-pull-request"),
     Route.of("GET", REPO + r"/pulls/(?P<number>\d+)", pulls.get_pull, "pulls/pulls#get-a-pull-request"),
+    Route.of("GET", REPO + r"/pulls/(?P<number>\d+)/files", pulls.list_pull_files, "pulls/pulls#list-pull-requests-files"),
     Route.of("PATCH", REPO + r"/pulls/(?P<number>\d+)", pulls.update_pull, "pulls/pulls#update-a-pull-request"),
     Route.of("GET", REPO + "/branches/(?P<branch>.+)", pulls.get_branch, "branches/branches#get-a-branch"),
     Route.of("GET", REPO + "/git/ref/heads/(?P<branch>.+)", pulls.get_ref, "git/refs#get-a-reference"),

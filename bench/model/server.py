@@ -110,6 +110,8 @@ class ModelServer:
         self.faults: list[Fault] = []
         self.requests: list[RecordedRequest] = []
         self.model_seconds = 0.0
+        self.answered: list[tuple[str, dict, bool]] = []
+        """(model, usage, offered tools) of every answer served whole: what the agent was billed for."""
         self._lock = threading.Lock()
         self._turn_asked = threading.Condition(self._lock)
         self._messages = 0
@@ -158,6 +160,11 @@ class ModelServer:
         with self._turn_asked:
             return self._turn_asked.wait_for(lambda: self._highest_turn_asked >= turn, timeout)
 
+    def visible_texts(self) -> list[str]:
+        """Each request as text, leaving out the headers that carry the key by design."""
+        with self._lock:
+            return [_visible_text(r) for r in self.requests]
+
     def leaked_secrets(self) -> list[str]:
         """Names of secrets whose value appeared in any request's path, body or
         headers, leaving out the x-api-key and authorization headers, which carry
@@ -189,6 +196,23 @@ class ModelServer:
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self.requests.append(request)
+
+    def _served(self, answer: dict, has_tools: bool) -> None:
+        with self._lock:
+            self.answered.append((str(answer.get("model") or ""), dict(answer.get("usage") or {}), has_tools))
+
+    def billed(self) -> dict[str, Any]:
+        """What the answers served come to: agent-loop turns and their cost at codeagent's prices."""
+        from codeagent.gateway.prices import cost_usd
+
+        with self._lock:
+            answered = list(self.answered)
+        cost = sum(cost_usd("anthropic", model, input_tokens=usage.get("input_tokens", 0),
+                            output_tokens=usage.get("output_tokens", 0),
+                            cache_write_tokens=usage.get("cache_creation_input_tokens", 0),
+                            cache_read_tokens=usage.get("cache_read_input_tokens", 0))
+                   for model, usage, _ in answered)
+        return {"turns": sum(1 for *_, tools in answered if tools), "cost_usd": cost}
 
     def _add_seconds(self, seconds: float) -> None:
         with self._lock:
@@ -300,8 +324,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(fault.status, error_body(fault.status), headers)
             return
         answer = message(body, blocks)
+        broken = bool(fault and fault.stream_error)
+        if not broken:
+            self.server.model._served(answer, _has_tools(body))
         if body.get("stream"):
-            self._send_sse(sse_events(answer, broken=bool(fault and fault.stream_error)))
+            self._send_sse(sse_events(answer, broken=broken))
         else:
             self._send_json(200, answer)
 

@@ -121,12 +121,14 @@ class Gateway:
                                                     "no further model calls are made in this run"))
             return
         meter = vendor.meter(vendor.model_of(path, document)) if model_call else None
-        self._forward_model_call(request, body, meter)
+        status = self._forward_model_call(request, body, meter)
         if meter is not None:
             metered = meter.finish()
-            self.ledger.record(metered, vendor.cost(metered), vendor.is_agent_turn(document))
+            answered = 200 <= status < 300 and not metered.error
+            self.ledger.record(metered, vendor.cost(metered), answered and vendor.is_agent_turn(document))
 
-    def _forward_model_call(self, request: _Handler, body: bytes, meter) -> None:
+    def _forward_model_call(self, request: _Handler, body: bytes, meter) -> int:
+        """Pass the call on and its answer back; the answer's status (502 when there was none)."""
         base = urlsplit(self.upstream.base_url)
         path = base.path.rstrip("/") + self.upstream.vendor.clean_path(request.path)
         headers = self.upstream.request_headers(dict(request.headers.items()))
@@ -138,8 +140,9 @@ class Gateway:
             request.drop_upstream()
             request.answer(502, self.upstream.vendor.refusal(502, f"codeagent gateway: cannot reach the model API "
                                                                   f"at {base.scheme}://{base.netloc}: {error}"))
-            return
+            return 502
         request.relay(response, meter)
+        return response.status
 
     # -- egress --
 
@@ -201,6 +204,9 @@ class Gateway:
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     gateway: Gateway
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that went away (the agent was stopped mid-answer) is not worth a traceback in the log."""
 
 
 class _Handler(BaseHTTPRequestHandler):

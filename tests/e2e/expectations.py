@@ -210,6 +210,15 @@ def _outputs_match_transcript(wanted, report, context):
     assert matches == wanted, f"outputs {report['outputs']}, transcript {numbers}{context}"
 
 
+def _outputs_match_model(wanted, report, context):
+    """The ``cost-usd`` and ``turns`` outputs are what the model server answered: the gateway counted
+    every call, and the agent's stdout had no say."""
+    billed = report["model_billed"]
+    numbers = {"cost-usd": f"{billed['cost_usd']:.4f}", "turns": str(billed["turns"])}
+    matches = all(report["outputs"].get(name) == value for name, value in numbers.items())
+    assert matches == wanted, f"outputs {report['outputs']}, the model server's {numbers}{context}"
+
+
 def _cancel_ends_within_s(wanted, report, context):
     """The last run was cancelled, and its container ended this many seconds after the first signal."""
     cancel = report["cancel"]
@@ -236,5 +245,6 @@ CHECKS = {
     "max_edit_rate_s": _max_edit_rate_s, "duration_below_s": _duration_below_s, "outputs": _outputs,
     "step_summary_contains": _step_summary_contains, "pull_body_contains": _pull_body_contains,
     "pull_states": _pull_states, "outputs_match_transcript": _outputs_match_transcript,
+    "outputs_match_model": _outputs_match_model,
     "cancel_ends_within_s": _cancel_ends_within_s, "api_statuses": _api_statuses,
 }
