@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import secrets
 import threading
 import time
@@ -36,7 +37,8 @@ from bench.seeding import World, post_event, seed
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASE_IMAGE = "codeagent-base:bookworm"
-ACTION_IMAGE = "codeagent-action:bench"
+ACTION_IMAGE = os.environ.get("CODEAGENT_IMAGE_TAG", "codeagent-action:bench")
+"""The image the bench builds and runs; set CODEAGENT_IMAGE_TAG to keep benches of several checkouts apart."""
 WORKFLOW_TOKEN_LOGIN = "github-actions[bot]"
 
 

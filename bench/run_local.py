@@ -12,7 +12,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
-from bench.run import REPO_ROOT, build_image, run_scenario
+from bench.run import ACTION_IMAGE, REPO_ROOT, build_image, run_scenario
 from bench.runner import remove_tree
 from bench.scenario import load_scenario
 
@@ -73,7 +73,7 @@ def broken_report(name: str, error: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     scenario = load_scenario(args.scenario)
-    image = build_image() if not args.no_build else "codeagent-action:bench"
+    image = build_image() if not args.no_build else ACTION_IMAGE
     work_root = Path(tempfile.mkdtemp(prefix=f"codeagent-run-{scenario.name}-"))
     try:
         report = run_scenario(scenario, work_root, image)

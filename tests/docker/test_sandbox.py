@@ -29,7 +29,7 @@ pytestmark = pytest.mark.docker
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "codeagent-base:bookworm"
-ACTION_IMAGE = "codeagent-action:dev"
+ACTION_IMAGE = os.environ.get("CODEAGENT_IMAGE_TAG", "codeagent-action:bench") + "-dev"
 RUNNER_UID = 1001
 """The runner's user on GitHub-hosted runners: it owns the workspace."""
 LABEL = "codeagent.test"
