@@ -57,9 +57,10 @@ class Request:
 
 def main(environ: Mapping[str, str] = os.environ) -> int:
     """Run the action once; returns the process exit code."""
-    context = RunnerContext.from_environ(environ)
-    log = Log(debug=context.debug)
+    log, context = Log(), _files_only(environ)
     try:
+        context = RunnerContext.from_environ(environ)
+        log = Log(debug=context.debug)
         request = read_request(context, environ, log)
     except Exception as error:
         return finish(log, context, None, expected(error, log))
@@ -248,6 +249,17 @@ def comment_failure(github: GitHubClient, trigger: Trigger, error: CodeagentErro
         github.comment(trigger.issue_number, report.failure_comment(error.title, str(error), url))
     except Exception as second:  # also a network error: the failure itself must still be reported
         log.warning(f"could not comment the failure on #{trigger.issue_number}: {second}")
+
+
+def _files_only(environ: Mapping[str, str]) -> RunnerContext:
+    """Where the outputs and the summary go, for reporting a failure to read the rest of the environment."""
+    files = {}
+    for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        try:
+            files[name] = environ[name]
+        except Exception:  # noqa: BLE001 (whatever is wrong with the environment, the failure must be said)
+            continue
+    return RunnerContext.from_environ(files)
 
 
 def _raise_cancelled(signum, frame) -> None:

@@ -149,5 +149,6 @@ def _state(step: StepResult | None) -> str:
     if step.timed_out:
         return "timed out"
     numbers = str(counts(step.tail))
-    status = "passed" if step.ok else f"failed (exit {step.exit_code})"
-    return f"{numbers} ({status})" if numbers else status
+    if step.ok:
+        return numbers or "passed"
+    return f"{numbers} (exit code {step.exit_code})" if numbers else f"failed (exit code {step.exit_code})"

@@ -58,23 +58,24 @@ class Run:
     # -- the run --
 
     def execute(self) -> Outcome:
-        with self.log.group("Check who asked"):
-            refused = self.refusal()
-        if refused:
-            return self.refuse(refused)
-        with self.log.group("Preflight"):
-            self.branches.check_clean()
-            self.sandbox.preflight()
-        with self.log.group("Acknowledge"):
-            self.acknowledge()
         try:
+            with self.log.group("Check who asked"):
+                refused = self.refusal()
+            if refused:
+                return self.refuse(refused)
+            with self.log.group("Preflight"):
+                self.branches.check_clean()
+                self.sandbox.preflight()
+            with self.log.group("Acknowledge"):
+                self.acknowledge()
             with self.sandbox:
                 return self.work()
         except CodeagentError as error:
             return self.failed(error)
         except BaseException as error:
-            self.progress.finish("failure", reason=f"Unexpected error ({type(error).__name__}: {error}); this is "
-                                                   "a bug in codeagent, the traceback is in the log.")
+            if self.progress.started:
+                self.progress.finish("failure", reason=f"Unexpected error ({type(error).__name__}: {error}); "
+                                                       "this is a bug in codeagent, the traceback is in the log.")
             raise
 
     def work(self) -> Outcome:
@@ -421,8 +422,15 @@ class Run:
                 self.progress.note(f"Could not start the workflow `{workflow}`: {first_line(str(error), 300)}")
 
     def failed(self, error: CodeagentError) -> Outcome:
-        """How a run that raised ends: the progress comment says it, the outcome keeps how far it got."""
-        self.progress.finish("cancelled" if isinstance(error, Cancelled) else "failure", reason=str(error))
+        """How a run that raised ends: the progress comment (or, before there is one, a comment) says it,
+        and the outcome keeps how far it got."""
+        if self.progress.started:
+            self.progress.finish("cancelled" if isinstance(error, Cancelled) else "failure", reason=str(error))
+        else:
+            try:
+                self.reply(report.failure_comment(error.title, str(error), self.run_url))
+            except CodeagentError as second:  # the annotation and the summary still say it
+                self.log.warning(f"could not comment the failure: {second}")
         return self.failed_outcome(error)
 
     def failed_outcome(self, error: CodeagentError) -> Outcome:

@@ -1,23 +1,29 @@
-"""Small hand-written fakes of the workflow's adapters: GitHub, the checkout, the agent.
+"""Small hand-written fakes of the run's ports (`codeagent.ports`): GitHub, git and the sandbox.
 
-Each records what a user would later see (comments, reactions, pull requests, what was
-pushed) and, in one shared ``journal``, the order things happened in.
+Each records what a user would later see (comments, reactions, pull requests, what was pushed)
+and, in one shared ``journal``, the order things happened in. The type checker run by
+scripts/test holds them to the Protocols: a fake that drifts fails the suite.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections import deque
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
 
-from codeagent.agent.claude import AgentResult
-from codeagent.agent.sandboxed import AgentRun
-from codeagent.git import Commit
-from codeagent.github_client import WRITE_ROLES, Comment, Issue, PullRequest
-from codeagent.sandbox import SandboxExit
+from codeagent.agent.base import AgentRun, CliResult
+from codeagent.changes import Caps, Change, Commit, FileChange, LeftOut
+from codeagent.errors import GitHubError
+from codeagent.gateway import Usage
+from codeagent.github_types import Comment, Issue, PullRequest
+from codeagent.ports import Branches, GitHub, Sandbox
+from codeagent.sandbox.engine import SandboxExit
+from codeagent.sandbox.results import StepResult
 
 REPOSITORY = "octo-org/textstats"
 SERVER = "https://github.com"
+WRITE = {"admin", "write"}
 
 
 @dataclass
@@ -44,242 +50,261 @@ class FakePull:
 
 
 class FakeGitHub:
-    """One repository with one issue, its thread, roles per login and the pull requests."""
+    """One repository: issues and their threads, permissions per login, the pull requests."""
 
-    def __init__(self, issue: Issue, thread: list[Comment] = (), roles: dict[str, str] | None = None,
-                 default_branch: str = "main", journal: list[str] | None = None) -> None:
-        self._issue = issue
-        self.thread = list(thread)
-        self.roles = dict(roles or {})
-        self._default_branch = default_branch
+    def __init__(self, issues: list[Issue], threads: dict[int, list[Comment]] | None = None,
+                 permissions: dict[str, str] | None = None, journal: list[str] | None = None,
+                 drafts_allowed: bool = True) -> None:
+        self.issues = {issue.number: issue for issue in issues}
+        self.threads = {number: list(comments) for number, comments in (threads or {}).items()}
+        self.permissions = dict(permissions or {})
         self.journal = journal if journal is not None else []
+        self.drafts_allowed = drafts_allowed
         self.posted: list[list] = []
         """[issue number, body] of each comment the action posted; edits change the body."""
-        self.reactions: list[tuple[int, int, str]] = []
-        """(issue number, comment id, content) of each reaction."""
+        self.reactions: list[tuple[int, int, str, bool]] = []
+        """(issue number, comment id, content, on a review comment) of each reaction."""
         self.pulls: dict[int, FakePull] = {}
-        self.pull_conversation: list[Comment] = []
-        """Comments in the pull request's conversation."""
         self.review_thread: list[Comment] = []
-        """Comments on the pull request's diff (``location`` set)."""
         self.replies: list[tuple[int, int, str]] = []
-        """(pull request number, thread comment id, body) of each reply in a review thread."""
+        self.dispatched: list[tuple[str, str]] = []
+        self.files: dict[int, list[FileChange]] = {}
         self._next_number = 100
 
-    def add_pull(self, head: str, base: str = "main", state: str = "open", draft: bool = False) -> FakePull:
+    def add_pull(self, head: str, base: str = "main", state: str = "open", draft: bool = False,
+                 body: str = "Closes #7", title: str = "earlier work", **changes) -> FakePull:
         """A pull request that exists before the run."""
-        pull = FakePull(self._take_number(), "earlier work", "Closes #7", head, base, draft, state)
+        pull = FakePull(self._take_number(), title, body, head, base, draft, state, **changes)
         self.pulls[pull.number] = pull
+        self.issues[pull.number] = Issue(pull.number, title, body, "github-actions[bot]", is_pull_request=True)
         return pull
 
-    def default_branch(self) -> str:
-        return self._default_branch
-
-    def role_of(self, login: str) -> str:
-        return self.roles.get(login, "none")
-
     def can_write(self, login: str) -> bool:
-        return self.role_of(login) in WRITE_ROLES
+        return self.permissions.get(login, "none") in WRITE
 
     def issue(self, number: int) -> Issue:
-        assert number == self._issue.number, f"asked for #{number}"
-        return self._issue
+        if number not in self.issues:
+            raise GitHubError(f"reading the issue: 404 Not Found (#{number})")
+        return self.issues[number]
 
     def comments(self, number: int) -> list[Comment]:
-        if number in self.pulls:
-            return list(self.pull_conversation)
-        assert number == self._issue.number, f"asked for the comments of #{number}"
-        return list(self.thread)
+        return list(self.threads.get(number, []))
+
+    def review_comments(self, number: int) -> list[Comment]:
+        return list(self.review_thread)
 
     def react(self, number: int, comment_id: int, content: str = "eyes", *, review_comment: bool = False) -> None:
-        self.reactions.append((number, comment_id, content))
+        self.reactions.append((number, comment_id, content, review_comment))
         self.journal.append(f"react {content}")
 
     def comment(self, number: int, body: str) -> Comment:
         self.posted.append([number, body])
         self.journal.append(f"comment on #{number}")
-        return Comment(9000 + len(self.posted), "github-actions[bot]", True, body,
-                       f"{SERVER}/{REPOSITORY}/issues/{number}#issuecomment-{9000 + len(self.posted)}")
+        comment_id = 9000 + len(self.posted)
+        return Comment(comment_id, "github-actions[bot]", True, body, f"{SERVER}/{REPOSITORY}/issues/{number}")
 
     def edit_comment(self, number: int, comment_id: int, body: str) -> None:
         self.posted[comment_id - 9001][1] = body
         self.journal.append(f"edit comment {comment_id}")
-
-    def pull_request(self, number: int) -> PullRequest:
-        self.journal.append(f"read pull request #{number}")
-        return self.pulls[number].view()
-
-    def review_comments(self, number: int) -> list[Comment]:
-        return list(self.review_thread)
-
-    def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> Comment:
-        self.replies.append((number, comment_id, body))
-        self.journal.append(f"reply to review comment {comment_id}")
-        return Comment(8000 + len(self.replies), "github-actions[bot]", True, body, "https://x/reply")
 
     def find_pull_request(self, branch: str) -> PullRequest | None:
         mine = [pull for pull in self.pulls.values() if pull.head == branch]
         return max(mine, key=lambda pull: pull.number).view() if mine else None
 
     def create_pull_request(self, title: str, body: str, head: str, base: str, draft: bool) -> PullRequest:
+        if draft and not self.drafts_allowed:
+            raise GitHubError("opening the pull request: GitHub answered 422: Draft pull requests are not "
+                              "supported in this repository.")
         pull = FakePull(self._take_number(), title, body, head, base, draft)
         self.pulls[pull.number] = pull
         self.journal.append(f"open {'draft ' if draft else ''}pull request #{pull.number}")
         return pull.view()
 
-    def update_pull_request(self, number: int, *, body: str | None = None, state: str | None = None) -> None:
+    def update_pull_request(self, number: int, *, title: str | None = None, body: str | None = None,
+                            state: str | None = None) -> None:
         pull = self.pulls[number]
-        if body is not None:
-            pull.body = body
-        if state is not None:
-            pull.state = state
+        pull.title = title if title is not None else pull.title
+        pull.body = body if body is not None else pull.body
+        pull.state = state if state is not None else pull.state
         self.journal.append(f"update pull request #{number}")
+
+    def pull_request(self, number: int) -> PullRequest:
+        self.journal.append(f"read pull request #{number}")
+        return self.pulls[number].view()
+
+    def pull_request_files(self, number: int) -> list[FileChange]:
+        return list(self.files.get(number, []))
+
+    def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> Comment:
+        self.replies.append((number, comment_id, body))
+        self.journal.append(f"reply to review comment {comment_id}")
+        return Comment(8000 + len(self.replies), "github-actions[bot]", True, body, "https://x/reply")
 
     def mark_ready_for_review(self, number: int) -> None:
         self.pulls[number].draft = False
         self.journal.append(f"ready pull request #{number}")
+
+    def dispatch_workflow(self, workflow: str, ref: str) -> str:
+        self.dispatched.append((workflow, ref))
+        return f"{SERVER}/{REPOSITORY}/actions/workflows/{workflow}"
 
     def _take_number(self) -> int:
         self._next_number += 1
         return self._next_number
 
 
-class FakeWorkspace:
-    """The checkout: branches, commits (messages only) and what was pushed.
+class FakeBranches:
+    """The server's branches (commit messages, oldest first), notes, and what the checkout was given."""
 
-    ``credentials`` is ``persisted`` (actions/checkout's token in the config), ``ours``
-    inside ``authenticated()`` and ``hidden`` inside ``without_credentials()``.
-    """
-
-    def __init__(self, current_branch: str | None = "main", remote_branches: set[str] = frozenset(),
-                 changes: Commit | None = None, journal: list[str] | None = None) -> None:
-        self._current_branch = current_branch
-        self.remote_branches = set(remote_branches)
-        self.changes = changes
-        """What ``commit_all`` finds to commit (None: the agent changed nothing)."""
+    def __init__(self, branches: dict[str, list[str]] | None = None, change: Change | None = None,
+                 journal: list[str] | None = None, dirty: list[str] | None = None,
+                 files: dict[str, str] | None = None) -> None:
+        self.branches = {name: list(messages) for name, messages in (branches or {"main": ["Initial commit"]}).items()}
+        self.change = change if change is not None else Change(None, ())
+        """What the packer's data comes to when checked (None commit: nothing changed)."""
         self.journal = journal if journal is not None else []
-        self.credentials = "persisted"
-        self.started: list[tuple[str, str]] = []
-        """(branch, base) of each ``start_branch``."""
-        self.commits: list[str] = []
-        """Messages of the commits made on the checked-out branch, oldest first."""
-        self.pushed: dict[str, list[str]] = {}
+        self.dirty = list(dirty or [])
+        self.files = dict(files or {})
         self.notes: dict[str, str] = {}
-        self.dirty: list[str] = []
-        """What the working tree has changed (an earlier step, or the agent until committed)."""
-        """Notes ref -> the note on origin (the kept agent session)."""
-        """Branch -> commit messages on origin (after our pushes)."""
+        self.handed: list[tuple[str, str]] = []
+        self.messages: list[str] = []
+        """Messages of the commits made of the agent's work."""
 
-    def current_branch(self) -> str | None:
-        return self._current_branch
+    def check_clean(self) -> None:
+        if self.dirty:
+            from codeagent.errors import ConfigError
+            raise ConfigError(f"the checkout has changes from an earlier step of the job ({self.dirty[0]})")
 
-    @contextmanager
-    def authenticated(self) -> Iterator[None]:
-        before, self.credentials = self.credentials, "ours"
-        try:
-            yield
-        finally:
-            self.credentials = before
+    def fetch(self, branch: str) -> str | None:
+        return self._sha(branch) if branch in self.branches else None
 
-    @contextmanager
-    def without_credentials(self) -> Iterator[None]:
-        before, self.credentials = self.credentials, "hidden"
-        try:
-            yield
-        finally:
-            self.credentials = before
-
-    def fetch_branch(self, name: str) -> bool:
-        self._need_token("fetch")
-        return name in self.remote_branches
-
-    def start_branch(self, name: str, base: str) -> None:
-        self.started.append((name, base))
-        self._current_branch = name
-        self.commits = list(self.pushed.get(name, [])) if base == f"origin/{name}" else []
-
-    def commit_empty(self, message: str) -> str:
-        self.commits.append(message)
-        self.journal.append(f"commit {message.splitlines()[0]!r}")
-        return f"{len(self.commits):040x}"
-
-    def commit_all(self, message: str) -> Commit | None:
-        if self.changes is None:
-            return None
-        self.dirty = []
-        self.commits.append(message)
-        self.journal.append(f"commit {message.splitlines()[0]!r}")
-        return self.changes
-
-    def dirty_paths(self) -> list[str]:
-        return list(self.dirty)
-
-    def delete_remote_branch(self, name: str) -> None:
-        del self.pushed[name]
-        self.journal.append(f"delete branch {name}")
-
-    def read_note(self, ref: str) -> str | None:
-        return self.notes.get(ref)
-
-    def write_note(self, ref: str, text: str) -> None:
-        self.notes[ref] = text
-        self.journal.append(f"note {ref}")
-
-    def push(self, branch: str) -> None:
-        self._need_token("push")
-        assert branch == self._current_branch, f"pushed {branch} while {self._current_branch} is checked out"
-        self.pushed[branch] = list(self.commits)
+    def start(self, branch: str, base: str, message: str) -> str:
+        self.branches[branch] = [*self._messages_at(base), message]
         self.journal.append(f"push {branch}")
+        return self._sha(branch)
 
-    def _need_token(self, what: str) -> None:
-        assert self.credentials == "ours", f"{what} without authenticated(): credentials {self.credentials}"
+    def hand_to_agent(self, branch: str, sha: str) -> None:
+        self.handed.append((branch, sha))
+        self.journal.append(f"checkout {branch}")
+
+    def commit_change(self, out: Path, base: str, message: str, caps: Caps) -> Change:
+        if self.change.commit is not None:
+            self.messages.append(message)
+        return self.change
+
+    def push(self, branch: str, commit: str, expected: str | None, note: str | None) -> str:
+        if commit != self._sha(branch):
+            self.branches[branch].append(self.messages[-1])
+        if note is not None:
+            self.notes[branch] = note
+        self.journal.append(f"push {branch}" + (" with a note" if note is not None else ""))
+        return self._sha(branch)
+
+    def delete_remote_branch(self, branch: str) -> None:
+        del self.branches[branch]
+        self.journal.append(f"delete branch {branch}")
+
+    def read_note(self, branch: str) -> str | None:
+        return self.notes.get(branch)
+
+    def default_branch_file(self, path: str) -> str | None:
+        return self.files.get(path)
+
+    def _sha(self, branch: str) -> str:
+        return f"{abs(hash((branch, len(self.branches[branch])))) % 16**12:012x}".ljust(40, "0")
+
+    def _messages_at(self, sha: str) -> list[str]:
+        return next((list(messages) for name, messages in self.branches.items() if self._sha(name) == sha), [])
 
 
-class FakeAgent:
-    """Returns a prepared ``AgentRun``; remembers the prompts and whether the token was hidden."""
+class FakeSandbox:
+    """Answers each agent run and each command from prepared results; remembers prompts and sessions."""
 
-    def __init__(self, outcome: AgentRun, workspace: FakeWorkspace, journal: list[str] | None = None) -> None:
-        self.outcome = outcome
-        self._workspace = workspace
+    agent_title = "Claude Code"
+
+    def __init__(self, runs: list[AgentRun], steps: dict[str, list[StepResult]] | None = None,
+                 journal: list[str] | None = None, branches: FakeBranches | None = None,
+                 changes_after: list[Change] | None = None) -> None:
+        self.runs = deque(runs)
+        self.steps = {command: deque(results) for command, results in (steps or {}).items()}
         self.journal = journal if journal is not None else []
+        self._branches = branches
+        self._changes_after = deque(changes_after or [])
         self.prompts: list[str] = []
-        self.restored: list[str | None] = []
-        """The kept session notes handed to ``restore``."""
         self.resumed: list[str | None] = []
-        """The session each run resumed (None: a fresh one)."""
-        self.credentials_during_run: list[str] = []
+        self.commands: list[str] = []
+        self.restored: list[str | None] = []
+        self.last: AgentRun | None = None
+        self.fail_with: Exception | None = None
+        self.entered = False
+
+    @property
+    def usage(self) -> Usage:
+        return self.last.usage if self.last else Usage()
 
     def preflight(self) -> None:
         self.journal.append("preflight")
 
-    def restore(self, note: str | None) -> str | None:
+    def __enter__(self) -> FakeSandbox:
+        self.entered = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.entered = False
+
+    def run_command(self, command: str, timeout_s: float, on_line: Callable[[str], None]) -> StepResult:
+        self.commands.append(command)
+        self.journal.append(f"run {command}")
+        results = self.steps.get(command)
+        return results.popleft() if results else StepResult(command, 0, False, ("ok",))
+
+    def run_agent(self, prompt: str, resume: str | None, timeout_s: float,
+                  on_line: Callable[[str], None]) -> AgentRun:
+        self.prompts.append(prompt)
+        self.resumed.append(resume)
+        self.journal.append("agent runs")
+        on_line("Edited textstats/__init__.py")
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.last = self.runs.popleft() if len(self.runs) > 1 else self.runs[0]
+        if self._branches is not None and self._changes_after:
+            self._branches.change = self._changes_after.popleft()
+        return self.last
+
+    def pack(self, base: str, since: float, caps: Caps) -> Path:
+        self.journal.append("pack")
+        return Path("/fake/pack")
+
+    def restore_session(self, note: str | None) -> str | None:
         self.restored.append(note)
         return "session-from-note" if note else None
 
     def session_note(self, run: AgentRun) -> str | None:
-        return f"session {run.result.session_id}"
-
-    def run(self, prompt: str, progress=None, resume: str | None = None) -> AgentRun:
-        self.resumed.append(resume)
-        if self._workspace.changes is not None:
-            self._workspace.dirty = list(self._workspace.changes.files)
-        self.prompts.append(prompt)
-        self.credentials_during_run.append(self._workspace.credentials)
-        self.journal.append("agent runs")
-        return self.outcome
+        return f"session {run.session_id}" if run.session_id else None
 
 
-SUCCESS = AgentResult(
-    summary="Added `word_count(text)` to `textstats/__init__.py` and a test.",
-    is_error=False, subtype="success", num_turns=5, duration_ms=42_000, cost_usd=0.12,
-    input_tokens=20, output_tokens=308, cache_creation_tokens=22551, cache_read_tokens=89979,
-    session_id="8fead0b4-a1f2-4fdd-b120-48f51aab9808",
-)
-CLEAN_EXIT = SandboxExit(exit_code=0, timed_out=False, stopped=False, oom_killed=False, stderr_tail=())
+SUMMARY = "Added `word_count(text)` to `textstats/__init__.py` and a test."
+SESSION = "8fead0b4-a1f2-4fdd-b120-48f51aab9808"
+CLEAN_EXIT = SandboxExit(exit_code=0, timed_out=False, oom_killed=False, stderr_tail=())
+USAGE = Usage(requests=6, turns=5, input_tokens=20, output_tokens=308, cache_write_tokens=22551,
+              cache_read_tokens=89979, cost_usd=0.12, last_text=SUMMARY)
 
 
-def agent_run(result: AgentResult = SUCCESS, exit: SandboxExit = CLEAN_EXIT, budget_reached: bool = False,
-              **changes) -> AgentRun:
-    """An ``AgentRun`` with ``changes`` applied to the result (``summary=...``, ``is_error=...``)."""
-    return AgentRun(result=replace(result, **changes), exit=exit, budget_reached=budget_reached)
+def agent_run(*, exit_code: int | None = 0, finished: bool = True, error: str = "", usage: Usage = USAGE,
+              max_turns: int = 30, timed_out: bool = False, oom_killed: bool = False, session_id: str = SESSION,
+              stderr: tuple[str, ...] = (), **usage_changes) -> AgentRun:
+    """An agent run as the sandbox reports it; ``usage_changes`` go to the gateway's `Usage`."""
+    return AgentRun("Claude Code", replace(usage, **usage_changes),
+                    SandboxExit(exit_code, timed_out, oom_killed, stderr),
+                    CliResult(session_id=session_id, finished=finished, error=error), max_turns)
 
+
+def change(*paths: str, left_out: tuple[LeftOut, ...] = (), ignored: tuple[str, ...] = ()) -> Change:
+    """The checked change of the agent's files (added ones, unless the path starts with ``-``)."""
+    files = tuple(FileChange(path.lstrip("-"), "deleted" if path.startswith("-") else "added") for path in paths)
+    commit = Commit("c" * 40, files, left_out) if files else None
+    return Change(commit, left_out, ignored)
+
+
+_PORTS: tuple[GitHub, Branches, Sandbox] = (FakeGitHub([]), FakeBranches(), FakeSandbox([agent_run()]))
+"""The fakes as the ports the run takes: the type checker fails here when one drifts."""

@@ -10,7 +10,8 @@ from codeagent.settings import Settings, input_name
 
 ACTION = yaml.safe_load((Path(__file__).resolve().parents[2] / "action.yml").read_text())
 INPUTS = ACTION["inputs"]
-OUTPUTS = {"result", "pr-number", "pr-url", "branch", "cost-usd", "turns", "session-id", "transcript-path"}
+OUTPUTS = {"result", "pr-number", "pr-url", "branch", "cost-usd", "turns", "session-id", "transcript-path",
+           "verify-result"}
 
 
 def stated_default(field: FieldInfo) -> str:
@@ -18,7 +19,7 @@ def stated_default(field: FieldInfo) -> str:
     default = field.default
     if default is None:
         return "none"
-    if default == "":
+    if default in ("", ()):
         return "empty"
     if isinstance(default, tuple):
         return f"`{' '.join(default)}`"
@@ -46,10 +47,15 @@ def test_only_github_token_has_a_default_so_an_empty_input_means_not_given():
     assert "Default: `${{ github.token }}`." in description("github-token")
 
 
-def test_the_api_key_is_required():
-    assert INPUTS["anthropic-api-key"]["required"] is True
-    assert "Required." in description("anthropic-api-key")
-    assert Settings.model_fields["anthropic_api_key"].is_required()
+def test_no_secret_is_required_by_action_yml_only_the_chosen_agents_by_settings():
+    """A workflow gives the one secret its agent needs; a missing one is a fix-it error before any branch."""
+    from codeagent.settings import AGENT_SECRETS
+
+    for agent, secrets in AGENT_SECRETS.items():
+        for secret in secrets:
+            assert INPUTS[input_name(secret)]["required"] is False
+            assert f"`agent: {agent}`" in description(input_name(secret))
+
 
 
 def test_every_placeholder_of_the_prompt_template_is_documented():

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from codeagent.errors import EventError
+from codeagent.github_types import Issue
 from codeagent.event import Skip, Trigger, command_instructions, parse_event
 from tests.unit.golden import FIXTURES
 
@@ -31,13 +32,17 @@ def test_a_code_comment_on_an_issue_is_a_trigger():
     assert trigger == Trigger(
         event_name="issue_comment",
         repository="octo-org/textstats",
+        default_branch="main",
         issue_number=7,
         actor="octo-owner",
         instructions="keep the implementation to one line",
-        comment_id=2590000001,
         is_pull_request=False,
+        comment_id=2590000001,
+        subject=Issue(7, "Add a word_count helper", trigger.subject.body, "octo-owner"),
+        requested_at="2025-01-12T10:05:00Z",
     )
-    assert (trigger.kind, trigger.comment_kind, trigger.is_fork) == ("issue", "issue_comment", False)
+    assert trigger.subject.body.startswith("`textstats` can count characters but not words.")
+    assert trigger.comment_kind == "issue_comment"
 
 
 @pytest.mark.parametrize("body, instructions", [
@@ -52,7 +57,7 @@ def test_the_trigger_phrase_must_be_the_first_word(body, instructions):
     assert isinstance(trigger, Trigger) and trigger.instructions == instructions
 
 
-@pytest.mark.parametrize("body", ["/codex do it", "please /code", "/Code", "`/code`", "", "/code-review", "> /code"])
+@pytest.mark.parametrize("body", ["/codex do it", "please /code", "`/code`", "", "/code-review", "> /code"])
 def test_other_comments_are_skipped_with_the_reason(body):
     assert parse_event("issue_comment", comment(body), "/code") == Skip("the comment does not start with `/code`")
 
@@ -90,21 +95,13 @@ def test_a_login_ending_in_bot_counts_as_a_bot_whatever_its_type():
 
 def test_a_code_comment_on_a_pull_request_is_a_trigger_for_the_pull_request():
     trigger = parse_event("issue_comment", payload("issue_comment.created.pull_request"), "/code")
-    assert trigger == Trigger(
-        event_name="issue_comment",
-        repository="octo-org/textstats",
-        issue_number=8,
-        actor="octo-owner",
-        instructions="also handle tabs",
-        comment_id=2590000002,
-        is_pull_request=True,
-    )
-    assert (trigger.kind, trigger.comment_kind) == ("pull_request_comment", "issue_comment")
+    assert (trigger.issue_number, trigger.instructions, trigger.comment_id) == (8, "also handle tabs", 2590000002)
+    assert trigger.is_pull_request and trigger.subject.is_pull_request and trigger.comment_kind == "issue_comment"
 
 
-def test_a_comment_on_a_pull_request_leaves_the_head_and_fork_status_to_the_api():
-    trigger = parse_event("issue_comment", payload("issue_comment.created.pull_request"), "/code")
-    assert trigger.head_repository is None and trigger.head_ref is None and trigger.is_fork is False
+def test_the_trigger_phrase_ignores_case_as_the_workflow_s_startswith_does():
+    trigger = parse_event("issue_comment", comment("/Code fix it"), "/code")
+    assert isinstance(trigger, Trigger) and trigger.instructions == "fix it"
 
 
 def test_workflow_dispatch_names_the_issue_in_its_inputs():
@@ -112,13 +109,13 @@ def test_workflow_dispatch_names_the_issue_in_its_inputs():
     assert trigger == Trigger(
         event_name="workflow_dispatch",
         repository="octo-org/textstats",
+        default_branch="main",
         issue_number=7,
         actor="octo-owner",
         instructions="keep the implementation to one line",
-        comment_id=None,
         is_pull_request=False,
     )
-    assert (trigger.kind, trigger.comment_kind) == ("dispatch", None)
+    assert trigger.comment_kind is None and trigger.subject is None  # read through the API when the run starts
 
 
 @pytest.mark.parametrize("inputs, number", [({"issue-number": "#12"}, 12), ({"issue_number": 3}, 3),

@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from codeagent.event import DELETED_FORK, ReviewContext, Skip, Trigger, parse_event
+from codeagent.event import ReviewContext, Skip, Trigger, parse_event
 from tests.unit.test_event import error_message, payload
 
 SAME_REPO_HUNK = ('@@ -0,0 +1,6 @@\n+"""Word statistics."""\n+\n+\n+def word_count(text: str) -> int:\n'
@@ -19,36 +19,18 @@ def review_comment(body: str) -> dict:
 
 def test_a_code_review_comment_is_a_trigger_with_the_lines_it_points_at():
     trigger = parse_event("pull_request_review_comment", payload("pull_request_review_comment.created"), "/code")
-    assert trigger == Trigger(
-        event_name="pull_request_review_comment",
-        repository="octo-org/textstats",
-        issue_number=8,
-        actor="octo-owner",
-        instructions="split on any whitespace, not only spaces",
-        comment_id=1910000001,
-        is_pull_request=True,
-        review_context=ReviewContext(
-            path="textstats/words.py",
-            line=6,
-            start_line=None,
-            side="RIGHT",
-            diff_hunk=SAME_REPO_HUNK,
-            commit_id="5d1f0c27a8e94b3c6d2e1f0a9b8c7d6e5f4a3b2c",
-            thread_comment_id=1910000001,
-        ),
-        review_id=2610000001,
-        head_ref="codeagent/issue-7",
-        head_repository="octo-org/textstats",
-        base_ref="main",
-    )
-    assert (trigger.kind, trigger.comment_kind, trigger.is_fork) == ("review_comment", "review_comment", False)
+    assert (trigger.event_name, trigger.issue_number, trigger.actor, trigger.comment_id, trigger.default_branch) == (
+        "pull_request_review_comment", 8, "octo-owner", 1910000001, "main")
+    assert trigger.instructions == "split on any whitespace, not only spaces" and trigger.is_pull_request
+    assert trigger.review_context == ReviewContext(path="textstats/words.py", line=6, start_line=None, side="RIGHT",
+                                                   diff_hunk=SAME_REPO_HUNK, thread_comment_id=1910000001)
+    assert trigger.subject.number == 8 and trigger.subject.is_pull_request and trigger.requested_at
+    assert trigger.comment_kind == "review_comment"
 
 
-def test_a_review_comment_on_a_fork_is_a_trigger_marked_as_a_fork():
+def test_a_review_comment_on_a_fork_is_a_trigger_the_workflow_refuses_after_reading_the_pull_request():
     trigger = parse_event("pull_request_review_comment", payload("pull_request_review_comment.created.fork"), "/code")
-    assert trigger.is_fork is True
-    assert (trigger.issue_number, trigger.head_repository, trigger.head_ref) == (9, "forkful/textstats",
-                                                                                "sentence-count")
+    assert trigger.issue_number == 9
     assert trigger.instructions == "count `...` as one sentence end\n\nAdd a test for it."
 
 
@@ -73,11 +55,10 @@ def test_a_comment_on_a_whole_file_has_no_line():
     assert (context.line, context.side) == (None, None)
 
 
-def test_a_pull_request_whose_fork_was_deleted_counts_as_a_fork():
+def test_a_pull_request_whose_fork_was_deleted_is_still_a_trigger_the_workflow_refuses():
     event = payload("pull_request_review_comment.created.fork")
     event["pull_request"]["head"]["repo"] = None
-    trigger = parse_event("pull_request_review_comment", event, "/code")
-    assert trigger.head_repository == DELETED_FORK and trigger.is_fork is True
+    assert isinstance(parse_event("pull_request_review_comment", event, "/code"), Trigger)
 
 
 @pytest.mark.parametrize("body", ["please /code", "", None, "/codex"])
@@ -95,32 +76,15 @@ def test_only_new_review_comments_trigger(action):
 
 def test_a_submitted_code_review_is_a_trigger_without_a_comment():
     trigger = parse_event("pull_request_review", payload("pull_request_review.submitted"), "/code")
-    assert trigger == Trigger(
-        event_name="pull_request_review",
-        repository="octo-org/textstats",
-        issue_number=8,
-        actor="octo-owner",
-        instructions="address the comments above, and keep `word_count` a one-liner",
-        comment_id=None,
-        is_pull_request=True,
-        review_id=2610000003,
-        head_ref="codeagent/issue-7",
-        head_repository="octo-org/textstats",
-        base_ref="main",
-    )
-    assert (trigger.kind, trigger.comment_kind, trigger.is_fork) == ("review", None, False)
+    assert (trigger.event_name, trigger.issue_number, trigger.actor, trigger.comment_id) == (
+        "pull_request_review", 8, "octo-owner", None)
+    assert trigger.instructions == "address the comments above, and keep `word_count` a one-liner"
+    assert trigger.is_pull_request and trigger.subject.number == 8 and trigger.comment_kind is None
 
 
 def test_a_review_without_text_is_skipped():
     assert parse_event("pull_request_review", payload("pull_request_review.submitted.empty"), "/code") == Skip(
         "the review does not start with `/code`")
-
-
-def test_a_fork_review_is_a_trigger_marked_as_a_fork():
-    event = payload("pull_request_review.submitted")
-    event["pull_request"] = payload("pull_request_review_comment.created.fork")["pull_request"]
-    trigger = parse_event("pull_request_review", event, "/code")
-    assert (trigger.issue_number, trigger.is_fork) == (9, True)
 
 
 @pytest.mark.parametrize("action", ["edited", "dismissed"])
@@ -171,14 +135,11 @@ REVIEW = ("pull_request_review", "pull_request_review.submitted")
     (REVIEW_COMMENT, ("pull_request",), None, "pull_request.number"),
     (REVIEW_COMMENT, ("comment", "path"), None, "comment.path"),
     (REVIEW_COMMENT, ("comment", "diff_hunk"), 42, "comment.diff_hunk"),
+    (REVIEW_COMMENT, ("repository", "default_branch"), None, "repository.default_branch"),
     (REVIEW_COMMENT, ("comment", "line"), "6", "comment.line"),
     (REVIEW_COMMENT, ("comment", "in_reply_to_id"), "1", "comment.in_reply_to_id"),
-    (REVIEW_COMMENT, ("pull_request", "head"), "octo-org:main", "pull_request.head.ref"),
-    (REVIEW_COMMENT, ("pull_request", "head", "repo"), {"name": "textstats"}, "pull_request.head.repo.full_name"),
-    (REVIEW, ("review", "id"), "2610000003", "review.id"),
     (REVIEW, ("review", "body"), ["/code"], "review.body"),
     (REVIEW, ("review", "user"), None, "review.user.login"),
-    (REVIEW, ("pull_request", "base"), None, "pull_request.base.ref"),
 ])
 def test_a_malformed_pull_request_payload_is_an_event_error_naming_the_field(event, path, value, field):
     event_name, fixture = event

@@ -219,6 +219,7 @@ def comment_by(runner: Runner, github: GitHubEmulator, login: str, body: str) ->
     event["sender"] = comment["user"]
     runner.event(event)
     runner.environ["GITHUB_API_URL"] = github.api_url
+    runner.environ["GITHUB_SERVER_URL"] = github.server_url
     return comment
 
 
@@ -250,4 +251,4 @@ def test_an_unexpected_exception_during_the_run_is_reported_on_the_issue(runner,
     assert runner.outputs()["result"] == "failure"
     (reply,) = [c for c in github.comments(REPO) if c["author"] == "github-actions[bot]"]
     assert reply["body"].startswith("❌ **codeagent: Unexpected error**")
-    assert "https://github.com/octo-org/textstats/actions/runs/42" in reply["body"]
+    assert f"{github.server_url}/octo-org/textstats/actions/runs/42" in reply["body"]

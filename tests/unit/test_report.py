@@ -1,58 +1,37 @@
-"""What the action writes where users read it, against golden files."""
+"""What the action writes where users read it, against golden files, with the run's real types."""
 
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import replace
 
 import pytest
 
 from codeagent import report
-from codeagent.agent.claude import AgentResult
+from codeagent.changes import Change, LeftOut
 from codeagent.event import Trigger
+from codeagent.github_types import PullRequest
+from codeagent.outcome import Outcome
+from codeagent.sandbox.results import StepResult
+from codeagent.target import Target
+from codeagent.verify import Verification
+from tests.unit.fakes import USAGE, agent_run, change
 from tests.unit.golden import assert_golden
 
 PR_URL = "https://github.com/octo-org/textstats/pull/8"
 RUN_URL = "https://github.com/octo-org/textstats/actions/runs/42"
-FILES = ["tests/test_word_count.py", "textstats/__init__.py"]
-RESULT = AgentResult(
-    summary="Added `word_count(text)` to `textstats/__init__.py`, which splits on\nwhitespace, "
-            "and a test in `tests/test_word_count.py`.\n",
-    is_error=False, subtype="success", num_turns=5, duration_ms=95_400, cost_usd=0.11623995,
-    input_tokens=20, output_tokens=308, cache_creation_tokens=22551, cache_read_tokens=89979,
-    session_id="8fead0b4-a1f2-4fdd-b120-48f51aab9808",
-)
-AT_LIMIT = dataclasses.replace(RESULT, summary="", is_error=True, subtype="error_max_turns", num_turns=31,
-                               error="Reached maximum number of turns (30)")
-TRIGGER = Trigger("issue_comment", "octo-org/textstats", 7, "octo-owner", "keep it to one line", 2590000001, False)
-
-
-@dataclass(frozen=True)
-class PullRequest:
-    number: int
-    html_url: str
-
-
-@dataclass(frozen=True)
-class Commit:
-    files: tuple[str, ...]
-    left_out: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class AgentRun:
-    result: AgentResult
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The shape of workflow.Outcome that step_summary reads."""
-
-    result: str
-    trigger: Trigger
-    message: str = ""
-    branch: str = ""
-    pull_request: PullRequest | None = None
-    agent: AgentRun | None = None
-    commit: Commit | None = None
+SUMMARY = ("Added `word_count(text)` to `textstats/__init__.py`, which splits on\nwhitespace, "
+           "and a test in `tests/test_word_count.py`.\n")
+PULL = PullRequest(8, PR_URL, "open", True, False, "codeagent/issue-7", "main", "Add a word_count helper", "")
+TARGET = Target(7, "Add a word_count helper", "codeagent/issue-7", "a" * 40, PULL, follow_up=False, new_pull=True,
+                new_branch=True)
+TRIGGER = Trigger("issue_comment", "octo-org/textstats", "main", 7, "octo-owner", "keep it to one line", False,
+                  comment_id=2590000001)
+RUN = agent_run(last_text=SUMMARY)
+AT_LIMIT = agent_run(exit_code=1, finished=False, turns=30, last_text="")
+CHANGE = change("tests/test_word_count.py", "textstats/__init__.py")
+WORKFLOW = LeftOut(".github/workflows/ci.yml",
+                   "a workflow file: the workflow token may not push changes under `.github/workflows/`")
+TESTS = Verification("python -m pytest -q", "`verify-command`", StepResult("python -m pytest -q", 0, False,
+                                                                            ("12 passed in 0.4s",)),
+                     StepResult("python -m pytest -q", 0, False, ("14 passed in 0.5s",)), rounds=1)
 
 
 def test_initial_commit_message():
@@ -60,33 +39,62 @@ def test_initial_commit_message():
 
 
 def test_commit_message():
-    assert_golden("commit_message.txt", report.commit_message(7, "Add a word_count helper", RESULT.summary))
+    assert_golden("commit_message.txt", report.commit_message(TARGET, TRIGGER, SUMMARY))
+
+
+def test_a_later_run_s_commit_names_its_own_request():
+    later = replace(TARGET, new_pull=False, new_branch=False)
+    assert report.commit_message(later, TRIGGER, "").startswith("codeagent: keep it to one line (#7)\n")
+    assert report.commit_message(later, replace(TRIGGER, instructions=""), "").startswith(
+        "codeagent: follow-up on Add a word_count helper (#7)\n")
 
 
 def test_the_commit_subject_fits_72_characters():
-    message = report.commit_message(1234, "Make the   very long\ntitle of this issue fit into a commit subject line somehow", "")
+    target = replace(TARGET, number=1234, title="Make the   very long\ntitle of this issue fit into a commit subject line")
+    message = report.commit_message(target, TRIGGER, "")
     subject, _, body = message.partition("\n\n")
     assert subject == "codeagent: Make the very long title of this issue fit into a… (#1234)"
     assert len(subject) <= 72
-    assert body.startswith("Implements #1234.\n\nIssue: #1234\n")
+    assert body.startswith("Implements #1234.\n\nIssue: #1234\nRequested-by: @octo-owner\n")
 
 
 def test_draft_pr_body():
-    assert report.draft_pr_body(7).startswith("Closes #7\n\n🚧 **Work in progress**")
+    assert report.draft_pr_body(7).startswith("Closes #7\n\n<!-- codeagent:start -->\n🚧 **Work in progress**")
     assert_golden("draft_pr_body.md", report.draft_pr_body(7, RUN_URL))
 
 
 def test_final_pr_body():
-    assert_golden("final_pr_body.md", report.final_pr_body(7, RESULT, FILES, []))
+    section = report.pull_request_section(TARGET, RUN, USAGE, CHANGE.commit.files, CHANGE, TESTS, TRIGGER)
+    assert_golden("final_pr_body.md", report.with_section(report.draft_pr_body(7, RUN_URL), section))
 
 
 def test_final_pr_body_at_a_limit_with_workflow_files_left_out():
-    body = report.final_pr_body(7, AT_LIMIT, FILES, [".github/workflows/ci.yml"])
-    assert_golden("final_pr_body.limit.md", body)
+    left_out = change("textstats/__init__.py", left_out=(WORKFLOW,))
+    section = report.pull_request_section(TARGET, AT_LIMIT, USAGE, left_out.commit.files, left_out, None, TRIGGER)
+    assert_golden("final_pr_body.limit.md", report.with_section("Closes #7\n", section))
+
+
+def test_the_action_s_section_is_replaced_and_what_people_wrote_around_it_stays():
+    body = report.with_section("Closes #7\n\nReviewer: please keep this.\n\n<!-- codeagent:start -->\nold\n"
+                               "<!-- codeagent:end -->\n\nAnd this.\n", "new")
+    assert body == ("Closes #7\n\nReviewer: please keep this.\n\n<!-- codeagent:start -->\nnew\n"
+                    "<!-- codeagent:end -->\n\nAnd this.\n")
+
+
+def test_a_huge_summary_is_cut_to_fit_a_pull_request_body():
+    section = report.pull_request_section(TARGET, agent_run(last_text="x" * 80_000), USAGE, (), CHANGE, None,
+                                          TRIGGER)
+    assert len(section) < 25_000
+
+
+@pytest.mark.parametrize("name, shown", [("plain.txt", "`plain.txt`"), ("odd`name", "``odd`name``"),
+                                         ("`edge`", "`` `edge` ``")])
+def test_any_file_name_is_shown_as_code(name, shown):
+    assert report.code(name) == shown
 
 
 def test_refusal_comment():
-    assert_golden("refusal_comment.md", report.refusal_comment("drive-by", "/code"))
+    assert_golden("refusal_comment.md", report.marked(report.refusal_comment("drive-by", "/code")))
 
 
 def test_fork_comment():
@@ -95,7 +103,7 @@ def test_fork_comment():
 
 
 def test_follow_up_reply():
-    assert_golden("follow_up_reply.md", report.follow_up_reply(RESULT.summary, FILES))
+    assert_golden("follow_up_reply.md", report.follow_up_reply(SUMMARY, CHANGE.commit.files))
 
 
 def test_failure_comment():
@@ -110,17 +118,17 @@ def test_error_summary():
 
 
 def test_step_summary_of_a_success():
-    outcome = Outcome("success", TRIGGER, branch="codeagent/issue-7", pull_request=PullRequest(8, PR_URL),
-                      agent=AgentRun(RESULT), commit=Commit(tuple(FILES)))
-    phases = {"Check who asked": 0.4, "Prepare the branch and the draft pull request": 2.1,
+    outcome = Outcome("success", TRIGGER, branch="codeagent/issue-7", pull_request=PULL, agent=RUN, usage=USAGE,
+                      change=CHANGE, verification=TESTS)
+    phases = {"Check who asked": 0.4, "Prepare the branch and the pull request": 2.1,
               "Run Claude Code in the sandbox": 95.4, "Commit and push": 1.2}
     assert_golden("step_summary.success.md", report.step_summary(outcome, phases))
 
 
 def test_step_summary_of_a_failure_at_a_limit():
     outcome = Outcome("failure", TRIGGER, message="stopped at the limit `max-turns`", branch="codeagent/issue-7",
-                      pull_request=PullRequest(8, PR_URL), agent=AgentRun(AT_LIMIT),
-                      commit=Commit(("textstats/__init__.py",), left_out=(".github/workflows/ci.yml",)))
+                      pull_request=PULL, agent=AT_LIMIT, usage=replace(USAGE, blocked=(("evil.example", 3),)),
+                      change=change("textstats/__init__.py", left_out=(WORKFLOW,)))
     assert_golden("step_summary.limit.md", report.step_summary(outcome))
 
 
@@ -140,3 +148,7 @@ def test_format_duration(milliseconds, text):
 @pytest.mark.parametrize("usd, text", [(0, "$0.00"), (0.0041, "$0.004"), (0.11623995, "$0.12"), (12.5, "$12.50")])
 def test_format_cost(usd, text):
     assert report.format_cost(usd) == text
+
+
+def test_no_change_at_all_keeps_the_empty_change_shape():
+    assert report.left_out_notes(Change(None, ())) == [] and report.left_out_lines(Change(None, ())) == []

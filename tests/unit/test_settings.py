@@ -13,21 +13,20 @@ from tests.unit.golden import FIXTURES
 SECRETS = {"github-token": "ghs_workflowtoken", "anthropic-api-key": "sk-ant-key"}
 
 
-def load(inputs: dict[str, str] | None = None, workspace: Path = Path("/nonexistent"), environ=None) -> Settings:
-    return load_settings({**SECRETS, **(inputs or {})}, workspace, environ or {})
+def load(inputs: dict[str, str] | None = None, files: dict[str, str] | None = None, environ=None) -> Settings:
+    """Settings from ``inputs`` and the default branch's ``files`` (path -> text)."""
+    return load_settings({**SECRETS, **(inputs or {})}, environ or {}, (files or {}).get)
 
 
-def config_error(inputs=None, workspace: Path = Path("/nonexistent"), environ=None) -> str:
+def config_error(inputs=None, files: dict[str, str] | None = None, environ=None) -> str:
     with pytest.raises(ConfigError) as caught:
-        load(inputs, workspace, environ)
+        load(inputs, files, environ)
     return str(caught.value)
 
 
-def write_config(workspace: Path, text: str, name: str = ".github/codeagent.yml") -> Path:
-    path = workspace / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return workspace
+def config(text: str, name: str = ".github/codeagent.yml") -> dict[str, str]:
+    """The default branch with a config file holding ``text``."""
+    return {name: text}
 
 
 # --- inputs ---------------------------------------------------------------------------
@@ -35,7 +34,7 @@ def write_config(workspace: Path, text: str, name: str = ".github/codeagent.yml"
 def test_only_the_secrets_are_needed_and_the_rest_has_defaults():
     settings = load()
     assert settings.github_token.get_secret_value() == "ghs_workflowtoken"
-    assert (settings.trigger_phrase, settings.model, settings.max_turns) == ("/code", "sonnet", 30)
+    assert (settings.trigger_phrase, settings.agent_model, settings.max_turns) == ("/code", "sonnet", 30)
     assert settings.timeout_minutes == 30 and settings.max_cost_usd is None
     assert settings.allowed_tools == DEFAULT_TOOLS == ("Bash", "Edit", "Glob", "Grep", "MultiEdit", "Read", "TodoWrite", "Write")
     assert (settings.branch_prefix, settings.base_branch, settings.sandbox_memory) == ("codeagent/", "", "4g")
@@ -81,6 +80,7 @@ def test_memory_uses_dockers_format(memory, expected):
 
 def test_secrets_lists_the_values_to_mask():
     assert load().secrets() == ["ghs_workflowtoken", "sk-ant-key"]
+    assert load({"openai-api-key": "sk-openai-1"}).secrets() == ["ghs_workflowtoken", "sk-ant-key", "sk-openai-1"]
 
 
 def test_settings_are_frozen_and_refuse_unknown_fields():
@@ -121,42 +121,78 @@ def test_an_unknown_placeholder_in_the_prompt_template_is_caught_with_the_settin
     assert "{issue_number}" in message
 
 
-def test_a_missing_api_key_says_how_to_pass_it():
+@pytest.mark.parametrize("agent, secret", [("claude", "anthropic-api-key"), ("codex", "openai-api-key"),
+                                           ("gemini", "gemini-api-key")])
+def test_the_chosen_agent_s_missing_secret_says_how_to_pass_it(agent, secret):
     with pytest.raises(ConfigError) as caught:
-        load_settings({"github-token": "t"}, Path("/nonexistent"), {})
-    assert str(caught.value) == ("input `anthropic-api-key`: required; add `anthropic-api-key: "
-                                 "${{ secrets.ANTHROPIC_API_KEY }}` to the action's `with:` and the secret to the repository")
+        load_settings({"github-token": "t", "agent": agent}, {}, {}.get)
+    assert str(caught.value).startswith(f"input `{secret}`")
+    assert f"required for `agent: {agent}`" in str(caught.value) and "Settings → Secrets" in str(caught.value)
+
+
+def test_a_subscription_token_serves_claude_instead_of_an_api_key():
+    settings = load_settings({"github-token": "t", "claude-code-oauth-token": "sk-ant-oat01-x"}, {}, {}.get)
+    assert settings.agent_secret() == ("sk-ant-oat01-x", "claude-code-oauth-token")
+
+
+def test_only_the_chosen_agent_s_secret_is_needed():
+    settings = load_settings({"github-token": "t", "agent": "gemini", "gemini-api-key": "AIza-x"}, {}, {}.get)
+    assert (settings.agent_model, settings.agent_secret()) == ("gemini-2.5-pro", ("AIza-x", "gemini-api-key"))
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ({"allowed-domains": "https://pkg.example.com"}, "input `allowed-domains`: `https://pkg.example.com` is not a host "
+     "name (use names like `pkg.example.com` or `*.example.com`, without a scheme or a port), got "
+     "'https://pkg.example.com'"),
+    ({"network": "everything"}, "input `network`: input should be 'none', 'registries' or 'open', got 'everything'"),
+    ({"max-file-size": "huge"}, "input `max-file-size`: must be a size like `512m` or `4g` (units b, k, m, g), got "
+     "'huge'"),
+])
+def test_new_inputs_say_what_is_wrong(inputs, message):
+    assert config_error(inputs) == message
+
+
+def test_setup_takes_one_command_per_line_and_domains_a_list():
+    settings = load({"setup": "pip install -e .[test]\n\nnpm ci\n", "allowed-domains": "a.example.com, *.b.org"})
+    assert settings.setup == ("pip install -e .[test]", "npm ci")
+    assert settings.allowed_domains == ("a.example.com", "*.b.org")
 
 
 # --- the repo config file ------------------------------------------------------------
 
-def test_the_config_file_sets_the_same_fields_with_either_spelling_and_expands_variables(tmp_path):
-    shutil.copy(FIXTURES / "config" / "codeagent.yml", write_config(tmp_path, "") / ".github" / "codeagent.yml")
-    settings = load(workspace=tmp_path, environ={"TOOLCHAIN_IMAGE": "ghcr.io/octo-org/toolchain:3"})
+def test_the_config_file_sets_the_same_fields_with_either_spelling_and_expands_variables():
+    text = (FIXTURES / "config" / "codeagent.yml").read_text()
+    settings = load(files=config(text), environ={"TOOLCHAIN_IMAGE": "ghcr.io/octo-org/toolchain:3"})
     assert (settings.model, settings.max_turns, settings.max_cost_usd) == ("opus", 12, 2.5)
     assert settings.allowed_tools == ("Read", "Edit", "Bash")
     assert settings.sandbox_image == "ghcr.io/octo-org/toolchain:3"
     assert settings.prompt_template.startswith("Fix issue #{issue_number} in {repository}: {title}\n")
 
 
-def test_inputs_win_over_the_config_file_and_empty_inputs_do_not(tmp_path):
-    write_config(tmp_path, "model: opus\nmax-turns: 12\n")
-    settings = load({"max-turns": "4", "model": ""}, workspace=tmp_path)
+def test_inputs_win_over_the_config_file_and_empty_inputs_do_not():
+    settings = load({"max-turns": "4", "model": ""}, files=config("model: opus\nmax-turns: 12\n"))
     assert (settings.model, settings.max_turns) == ("opus", 4)
 
 
-def test_the_config_file_path_is_an_input(tmp_path):
-    write_config(tmp_path, "model: haiku\n", name="ci/agent.yaml")
-    assert load({"config-file": "ci/agent.yaml"}, workspace=tmp_path).model == "haiku"
+def test_the_config_file_path_is_an_input():
+    assert load({"config-file": "ci/agent.yaml"}, files=config("model: haiku\n", "ci/agent.yaml")).model == "haiku"
 
 
-def test_a_config_file_the_input_names_must_exist(tmp_path):
-    assert config_error({"config-file": "ci/agent.yaml"}, workspace=tmp_path) == (
-        "input `config-file`: `ci/agent.yaml` does not exist in the checkout; fix the path or remove the input")
+def test_a_config_file_the_input_names_must_exist():
+    assert config_error({"config-file": "ci/agent.yaml"}) == (
+        "input `config-file`: `ci/agent.yaml` does not exist on the repository's default branch; fix the path or "
+        "remove the input")
 
 
-def test_an_empty_config_file_changes_nothing(tmp_path):
-    assert load(workspace=write_config(tmp_path, "# nothing yet\n")) == load()
+def test_an_empty_config_file_changes_nothing():
+    assert load(files=config("# nothing yet\n")) == load()
+
+
+@pytest.mark.parametrize("key", ["anthropic-base-url", "trigger-phrase", "openai-base-url", "config-file"])
+def test_what_could_redirect_a_secret_or_the_trigger_is_an_input_only(key):
+    assert config_error(files=config(f"{key}: x\n")) == (
+        f"`.github/codeagent.yml` key `{key}`: `{key}` can only be set as an input of the action (in the workflow "
+        "file, which an agent cannot change); move it to the step's `with:`")
 
 
 @pytest.mark.parametrize("text, message", [
@@ -164,12 +200,9 @@ def test_an_empty_config_file_changes_nothing(tmp_path):
     ("max_turns: -3\n", "`.github/codeagent.yml` key `max-turns`: must be a positive integer, got -3"),
     ("max-turn: 3\n", "`.github/codeagent.yml` key `max-turn`: unknown setting; did you mean `max-turns`?"),
     ("anthropic-api-key: sk-ant-oops\n", "`.github/codeagent.yml` key `anthropic-api-key`: secrets do not belong in the "
-     "repository; remove the key and add `anthropic-api-key: ${{ secrets.ANTHROPIC_API_KEY }}` to the action's "
-     "`with:` and the secret to the repository"),
+     "repository; remove the key and pass the secret as the action's `anthropic-api-key` input"),
     ("github_token: x\n", "`.github/codeagent.yml` key `github_token`: secrets do not belong in the repository; "
-     "remove the key and pass `github-token: ${{ github.token }}` (the default when the input is left out)"),
-    ("config-file: other.yml\n", "`.github/codeagent.yml` key `config-file`: the config file's path can only be set "
-     "by the `config-file` input"),
+     "remove the key and pass the secret as the action's `github-token` input"),
     ("max-turns: 3\nmax_turns: 4\n", "`.github/codeagent.yml` key `max_turns`: set twice (as `max-turns` and "
      "`max_turns`); keep one"),
     ("- model\n", "`.github/codeagent.yml` must be a mapping of settings like `max-turns: 20`"),
@@ -178,11 +211,11 @@ def test_an_empty_config_file_changes_nothing(tmp_path):
     ("prompt-template: ${GITHUB_TOKEN}\n", "`.github/codeagent.yml` key `prompt-template`: `${GITHUB_TOKEN}` looks "
      "like a secret and config values can reach the model's prompt; pass secrets as action inputs instead"),
 ])
-def test_a_config_file_problem_is_one_line_naming_the_file_and_key(tmp_path, text, message):
-    assert config_error(workspace=write_config(tmp_path, text), environ={"GITHUB_TOKEN": "ghs_x"}) == message
+def test_a_config_file_problem_is_one_line_naming_the_file_and_key(text, message):
+    assert config_error(files=config(text), environ={"GITHUB_TOKEN": "ghs_x"}) == message
 
 
-def test_invalid_yaml_says_where(tmp_path):
-    message = config_error(workspace=write_config(tmp_path, "model: [opus\n"))
+def test_invalid_yaml_says_where():
+    message = config_error(files=config("model: [opus\n"))
     assert message.startswith("`.github/codeagent.yml` is not valid YAML:")
     assert "line" in message and "\n" not in message
