@@ -55,7 +55,7 @@ class Branches:
         return check_and_commit(self.repository, out, base, self._redact(message), caps)
 
     def push(self, branch: str, commit: str, expected: str | None, note: str | None) -> str:
-        notes = ()
+        notes: tuple[str, ...] = ()
         if note is not None:
             self.repository.write_note(notes_ref(branch), commit, self._redact(note))
             notes = (notes_ref(branch),)

@@ -75,9 +75,10 @@ class Git:
             ) -> tuple[int, str, str]:
         """Run ``git args``: exit status, stdout and stderr (``config`` adds to this call only)."""
         env = self._env if not config else _environment({**self._config(), **config}, self._extra)
-        extra = {"user": self._user[0], "group": self._user[1], "extra_groups": []} if self._user else {}
         data = stdin.encode() if isinstance(stdin, str) else stdin
-        result = subprocess.run(["git", *args], cwd=self.cwd, env=env, input=data, capture_output=True, **extra)
+        user, group = self._user or (None, None)
+        result = subprocess.run(["git", *args], cwd=self.cwd, env=env, input=data, capture_output=True, user=user,
+                                group=group, extra_groups=[] if self._user else None)
         strip = lambda raw: raw.decode("utf-8", errors="replace").rstrip("\n")  # noqa: E731
         return result.returncode, strip(result.stdout), strip(result.stderr)
 

@@ -12,9 +12,10 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from functools import partial, wraps
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar, cast
 
 from github import Auth, Github, GithubException
+from github.GithubObject import NotSet
 from github.PullRequest import PullRequest as _PullRequest
 
 from codeagent.errors import GitHubError
@@ -31,17 +32,19 @@ so another comment with the same text in that window is, in practice, ours."""
 T = TypeVar("T")
 
 
-def _api_call(action: str, find_done: Callable[..., T | None] | None = None,
-              ) -> Callable[[Callable[..., T]], Callable[..., T]]:
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _api_call(action: str, find_done: Callable[..., Any] | None = None) -> Callable[[F], F]:
     """Run the wrapped method under the client's retry policy; a GithubException left becomes a GitHubError.
 
     ``find_done`` (same arguments as the method) looks for what an earlier attempt of a creating
     write did, so that retrying it cannot create twice.
     """
 
-    def decorate(method: Callable[..., T]) -> Callable[..., T]:
+    def decorate(method: F) -> F:
         @wraps(method)
-        def wrapper(self: GitHubClient, *args, **kwargs) -> T:
+        def wrapper(self: GitHubClient, *args: Any, **kwargs: Any) -> Any:
             look = partial(find_done, self, *args, **kwargs) if find_done else None
             with self._one_at_a_time:
                 try:
@@ -49,7 +52,7 @@ def _api_call(action: str, find_done: Callable[..., T | None] | None = None,
                 except GithubException as error:
                     raise GitHubError(explain(action, error)) from error
 
-        return wrapper
+        return cast(F, wrapper)
 
     return decorate
 
@@ -92,13 +95,12 @@ class GitHubClient:
         """
         # PyGithub's fixed pauses (0.25 s between requests, 1 s between writes) are off: a run makes
         # a handful of writes, one at a time, and backs off when GitHub says so (github_retry).
-        pauses = {"seconds_between_requests": None, "seconds_between_writes": None}
         # retry=None: no retries inside PyGithub (urllib3's GithubRetry sleeps on its own clock,
         # cannot tell a comment's POST from a GET, and ends in MaxRetryError); codeagent.github_retry does them.
         # lazy: objects are fetched only when a field is read, so a reaction or an
         # edit is one request, not a GET first.
         self._github = Github(auth=Auth.Token(token), base_url=api_url, retry=None, timeout=30, lazy=True,
-                              **pauses)
+                              seconds_between_requests=None, seconds_between_writes=None)
         self._retrying = Retrying(api_url, sleep=sleep, clock=clock, on_wait=on_wait)
         self._repo = self._github.get_repo(repository)
         self._redact = redact
@@ -198,13 +200,12 @@ class GitHubClient:
     def update_pull_request(self, number: int, *, title: str | None = None, body: str | None = None,
                             state: str | None = None) -> None:
         """Change the title, the body and/or the state (``open``, ``closed``) of a pull request."""
-        fields = {key: value for key, value in (("title", title), ("body", body), ("state", state))
-                  if value is not None}
-        self._update_pull_request(number, **{k: self._redact(v) if k != "state" else v for k, v in fields.items()})
+        self._update_pull_request(number, self._redact(title) if title is not None else None,
+                                  self._redact(body) if body is not None else None, state)
 
     @_api_call("updating the pull request")
-    def _update_pull_request(self, number: int, **fields: str) -> None:
-        self._repo.get_pull(number).edit(**fields)
+    def _update_pull_request(self, number: int, title: str | None, body: str | None, state: str | None) -> None:
+        self._repo.get_pull(number).edit(title=_given(title), body=_given(body), state=_given(state))
 
     @_api_call("listing the pull request's files")
     def pull_request_files(self, number: int) -> list[FileChange]:
@@ -271,6 +272,11 @@ def _comment(comment, location: str = "") -> Comment:
         created_at=_iso(comment.created_at),
         updated_at=_iso(comment.updated_at),
     )
+
+
+def _given(value: str | None) -> Any:
+    """PyGithub's "leave it as it is" for a field not given."""
+    return NotSet if value is None else value
 
 
 def _iso(moment: datetime | None) -> str:

@@ -78,7 +78,8 @@ class Branches(Protocol):
 class Sandbox(Protocol):
     """Where the project's commands and the agent run, and where the agent's change is packed."""
 
-    agent_title: str
+    @property
+    def agent_title(self) -> str: ...
 
     def preflight(self) -> None: ...
 

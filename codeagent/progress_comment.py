@@ -317,6 +317,8 @@ class ProgressComment:
             self._send_lock.release()
 
     def _edit(self, body: str) -> None:
+        if self._comment_id is None:
+            return
         try:
             self._github.edit_comment(self._issue_number, self._comment_id, body)
         except Exception as error:  # a progress comment must never fail the run

@@ -39,15 +39,32 @@ MAX_FILES = 300
 class RunOutcome(Protocol):
     """What `step_summary` reads of a run's outcome (`outcome.Outcome`)."""
 
-    result: str
-    trigger: Any
-    message: str
-    branch: str
-    pull_request: Any
-    agent: Any
-    usage: Any
-    change: Any
-    verification: Any
+    @property
+    def result(self) -> str: ...
+
+    @property
+    def trigger(self) -> Any: ...
+
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def branch(self) -> str: ...
+
+    @property
+    def pull_request(self) -> Any: ...
+
+    @property
+    def agent(self) -> Any: ...
+
+    @property
+    def usage(self) -> Any: ...
+
+    @property
+    def change(self) -> Any: ...
+
+    @property
+    def verification(self) -> Any: ...
 
 
 # -- commits --

@@ -185,7 +185,7 @@ class Settings(BaseModel):
     @classmethod
     def _check_text(cls, value: str, info: ValidationInfo) -> str:
         """Text settings with a shape: one word, a usable branch name, a URL."""
-        pattern, problem = _TEXT_RULES[info.field_name]
+        pattern, problem = _TEXT_RULES[str(info.field_name)]
         if not re.fullmatch(pattern, value):
             raise ValueError(problem)
         return value

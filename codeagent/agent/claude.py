@@ -99,7 +99,7 @@ class Transcript:
         if not isinstance(message, dict):
             self._other_lines.append(line[:500])
             return [line[:500]]
-        handler = self._HANDLERS.get(message.get("type"))
+        handler = self._HANDLERS.get(str(message.get("type")))
         return handler(self, message) if handler else []
 
     def result(self) -> CliResult:
@@ -129,7 +129,7 @@ class Transcript:
         return []
 
     def _on_assistant(self, message: dict) -> list[str]:
-        body = message.get("message") if isinstance(message.get("message"), dict) else {}
+        body = _body(message)
         synthetic = bool(message.get("is_api_error_message")) or body.get("model") == "<synthetic>"
         lines = []
         for block in _blocks(body):
@@ -141,7 +141,7 @@ class Transcript:
         return lines
 
     def _on_user(self, message: dict) -> list[str]:
-        body = message.get("message") if isinstance(message.get("message"), dict) else {}
+        body = _body(message)
         return [f"  failed: {first_line(_tool_result_text(block.get('content')), 200)}"
                 for block in _blocks(body) if block.get("type") == "tool_result" and block.get("is_error")]
 
@@ -182,6 +182,12 @@ def describe_tool_call(name: str, tool_input: Any, workspace: str = "") -> str:
         "WebSearch": lambda: f"Searched the web for {quoted('query')}",
     }.get(name)
     return describe() if describe else f"Used {first_line(name, 60)}"
+
+
+def _body(message: dict) -> dict:
+    """A message line's `message` object ({} when it is something else)."""
+    body = message.get("message")
+    return body if isinstance(body, dict) else {}
 
 
 def _blocks(body: dict) -> list[dict]:

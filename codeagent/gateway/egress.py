@@ -56,7 +56,8 @@ class EgressPolicy:
     pinned: dict[str, tuple[str, int]] = field(default_factory=dict)
     """Names answered by the runner's environment instead of DNS (the bench's stand-in registry):
     ``name -> (address, port)``; only these may resolve to a non-public address."""
-    resolve: Callable[[str, int], list[str]] = field(default=None, repr=False)  # type: ignore[assignment]
+    resolve: Callable[[str, int], list[str]] | None = field(default=None, repr=False)
+    """How names are resolved (DNS by default; tests give their own)."""
 
     def allows_name(self, host: str) -> bool:
         """Whether ``host`` (a name, lower-case) is one the policy lets through, before resolving."""
@@ -112,7 +113,7 @@ def _resolve(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror:
         return []
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def pinned_hosts(spec: str) -> dict[str, tuple[str, int]]:

@@ -246,7 +246,8 @@ class _Handler(BaseHTTPRequestHandler):
             while (length := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)):
                 size += length
                 if size > MAX_REQUEST_BYTES:
-                    return self._too_large()
+                    self._too_large()
+                    return None
                 chunks.append(self.rfile.read(length))
                 self.rfile.readline()
             while self.rfile.readline() not in (b"\r\n", b"\n", b""):
@@ -254,13 +255,13 @@ class _Handler(BaseHTTPRequestHandler):
             return b"".join(chunks)
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_REQUEST_BYTES:
-            return self._too_large()
+            self._too_large()
+            return None
         return self.rfile.read(length) if length else b""
 
     def _too_large(self) -> None:
         self.answer(413, b"codeagent gateway: request body too large\n", "text/plain")
         self.close_connection = True
-        return None
 
     def answer(self, status: int, body: bytes, content_type: str = "application/json") -> None:
         self.send_response(status)
@@ -297,7 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
         if chunked:
             self.send_header("Transfer-Encoding", "chunked")
         elif not bodiless:
-            self.send_header("Content-Length", length)
+            self.send_header("Content-Length", str(length))
         self.end_headers()
         try:
             while not bodiless and (data := response.read1(CHUNK)):

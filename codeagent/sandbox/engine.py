@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-import docker
+from docker.client import DockerClient
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import LogConfig
 
@@ -101,9 +101,9 @@ class SelfContainer:
 class Engine:
     """The Docker engine the runner gave the action."""
 
-    def __init__(self, client: docker.DockerClient | None = None) -> None:
+    def __init__(self, client: DockerClient | None = None) -> None:
         try:
-            self._docker = client or docker.from_env(timeout=120)
+            self._docker = client or DockerClient.from_env(timeout=120)
             self._docker.ping()
         except DockerException as error:
             raise SandboxError(f"cannot reach the Docker engine through /var/run/docker.sock: {error}. "
@@ -247,7 +247,7 @@ class _Watchdog:
             return
 
 
-def find_self_container(client: docker.DockerClient) -> SelfContainer | None:
+def find_self_container(client: DockerClient) -> SelfContainer | None:
     """The container this process runs in, or None outside a container."""
     container_id = _own_container_id()
     if container_id is None:
