@@ -107,14 +107,16 @@ class Packer:
         return plain, nested
 
     def _within_limits(self, paths: list[str]) -> list[str]:
-        """The paths to stage: deletions, and files under the per-file and total caps."""
-        kept = []
+        """The paths to stage: files under the per-file and total caps. Deletions are staged here."""
+        kept, gone = [], []
         for path in paths:
-            size = _size(self.workspace / path)
-            if size is None:  # deleted
-                kept.append(path)
+            size = _size(self.workspace, path)
+            if size is None:
+                gone.append(path)
             elif self._fits(path, size):
                 kept.append(path)
+        if gone:  # update-index, not add: a path under what is now a symlink cannot be `git add`ed
+            self._git("update-index", "--force-remove", "-z", "--stdin", stdin="\0".join(gone) + "\0")
         return kept
 
     def _fits(self, path: str, size: int) -> bool:
@@ -204,10 +206,16 @@ class Packer:
         return env
 
 
-def _size(path: Path) -> int | None:
-    """Size of the file (a symlink's own); None when there is nothing at ``path``."""
+def _size(root: Path, path: str) -> int | None:
+    """Size of the file at ``path`` (a symlink's own); None when there is nothing there, or when one of
+    its parents is a symlink (the path as git knows it is gone)."""
+    parent = root
+    for part in path.rstrip("/").split("/")[:-1]:
+        parent = parent / part
+        if parent.is_symlink():
+            return None
     try:
-        return os.lstat(path).st_size
+        return os.lstat(root / path).st_size
     except OSError:
         return None
 

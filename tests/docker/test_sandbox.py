@@ -1,8 +1,7 @@
-"""codeagent.sandbox against the real Docker engine: streaming, limits, cleanup, host paths.
+"""codeagent.sandbox.engine against the real Docker engine: streaming, limits, no network, cleanup, host paths.
 
-The sandbox image here is the local base image (or the action image) running a
-small shell or Python command in place of the Claude Code CLI; the image's
-entrypoint is overridden by the sandbox either way.
+The sandbox image here is the local base image (or the action image) running a small shell or
+Python command in place of the agent's CLI; the image's entrypoint is overridden either way.
 """
 
 from __future__ import annotations
@@ -10,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -22,7 +22,7 @@ import pytest
 from docker.errors import ImageNotFound
 
 from codeagent.errors import SandboxError
-from codeagent.sandbox import Sandbox, SandboxExit, SandboxSpec, SelfContainer
+from codeagent.sandbox.engine import ContainerSpec, Engine, Limits, Mount, SandboxExit, SelfContainer
 from bench.runner import build_action_image
 
 pytestmark = pytest.mark.docker
@@ -74,9 +74,9 @@ def workspace(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def sandbox(client) -> Sandbox:
-    """The sandbox as the tests' process sees it: outside a container, so no path translation."""
-    return Sandbox(client)
+def sandbox(client) -> Engine:
+    """The engine as the tests' process sees it: outside a container, so no path translation."""
+    return Engine(client)
 
 
 def containers_with(client: docker.DockerClient, value: str) -> list:
@@ -84,11 +84,12 @@ def containers_with(client: docker.DockerClient, value: str) -> list:
     return client.containers.list(all=True, filters={"label": f"{LABEL}={value}"})
 
 
-def spec(label: dict, workspace: Path, command: list[str], **overrides) -> SandboxSpec:
-    """A sandbox spec on the base image, as the runner's user, in ``workspace``."""
-    fields = dict(command=command, workdir=str(workspace), env={}, user=f"{RUNNER_UID}:{RUNNER_UID}",
-                  image=BASE_IMAGE, labels=label)
-    return SandboxSpec(**{**fields, **overrides})
+def spec(label: dict, workspace: Path, command: list[str], image: str = BASE_IMAGE, env: dict | None = None,
+         user: str = f"{RUNNER_UID}:{RUNNER_UID}", mounts: tuple[Mount, ...] = (), **limits) -> ContainerSpec:
+    """A container on the base image, as the runner's user, in ``workspace`` (mounted), with ``limits``."""
+    return ContainerSpec(image=image, command=command, user=user, workdir=str(workspace), env=env or {},
+                         mounts=(Mount(str(workspace), str(workspace)), *mounts), limits=Limits(**limits),
+                         labels=label)
 
 
 def sh(script: str) -> list[str]:
@@ -99,7 +100,7 @@ def py(code: str) -> list[str]:
     return ["python3", "-c", textwrap.dedent(code)]
 
 
-def run(sandbox: Sandbox, spec: SandboxSpec, should_stop=lambda: False) -> tuple[SandboxExit, list[str], float]:
+def run(sandbox: Engine, spec: ContainerSpec, should_stop=lambda: False) -> tuple[SandboxExit, list[str], float]:
     """Run ``spec``; its result, the stdout lines and the wall time."""
     lines: list[str] = []
     started = time.monotonic()
@@ -121,8 +122,19 @@ def test_stdout_reaches_on_line_whole_and_in_order_stderr_goes_to_the_tail(sandb
     """)
     result, lines, _ = run(sandbox, spec(label, workspace, command))
     assert lines == [f"line {i}" for i in range(500)] + ["x" * 200_000, "the last line has no newline"]
-    assert result == SandboxExit(exit_code=0, timed_out=False, stopped=False, oom_killed=False,
-                                 stderr_tail=("a warning on stderr",))
+    assert result == SandboxExit(exit_code=0, timed_out=False, oom_killed=False, stderr_tail=("a warning on stderr",))
+
+
+def test_a_flood_of_output_is_read_in_linear_time_and_capped(sandbox, label, workspace):
+    """40 MB without a newline, then lines: the huge line is cut, nothing takes quadratic time."""
+    command = py("""
+        import sys
+        sys.stdout.write("x" * (40 * 2**20))
+        sys.stdout.write("\\nafter the flood\\n")
+    """)
+    result, lines, elapsed = run(sandbox, spec(label, workspace, command))
+    assert [len(line) for line in lines] == [2**20, len("after the flood")] and lines[-1] == "after the flood"
+    assert result.cut_lines == 1 and elapsed < 30
 
 
 def test_lines_arrive_while_the_container_still_runs(sandbox, label, workspace):
@@ -136,14 +148,42 @@ def test_lines_arrive_while_the_container_still_runs(sandbox, label, workspace):
 def test_the_exit_code_comes_back(sandbox, label, workspace):
     result, lines, _ = run(sandbox, spec(label, workspace, sh("echo failing; echo why >&2; exit 7")))
     assert lines == ["failing"]
-    assert result == SandboxExit(exit_code=7, timed_out=False, stopped=False, oom_killed=False,
-                                 stderr_tail=("why",))
+    assert result == SandboxExit(exit_code=7, timed_out=False, oom_killed=False, stderr_tail=("why",))
 
 
 def test_an_image_that_cannot_be_pulled_is_a_sandbox_error(sandbox, label, workspace):
-    unreachable = spec(label, workspace, ["true"], image="127.0.0.1:9/no-such-image:1")
     with pytest.raises(SandboxError, match="sandbox-image"):
-        sandbox.run(unreachable, lambda line: None)
+        sandbox.ensure_image("127.0.0.1:9/no-such-image:1")
+
+
+def test_the_sandbox_has_no_network_at_all(sandbox, label, workspace):
+    """network_mode none: a listener on the host's loopback, the metadata address and DNS are all out of reach."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    command = py(f"""
+        import socket, time
+        for host, port in [("127.0.0.1", {port}), ("169.254.169.254", 80), ("172.17.0.1", {port})]:
+            started = time.monotonic()
+            try:
+                socket.create_connection((host, port), timeout=5)
+                print(host, "reached")
+            except OSError as error:
+                print(host, "refused in", round(time.monotonic() - started, 2))
+        try:
+            socket.getaddrinfo("pypi.org", 443)
+            print("dns works")
+        except OSError:
+            print("no dns")
+    """)
+    try:
+        _, lines, _ = run(sandbox, spec(label, workspace, command))
+    finally:
+        listener.close()
+    assert [line.split()[1] for line in lines[:3]] == ["refused"] * 3, lines
+    assert all(float(line.split()[-1]) < 1 for line in lines[:3]), lines  # fails at once, never hangs
+    assert lines[3] == "no dns"
 
 
 # -- what the container gets --
@@ -186,7 +226,7 @@ def test_runs_as_the_given_user_in_the_bind_mounted_workspace(sandbox, label, wo
 def test_the_wall_clock_limit_kills_it(sandbox, label, workspace):
     result, lines, elapsed = run(sandbox, spec(label, workspace, sh("echo started; sleep 60"), timeout_s=2))
     assert lines == ["started"]
-    assert result.timed_out and not result.stopped
+    assert result.timed_out
     assert result.exit_code == 137
     assert 2 <= elapsed < 6
 
@@ -195,7 +235,7 @@ def test_should_stop_stops_it(sandbox, label, workspace):
     lines: list[str] = []
     started = time.monotonic()
     result = sandbox.run(spec(label, workspace, sh("echo working; sleep 60")), lines.append, lambda: bool(lines))
-    assert result.stopped and not result.timed_out
+    assert not result.timed_out and result.exit_code == 137
     assert time.monotonic() - started < 5
 
 
@@ -282,7 +322,7 @@ def test_the_container_is_removed_when_on_line_raises(client, sandbox, label, wo
 
 RUN_UNTIL_SIGNALLED = """
 import signal, sys
-from codeagent.sandbox import Sandbox, SandboxSpec
+from codeagent.sandbox.engine import ContainerSpec, Engine, Mount
 
 class Cancelled(Exception):
     pass
@@ -293,10 +333,10 @@ def cancel(signum, frame):
 signal.signal(signal.SIGTERM, cancel)  # as codeagent/main.py does
 signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
 workdir, image, label = sys.argv[1:]
-spec = SandboxSpec(command=["sh", "-c", "echo started; sleep 60"], workdir=workdir, env={},
-                   user="1001:1001", image=image, labels={"codeagent.test": label})
+spec = ContainerSpec(image=image, command=["sh", "-c", "echo started; sleep 60"], user="1001:1001", workdir=workdir,
+                     env={}, mounts=(Mount(workdir, workdir),), labels={"codeagent.test": label})
 try:
-    Sandbox().run(spec, lambda line: print(line, flush=True))
+    Engine().run(spec, lambda line: print(line, flush=True))
 except (Cancelled, KeyboardInterrupt) as error:
     print("interrupted by", type(error).__name__, flush=True)
     sys.exit(143)
@@ -326,7 +366,7 @@ def test_the_container_is_removed_when_the_process_is_signalled(client, label, w
 
 
 class _EngineOutsideContainers:
-    """Enough of a docker client for ``Sandbox()`` to start; it knows no containers."""
+    """Enough of a docker client for ``Engine()`` to start; it knows no containers."""
 
     class api:
         @staticmethod
@@ -337,11 +377,11 @@ class _EngineOutsideContainers:
         return True
 
 
-def sandbox_in(mounts: list[tuple[str, str]] | None) -> Sandbox:
-    """A sandbox that believes it runs in a container with ``mounts`` (None: on the host)."""
-    sandbox = Sandbox(_EngineOutsideContainers())
-    sandbox.own = None if mounts is None else SelfContainer("0" * 64, "sha256:action", "host", tuple(mounts))
-    return sandbox
+def sandbox_in(mounts: list[tuple[str, str]] | None) -> Engine:
+    """An engine that believes it runs in a container with ``mounts`` (None: on the host)."""
+    engine = Engine(_EngineOutsideContainers())
+    engine.own = None if mounts is None else SelfContainer("0" * 64, "sha256:action", tuple(mounts))
+    return engine
 
 
 RUNNER_MOUNTS = [  # longest destination first, as find_self_container sorts them
@@ -381,16 +421,17 @@ def test_host_path_is_the_path_itself_outside_a_container():
 
 FROM_INSIDE_THE_ACTION = """
 import json, os, sys
-import docker
-from codeagent.sandbox import Sandbox, SandboxSpec, find_self_container
+from docker.client import DockerClient
+from codeagent.sandbox.engine import ContainerSpec, Engine, Mount, find_self_container
 
-own = find_self_container(docker.from_env())
-sandbox = Sandbox()
+own = find_self_container(DockerClient.from_env())
+sandbox = Engine()
 lines = []
-result = sandbox.run(SandboxSpec(
-    command=["sh", "-c", "pwd; echo from the sibling > sibling.txt"], workdir="/github/workspace",
-    env={}, user="1001:1001", labels={"codeagent.test": sys.argv[1]}), lines.append)
-print(json.dumps({"id": own.id, "network_mode": own.network_mode, "hostname": os.environ["HOSTNAME"],
+result = sandbox.run(ContainerSpec(
+    image=own.image, command=["sh", "-c", "pwd; echo from the sibling > sibling.txt"], user="1001:1001",
+    workdir="/github/workspace", env={}, mounts=(Mount("/github/workspace", "/github/workspace"),),
+    labels={"codeagent.test": sys.argv[1]}), lines.append)
+print(json.dumps({"id": own.id, "hostname": os.environ["HOSTNAME"],
                   "host_path": sandbox.host_path("/github/workspace/x"),
                   "exit_code": result.exit_code, "lines": lines}))
 """
@@ -414,7 +455,7 @@ def test_from_inside_a_container_the_sibling_mounts_the_host_path(
     assert status["StatusCode"] == 0, log
     seen = json.loads(log.splitlines()[-1])
     assert seen["host_path"] == f"{workspace}/x"
-    assert (seen["id"], seen["network_mode"]) == (action.id, network_mode)
+    assert seen["id"] == action.id
     # With host networking HOSTNAME is the host's: only mountinfo names the container.
     assert seen["hostname"].startswith(action.id[:12]) == (network_mode == "bridge")
     assert (seen["exit_code"], seen["lines"]) == (0, ["/github/workspace"])
