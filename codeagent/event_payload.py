@@ -70,7 +70,8 @@ class Payload:
         """The optional `workflow_dispatch` input `name`, stripped; empty when not given."""
         value = self._inputs().get(name) or ""
         if not isinstance(value, str):
-            raise EventError(f"the `workflow_dispatch` input `{name}` must be text")
+            raise EventError(f"the `workflow_dispatch` input `{name}` must be text; run the workflow again "
+                             "with text in it (or declare the input as `type: string`)")
         return value.strip()
 
     def bot_login(self, author_path: str) -> str | None:

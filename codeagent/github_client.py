@@ -72,7 +72,8 @@ def explain(action: str, error: GithubException) -> str:
             f"{action}: {error.status} {message}. The workflow token may lack permissions: the job needs "
             "`permissions: contents: write, issues: write, pull-requests: write`."
         )
-    return f"{action}: GitHub answered {error.status}: {message}"
+    return (f"{action}: GitHub answered {error.status}: {message}. Re-run the job; if it fails again, check "
+            "https://www.githubstatus.com and the request GitHub refused, as the message above says.")
 
 
 def _message_of(error: GithubException) -> str:

@@ -302,11 +302,13 @@ def read_config_file(text: str | None, relative: str, environ: Mapping[str, str]
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ConfigError(f"`{relative}` is not valid YAML: {one_line(str(error))}") from None
+        raise ConfigError(f"`{relative}` is not valid YAML: {one_line(str(error))}; fix the file on the default "
+                          "branch") from None
     if document is None:
         return {}
     if not isinstance(document, dict):
-        raise ConfigError(f"`{relative}` must be a mapping of settings like `max-turns: 20`")
+        raise ConfigError(f"`{relative}` must be a mapping of settings like `max-turns: 20`; fix the file on the "
+                          "default branch")
     return _config_values(document, relative, environ)
 
 

@@ -70,19 +70,22 @@ class EgressPolicy:
         """The checked address to connect to for ``host:port``; raises `Refused` with the reason."""
         host = host.strip().rstrip(".").lower()
         if _is_ip_literal(host):
-            raise Refused(f"{host}: IP addresses are not allowed, only host names")
+            raise Refused(f"{host}: IP addresses are not allowed, only host names; use the host's name (and add it "
+                          "to `allowed-domains` if the project needs it)")
         if not self.allows_name(host):
-            raise Refused(f"{host} is not in the allowlist (network: {self.mode})")
+            raise Refused(f"{host} is not in the allowlist (network: {self.mode}); add it to the action's "
+                          "`allowed-domains` input if the project needs it")
         if host in self.pinned:
             return self.pinned[host]
         if port not in PORTS:
-            raise Refused(f"{host}:{port}: only ports 80 and 443 are allowed")
+            raise Refused(f"{host}:{port}: only ports 80 and 443 are allowed; use the host's HTTP(S) address")
         addresses = (self.resolve or _resolve)(host, port)
         if not addresses:
-            raise Refused(f"{host} does not resolve")
+            raise Refused(f"{host} does not resolve; check the name")
         private = [a for a in addresses if not _is_public(a)]
         if private:
-            raise Refused(f"{host} resolves to a non-public address ({private[0]})")
+            raise Refused(f"{host} resolves to a non-public address ({private[0]}), which the sandbox may never "
+                          "reach; use a public host")
         return addresses[0], port
 
 

@@ -195,8 +195,7 @@ class Gateway:
             name = host.strip().rstrip(".").lower()
             self.ledger.block(name)
             self.on_blocked(name, str(refusal))
-            request.answer(403, f"codeagent gateway: blocked: {refusal}. Add the host to the action's "
-                                f"`allowed-domains` input if the project needs it.\n".encode(), "text/plain")
+            request.answer(403, f"codeagent gateway: blocked: {refusal}\n".encode(), "text/plain")
             request.close_connection = True
             return None
 

@@ -54,7 +54,7 @@ def check_template(template: str) -> None:
         names = ", ".join(f"{{{name}}}" for name in unknown)
         known = ", ".join(f"{{{name}}}" for name in PLACEHOLDERS)
         raise ConfigError(f"unknown placeholder {names} in the prompt template; the known ones are "
-                          f"{known} (write {{{{ and }}}} for literal braces)")
+                          f"{known} (write {{{{ and }}}} for literal braces); fix `prompt-template`")
 
 
 def build_prompt(thread: IssueThread, instructions: str, repository: str, branch: str, template: str = "") -> str:

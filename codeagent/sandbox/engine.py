@@ -175,7 +175,8 @@ class Engine:
                                         labels={"codeagent.sandbox": "volume", **labels}, remove=True,
                                         network_mode="none")
         except (APIError, DockerException) as error:
-            raise SandboxError(f"cannot copy {path} out of the image {image!r}: {error}") from error
+            raise SandboxError(f"cannot copy {path} out of the image {image!r}: {error}. Re-run the job; if it "
+                               "fails again, check that the runner's Docker has room for volumes.") from error
         return name
 
     def remove_volume(self, name: str) -> None:

@@ -192,7 +192,9 @@ def test_workflow_dispatch_accepts_only_plain_ascii_digits(value):
 
 def test_workflow_dispatch_with_non_text_instructions_is_an_event_error():
     event = payload("workflow_dispatch") | {"inputs": {"issue-number": "7", "instructions": ["a"]}}
-    assert error_message("workflow_dispatch", event) == "the `workflow_dispatch` input `instructions` must be text"
+    assert error_message("workflow_dispatch", event) == (
+        "the `workflow_dispatch` input `instructions` must be text; run the workflow again with text in it (or declare "
+        "the input as `type: string`)")
 
 
 def _field_paths(data: dict, prefix: tuple = ()):

@@ -184,7 +184,8 @@ def test_an_unknown_placeholder_is_a_config_error_listing_the_known_ones():
         prompt(template="Fix {issue} in {repo}")
     assert str(caught.value) == (
         "unknown placeholder {issue}, {repo} in the prompt template; the known ones are {title}, {body}, {author}, "
-        "{comments}, {instructions}, {repository}, {issue_number}, {branch}, {rules} (write {{ and }} for literal braces)")
+        "{comments}, {instructions}, {repository}, {issue_number}, {branch}, {rules} (write {{ and }} for literal braces); "
+        "fix `prompt-template`")
 
 
 def test_check_template_accepts_the_empty_template_and_known_placeholders():

@@ -205,7 +205,8 @@ def test_what_could_redirect_a_secret_or_the_trigger_is_an_input_only(key):
      "remove the key and pass the secret as the action's `github-token` input"),
     ("max-turns: 3\nmax_turns: 4\n", "`.github/codeagent.yml` key `max_turns`: set twice (as `max-turns` and "
      "`max_turns`); keep one"),
-    ("- model\n", "`.github/codeagent.yml` must be a mapping of settings like `max-turns: 20`"),
+    ("- model\n", "`.github/codeagent.yml` must be a mapping of settings like `max-turns: 20`; fix the file on the "
+     "default branch"),
     ("model: ${MODEL_NAME}\n", "`.github/codeagent.yml` key `model`: environment variable `MODEL_NAME` is not set; "
      "set it in the workflow's `env:` or remove the reference"),
     ("prompt-template: ${GITHUB_TOKEN}\n", "`.github/codeagent.yml` key `prompt-template`: `${GITHUB_TOKEN}` looks "
