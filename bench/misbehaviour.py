@@ -14,29 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bench.github import faults
+from bench.github.faults import GitHubFault
 from bench.github.emulator import GitHubEmulator
 from bench.model.server import Fault as ModelServerFault
 from bench.model.server import ModelServer
-
-
-@dataclass(frozen=True)
-class GitHubFault:
-    """The GitHub emulator misbehaving on matching requests (``faults.github``)."""
-
-    method: str
-    """``GET``, ``POST``...; ``*`` is any."""
-    path: str
-    """A regex searched in the path as GitHub.com sees it: REST without ``/api/v3``, ``/graphql``, git paths."""
-    status: int | None = None
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    times: int = 1
-    delay: float = 0.0
-    rate_limit: str | None = None
-    """``primary`` or ``secondary``: GitHub's body and headers for that limit (status 403 unless given)."""
-    reset_in: float | None = None
-    retry_after: float | None = None
 
 
 @dataclass(frozen=True)
@@ -119,22 +100,7 @@ def unused(installed: list[Installed]) -> list[str]:
 
 
 def _github_fault(fault: GitHubFault, github: GitHubEmulator) -> Installed:
-    headers, body, status = dict(fault.headers), fault.body, fault.status
-    if fault.rate_limit == "primary":
-        body = body if body is not None else faults.PRIMARY_RATE_LIMIT_BODY
-        headers = {"X-RateLimit-Remaining": "0", **headers}
-        reset_in = fault.reset_in if fault.reset_in is not None else 1.0
-    else:
-        reset_in = fault.reset_in
-    if fault.rate_limit == "secondary":
-        body = body if body is not None else faults.SECONDARY_RATE_LIMIT_BODY
-        headers = {"Retry-After": f"{fault.retry_after if fault.retry_after is not None else 1:g}", **headers}
-    elif fault.retry_after is not None:
-        headers = {"Retry-After": f"{fault.retry_after:g}", **headers}
-    if fault.rate_limit and status is None:
-        status = 403
-    added = github.faults.add(fault.method, fault.path, status=status, body=body, headers=headers,
-                              delay=fault.delay, times=fault.times, reset_in=reset_in)
+    added = github.faults.install(fault)
     return Installed(_describe("github", fault), lambda: added.hits > 0)
 
 

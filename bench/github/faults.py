@@ -28,6 +28,43 @@ SECONDARY_RATE_LIMIT_BODY = {
     "documentation_url": f"{RATE_LIMIT_DOC}#about-secondary-rate-limits", "status": "403"}
 
 
+@dataclass(frozen=True)
+class GitHubFault:
+    """The emulator misbehaving on matching requests, as a scenario's ``faults.github`` entry says it."""
+
+    method: str
+    """``GET``, ``POST``...; ``*`` is any."""
+    path: str
+    """A regex searched in the path as GitHub.com sees it: REST without ``/api/v3``, ``/graphql``, git paths."""
+    status: int | None = None
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int = 1
+    delay: float = 0.0
+    rate_limit: str | None = None
+    """``primary`` or ``secondary``: GitHub's body and headers for that limit (status 403 unless given)."""
+    reset_in: float | None = None
+    retry_after: float | None = None
+
+    def resolved(self) -> Fault:
+        """The fault as the emulator answers it: the rate-limit shorthands turned into GitHub's answers."""
+        headers, body, status, reset_in = dict(self.headers), self.body, self.status, self.reset_in
+        if self.rate_limit == "primary":
+            body = body if body is not None else PRIMARY_RATE_LIMIT_BODY
+            headers = {"X-RateLimit-Remaining": "0", **headers}
+            reset_in = reset_in if reset_in is not None else 1.0
+        retry_after = self.retry_after if self.retry_after is not None else 1 if self.rate_limit == "secondary" \
+            else None
+        if self.rate_limit == "secondary":
+            body = body if body is not None else SECONDARY_RATE_LIMIT_BODY
+        if retry_after is not None:
+            headers = {"Retry-After": f"{retry_after:g}", **headers}
+        if self.rate_limit and status is None:
+            status = 403
+        return Fault(self.method.upper() if self.method != "*" else "*", re.compile(self.path), status, body,
+                     headers, self.delay, self.times, reset_in)
+
+
 @dataclass
 class Fault:
     """Answer ``status`` with ``body`` and ``headers`` (after ``delay`` seconds) ``times`` times.
@@ -69,25 +106,24 @@ class Faults:
         self._lock = threading.Lock()
         self.pending: list[Fault] = []
 
-    def add(self, method: str, path: str, *, status: int | None = None, body: Any = None,
-            headers: dict[str, str] | None = None, delay: float = 0.0, times: int = 1,
-            reset_in: float | None = None) -> Fault:
-        """Fail (or delay) the next ``times`` requests whose method and path match; ``method`` "*" is any."""
-        fault = Fault(method.upper() if method != "*" else "*", re.compile(path), status, body,
-                      dict(headers or {}), delay, times, reset_in)
+    def add(self, method: str, path: str, **spec: Any) -> Fault:
+        """Fail (or delay) the next requests whose method and path match; ``method`` "*" is any.
+        ``spec`` takes `GitHubFault`'s other fields (status, body, headers, times, delay, rate_limit, ...)."""
+        return self.install(GitHubFault(method, path, **spec))
+
+    def install(self, spec: GitHubFault) -> Fault:
+        fault = spec.resolved()
         with self._lock:
             self.pending.append(fault)
         return fault
 
     def rate_limited(self, method: str, path: str, *, times: int = 1, reset_in: float = 1.0) -> Fault:
         """GitHub's primary rate limit: 403, ``x-ratelimit-remaining: 0`` and the reset time."""
-        return self.add(method, path, status=403, body=PRIMARY_RATE_LIMIT_BODY, times=times, reset_in=reset_in,
-                        headers={"X-RateLimit-Remaining": "0"})
+        return self.add(method, path, rate_limit="primary", times=times, reset_in=reset_in)
 
     def secondary_rate_limited(self, method: str, path: str, *, times: int = 1, retry_after: int = 1) -> Fault:
         """GitHub's secondary rate limit: 403 with ``retry-after``."""
-        return self.add(method, path, status=403, body=SECONDARY_RATE_LIMIT_BODY, times=times,
-                        headers={"Retry-After": str(retry_after)})
+        return self.add(method, path, rate_limit="secondary", times=times, retry_after=retry_after)
 
     def take(self, method: str, path: str) -> Fault | None:
         """The fault that applies to this request, counted as used."""

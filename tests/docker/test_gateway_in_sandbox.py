@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 import os
 import textwrap
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from docker.errors import ImageNotFound
 
 from bench.model.server import SIDE_TEXT, ModelServer
 from bench.runner import build_action_image
+from tests.loopback import LoopbackSite
 from codeagent.gateway import VENDORS, EgressPolicy, Gateway, Ledger, Upstream, pinned_hosts
 from codeagent.sandbox.engine import CLI_DIR, ContainerSpec, Engine, Mount
 
@@ -41,29 +40,10 @@ def action_image(docker_engine) -> str:
     return ACTION_IMAGE
 
 
-class _Index(BaseHTTPRequestHandler):
-    hits: list[str] = []
-
-    def do_GET(self) -> None:  # noqa: N802
-        type(self).hits.append(self.path)
-        body = b"<a href='thing-1.0.tar.gz'>thing</a>"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def index():
-    _Index.hits = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Index)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with LoopbackSite(b"<a href='thing-1.0.tar.gz'>thing</a>") as site:
+        yield site
 
 
 INSIDE = """
@@ -94,7 +74,7 @@ print(json.dumps(out))
 
 def test_the_sandbox_reaches_the_model_and_allowed_hosts_only_through_the_gateway(docker_engine, action_image,
                                                                                   index, tmp_path):
-    port = index.server_address[1]
+    port = index.port
     socket_dir = tmp_path / "gateway"
     policy = EgressPolicy("registries", allowed_domains=("pypi.bench.test",),
                           pinned=pinned_hosts(f"pypi.bench.test=127.0.0.1:{port}"))
@@ -115,7 +95,7 @@ def test_the_sandbox_reaches_the_model_and_allowed_hosts_only_through_the_gatewa
     seen = json.loads(lines[-1])
     assert seen["model"] == [200, SIDE_TEXT]  # a call without tools: the scripted side answer
     assert [r.headers.get("x-api-key") for r in model.requests] == [KEY]  # the real key, put on by the gateway
-    assert seen["allowed"][0] == 200 and "thing" in seen["allowed"][1] and _Index.hits == ["/simple/thing/"]
+    assert seen["allowed"][0] == 200 and "thing" in seen["allowed"][1] and index.hits == ["/simple/thing/"]
     assert seen["literal"][0] == 403 and "IP addresses are not allowed" in seen["literal"][1]
     assert seen["other"][0] == 403 and "evil.example is not in the allowlist" in seen["other"][1]
     assert seen["direct"] == "refused" and seen["env_has_key"] is False

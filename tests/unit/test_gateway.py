@@ -9,13 +9,12 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from bench.model.server import ModelServer
+from tests.loopback import LoopbackSite
 from codeagent.gateway import VENDORS, EgressPolicy, Gateway, Ledger, Upstream, pinned_hosts
 
 REAL_KEY = "sk-ant-real-" + "x" * 20
@@ -127,29 +126,10 @@ def test_an_unreachable_upstream_is_a_502_in_the_vendor_s_shape(tmp_path):
 # -- egress --
 
 
-class _Listener(BaseHTTPRequestHandler):
-    hits: list[str] = []
-
-    def do_GET(self) -> None:  # noqa: N802
-        type(self).hits.append(self.path)
-        body = b"simple index"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def listener():
-    _Listener.hits = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Listener)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with LoopbackSite() as site:
+        yield site
 
 
 def proxy_get(gateway: Gateway, url: str) -> tuple[int, str]:
@@ -160,7 +140,7 @@ def proxy_get(gateway: Gateway, url: str) -> tuple[int, str]:
 
 
 def test_a_pinned_test_name_is_reached_and_everything_else_on_loopback_is_refused(tmp_path, model, listener):
-    port = listener.server_address[1]
+    port = listener.port
     policy = EgressPolicy("registries", allowed_domains=("pypi.bench.test",),
                           pinned=pinned_hosts(f"pypi.bench.test=127.0.0.1:{port}"))
     blocked: list[str] = []
@@ -173,13 +153,13 @@ def test_a_pinned_test_name_is_reached_and_everything_else_on_loopback_is_refuse
     assert allowed == (200, "simple index")
     assert [literal[0], localhost[0], metadata[0]] == [403, 403, 403]
     assert "IP addresses are not allowed" in literal[1] and "not in the allowlist" in localhost[1]
-    assert _Listener.hits == ["/simple/"]
+    assert listener.hits == ["/simple/"]
     assert dict(gateway.ledger.usage().blocked) == {"127.0.0.1": 1, "localhost": 1, "169.254.169.254": 1}
     assert blocked == ["127.0.0.1", "localhost", "169.254.169.254"]
 
 
 def test_connect_tunnels_to_an_allowed_name_and_refuses_others_fast(tmp_path, model, listener):
-    port = listener.server_address[1]
+    port = listener.port
     policy = EgressPolicy("registries", allowed_domains=("registry.bench.test",),
                           pinned=pinned_hosts(f"registry.bench.test=127.0.0.1:{port}"))
     with start(tmp_path, model, policy=policy) as gateway:
@@ -192,7 +172,7 @@ def test_connect_tunnels_to_an_allowed_name_and_refuses_others_fast(tmp_path, mo
         tunnel.request("GET", "/through-the-tunnel")
         response = tunnel.getresponse()
         assert (response.status, response.read()) == (200, b"simple index")
-    assert _Listener.hits == ["/through-the-tunnel"]
+    assert listener.hits == ["/through-the-tunnel"]
     assert dict(gateway.ledger.usage().blocked) == {"evil.example": 1}
 
 
