@@ -46,6 +46,16 @@ def comments_for_prompt(comments: list[Comment], trigger: Trigger, up_to_request
     return Thread(tuple(kept), edited)
 
 
+def linked_issue(github: GitHub, number: int, trigger: Trigger) -> tuple[IssueThread, bool]:
+    """The issue a pull request resolves, for a follow-up's prompt; with True when it changed after the request
+    was made (its title and body are then left out: the person who asked had not read them)."""
+    issue = subject(github, trigger, number)
+    if trigger.requested_at and issue.updated_at and issue.updated_at > trigger.requested_at:
+        return IssueThread(issue.number, "(left out)", "(left out: the issue changed after the request was made)",
+                           issue.author), True
+    return issue_thread(issue), False
+
+
 def issue_thread(issue: Issue, thread: Thread = Thread(())) -> IssueThread:
     return IssueThread(issue.number, issue.title, issue.body, issue.author, thread.comments)
 

@@ -75,11 +75,12 @@ class Git:
             ) -> tuple[int, str, str]:
         """Run ``git args``: exit status, stdout and stderr (``config`` adds to this call only)."""
         env = self._env if not config else _environment({**self._config(), **config}, self._extra)
-        data = stdin.encode() if isinstance(stdin, str) else stdin
+        data = stdin.encode("utf-8", "surrogateescape") if isinstance(stdin, str) else stdin
         user, group = self._user or (None, None)
         result = subprocess.run(["git", *args], cwd=self.cwd, env=env, input=data, capture_output=True, user=user,
                                 group=group, extra_groups=[] if self._user else None)
-        strip = lambda raw: raw.decode("utf-8", errors="replace").rstrip("\n")  # noqa: E731
+        # surrogateescape: a path whose bytes are not UTF-8 comes back to git exactly as it was.
+        strip = lambda raw: raw.decode("utf-8", errors="surrogateescape").rstrip("\n")  # noqa: E731
         return result.returncode, strip(result.stdout), strip(result.stderr)
 
     def check(self, *args: str, stdin: str | bytes | None = None, config: Mapping[str, str] | None = None) -> str:

@@ -131,7 +131,7 @@ class GitHubClient:
         issue = self._repo.get_issue(number)
         return Issue(number=issue.number, title=issue.title or "", body=issue.body or "",
                      author=issue.user.login if issue.user else "ghost",
-                     is_pull_request=issue.pull_request is not None)
+                     is_pull_request=issue.pull_request is not None, updated_at=_iso(issue.updated_at))
 
     def _seen(self, pull: _PullRequest) -> PullRequest:
         """A pull request the API returned, its GraphQL id remembered."""

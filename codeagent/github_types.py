@@ -18,6 +18,8 @@ class Issue:
     body: str
     author: str
     is_pull_request: bool = False
+    updated_at: str = ""
+    """When it last changed (ISO 8601), as GitHub gives it; "" when not known."""
 
 
 @dataclass(frozen=True)

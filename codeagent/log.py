@@ -77,7 +77,9 @@ class Log:
         self._write(f"::{name}{' ' + props if props else ''}::{escape_data(defuse(message))}")
 
     def _write(self, line: str) -> None:
-        self._stream.write(line[:LINE_LIMIT] + "\n")
+        # Bytes that are not UTF-8 (a file name the agent made) are shown escaped, never a crash.
+        line = line[:LINE_LIMIT].encode("utf-8", "backslashreplace").decode("utf-8")
+        self._stream.write(line + "\n")
         self._stream.flush()
 
 

@@ -13,6 +13,8 @@ import base64
 import re
 from collections.abc import Iterable
 
+from codeagent.text import printable
+
 PATTERNS = (
     # GitHub: personal, OAuth, user-to-server, installation (workflow) and refresh tokens; fine-grained PATs.
     (re.compile(r"gh[pousr]_[A-Za-z0-9]{36,255}\b"), "[REDACTED_GITHUB_TOKEN]"),
@@ -48,6 +50,7 @@ class Redactor:
         self._values = sorted(values, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
+        text = printable(text)
         for value in self._values:
             text = text.replace(value, REDACTED)
         for pattern, replacement in PATTERNS:

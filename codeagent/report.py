@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from codeagent.changes import Change, FileChange
-from codeagent.text import cut, cut_at_word, first_line, plural, quote
+from codeagent.text import cut, cut_at_word, first_line, plural, printable, quote
 
 if TYPE_CHECKING:
     from codeagent.agent.base import AgentRun
@@ -174,7 +174,8 @@ def left_out_lines(change: Change) -> list[str]:
 
 
 def code(text: str) -> str:
-    """``text`` as an inline code span, whatever backticks it holds."""
+    """``text`` as an inline code span, whatever backticks it holds (or bytes it had)."""
+    text = printable(text).replace("\r", "\\r").replace("\n", "\\n")
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""

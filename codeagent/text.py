@@ -43,3 +43,9 @@ def relative_to(path: str, workspace: str) -> str:
 def plural(count: int, noun: str) -> str:
     """"1 turn", "3 turns"."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def printable(text: str) -> str:
+    """``text`` that GitHub and the log accept: bytes that were not UTF-8 (kept by surrogateescape) shown
+    as the replacement character."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

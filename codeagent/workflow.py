@@ -174,7 +174,9 @@ class Run:
         talk = conversation.comments_for_prompt(self.github.comments(pull.number), trigger)
         review = conversation.comments_for_prompt(self.github.review_comments(pull.number), trigger, False)
         number = linked_issue_number(pull, self.settings.branch_prefix)
-        linked = conversation.issue_thread(self.github.issue(number)) if number is not None else None
+        linked, changed = conversation.linked_issue(self.github, number, trigger) if number else (None, False)
+        if changed:
+            self.progress.note(f"Issue #{number} changed after the request; its text was left out of the agent's task.")
         subject = conversation.subject(self.github, trigger, pull.number)
         thread = PullRequestThread(pull.number, subject.title, subject.body, pull.head, talk.comments + review.comments,
                                    linked)

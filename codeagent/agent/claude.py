@@ -112,12 +112,13 @@ class Transcript:
         is_error = bool(final.get("is_error"))
         subtype = str(final.get("subtype") or "")
         error = _error_text(final) if is_error else ""
-        return CliResult(session_id=str(final.get("session_id") or self.session_id),
+        # The session is the one the CLI announced first: a later line may be the agent's forgery.
+        return CliResult(session_id=self.session_id,
                          finished=not is_error and subtype == "success", error=error,
                          said_limit=LIMIT_SUBTYPES.get(subtype, ""), no_session=sessions.NOT_FOUND in error)
 
     def _on_system(self, message: dict) -> list[str]:
-        if message.get("subtype") == "init":
+        if message.get("subtype") == "init" and not self.session_id:  # the CLI's own, printed first
             self.session_id = str(message.get("session_id") or "")
             self.workspace = self.workspace or str(message.get("cwd") or "")
             version = message.get("claude_code_version") or "?"

@@ -72,6 +72,8 @@ class ContainerSpec:
     labels: dict[str, str] = field(default_factory=dict)
     role: str = "sandbox"
     """What it is for (``sandbox``, ``packer``), in its name and labels."""
+    masked: tuple[str, ...] = ()
+    """Paths inside the mounts covered with an empty, read-only tmpfs: there, but nothing to see."""
 
 
 @dataclass(frozen=True)
@@ -203,7 +205,8 @@ class Engine:
                 user=spec.user, environment=spec.env, volumes=volumes, network_mode="none", init=True,
                 mem_limit=spec.limits.memory, memswap_limit=spec.limits.memory,
                 nano_cpus=int(spec.limits.cpus * 1e9), pids_limit=spec.limits.pids,
-                tmpfs={"/tmp": f"size={spec.limits.tmp_size},mode=1777"}, cap_drop=["ALL"],
+                tmpfs={"/tmp": f"size={spec.limits.tmp_size},mode=1777",
+                       **{path: "size=4k,mode=0555" for path in spec.masked}}, cap_drop=["ALL"],
                 security_opt=["no-new-privileges"], log_config=LOG_LIMIT,
                 labels={"codeagent.sandbox": spec.role, **spec.labels}, detach=True,
             )

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     packer = Packer(args)
     manifest = packer.pack()
-    (Path(args.out) / "manifest.json").write_text(json.dumps(manifest))
+    (Path(args.out) / "manifest.json").write_text(json.dumps(manifest))  # ensure_ascii: odd bytes as \\udcXX
     return 0
 
 
@@ -90,10 +90,13 @@ class Packer:
             self._git("read-tree", self.args.base)
 
     def _changed_paths(self) -> list[str]:
-        """Paths that differ from the index: changed, deleted or new (ignored ones left out)."""
-        out = self._git("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames",
-                        "--ignore-submodules=none")
-        return [entry[3:] for entry in out.split("\0") if len(entry) > 3]
+        """Paths the work tree changed against the index (modified, deleted) or added (untracked, not ignored).
+
+        Submodules are never looked into: a git that enters one reads its config, which the agent
+        wrote. Only the work tree is compared (this repository has no HEAD to compare with)."""
+        changed = self._git("diff-files", "--name-only", "-z", "--ignore-submodules=all", "--no-renames")
+        new = self._git("ls-files", "--others", "--exclude-standard", "-z")
+        return [path for path in dict.fromkeys([*changed.split("\0"), *new.split("\0")]) if path]
 
     def _split_nested(self, paths: list[str]) -> tuple[list[str], list[str]]:
         """Nested repositories show as their directory (``dir/``) or as a gitlink that changed."""
@@ -163,14 +166,14 @@ class Packer:
         if not paths:
             return {}
         result = subprocess.run(["git", "check-ignore", "-v", "-z", "--no-index", "--stdin"], cwd=self.workspace,
-                                env=self._env(), capture_output=True, text=True, input="\0".join(paths) + "\0")
-        fields = result.stdout.split("\0")
+                                env=self._env(), capture_output=True, input=_bytes("\0".join(paths) + "\0"))
+        fields = _text(result.stdout).split("\0")
         return {fields[i + 3]: fields[i] for i in range(0, len(fields) - 3, 4)}
 
     def _ignored_changed(self) -> list[str]:
         """Ignored files (by the repository's own .gitignore) that changed while the agent ran."""
-        out = self._git("status", "--porcelain=v1", "-z", "--ignored=traditional", "--untracked-files=normal")
-        ignored = [entry[3:].rstrip("/") for entry in out.split("\0") if entry.startswith("!! ")]
+        out = self._git("ls-files", "--others", "--ignored", "--exclude-standard", "--directory", "-z")
+        ignored = [path.rstrip("/") for path in out.split("\0") if path]
         sources = self._check_ignore(ignored)
         changed = []
         for path in ignored:
@@ -184,12 +187,13 @@ class Packer:
         return changed
 
     def _git(self, *args: str, stdin: str | None = None) -> str:
-        result = subprocess.run(["git", *args], input=stdin, capture_output=True, text=True, env=self._env(),
-                                cwd=self.workspace)
+        """git's output as text; a path's bytes that are not UTF-8 survive the round trip (surrogateescape)."""
+        result = subprocess.run(["git", *args], input=_bytes(stdin) if stdin is not None else None,
+                                capture_output=True, env=self._env(), cwd=self.workspace)
         if result.returncode != 0:
-            sys.stderr.write(f"git {args[0]} failed: {result.stderr}")
+            sys.stderr.write(f"git {args[0]} failed: {_text(result.stderr)!r}")
             raise SystemExit(3)
-        return result.stdout
+        return _text(result.stdout)
 
     def _env(self) -> dict[str, str]:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/tmp", "LANG": "C.UTF-8",
@@ -204,6 +208,14 @@ class Packer:
         for index, (key, value) in enumerate(config.items()):
             env[f"GIT_CONFIG_KEY_{index}"], env[f"GIT_CONFIG_VALUE_{index}"] = key, value
         return env
+
+
+def _bytes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
 
 
 def _size(root: Path, path: str) -> int | None:

@@ -35,10 +35,13 @@ GATEWAY_DIR = "/run/codeagent"
 SANDBOX_HOME = "/tmp/codeagent-home"
 PACKER_OUT = "/codeagent/out"
 PACKER_CHECKOUT = "/codeagent/checkout"
+PACKER_INDEX = "/codeagent/index"
 EXCLUDES = "/opt/codeagent/codeagent/sandbox/never-commit.gitignore"
 """Build litter never committed, as the action image holds it."""
 TRANSCRIPT_BYTES = 64 * 1024 * 1024
 """The transcript file keeps at most this much of the CLI's output."""
+LOG_LINES = 2000
+"""Lines of one agent run shown in the log (and the progress comment's activity); a flood past it is counted."""
 STEP_TAIL = 30
 """Lines of a setup or test command's output kept for the progress comment and the PR."""
 
@@ -192,15 +195,20 @@ class AgentSandbox:
         launch = self.cli.launch(request)
         self._write_home(launch.files)
         transcript = self.cli.transcript(request.workspace)
+        shown = _Budget(LOG_LINES)
         with _Record(self.state.transcript) as record:
             def line(text: str) -> None:
                 record.write(text)
-                if self.log.is_debug():
+                if self.log.is_debug() and shown.take():
                     self.log.debug(text)
-                for shown in transcript.feed(text):
-                    on_line(shown)
+                for words in transcript.feed(text):
+                    if shown.take():
+                        on_line(words)
 
             exit_ = self.engine.run(self._spec(launch.command, launch.env, timeout_s), line)
+        if shown.over:
+            self.log.warning(f"the agent's output had {shown.over:,} more lines than the log shows ({LOG_LINES:,}); "
+                             "the transcript file keeps them")
         return AgentRun(self.cli.title, self.usage, exit_, transcript.result(), request.max_turns,
                         transcript_path=self._host_path(self.state.transcript))
 
@@ -220,18 +228,21 @@ class AgentSandbox:
             shutil.rmtree(out)
         out.mkdir(parents=True)
         os.chown(out, *self.checkout.owner)
-        index = self.checkout.index_path().relative_to(self.checkout.path)
         command = ["/opt/codeagent/venv/bin/python", "-m", "codeagent.sandbox.pack", "--base", base,
                    "--workspace", PACKER_CHECKOUT, "--objects", AGENT_OBJECTS, "--out", PACKER_OUT,
-                   "--index", f"{PACKER_CHECKOUT}/{index}", "--excludes", EXCLUDES,
+                   "--index", PACKER_INDEX, "--excludes", EXCLUDES,
                    "--max-file-bytes", str(caps.max_file_bytes), "--max-total-bytes", str(caps.max_total_bytes),
                    "--since", f"{since:.3f}"]
         spec = ContainerSpec(
             image=self.action_image, command=command, user=self._user(), workdir=PACKER_OUT,
             env={"PYTHONPATH": "/opt/codeagent", "PYTHONDONTWRITEBYTECODE": "1"},
+            # The checkout without its `.git` (its config holds the token actions/checkout persisted);
+            # only the index, for its stat data, read-only.
             mounts=(Mount(str(self.checkout.path), PACKER_CHECKOUT, read_only=True),
+                    Mount(str(self.checkout.index_path()), PACKER_INDEX, read_only=True),
                     Mount(str(self.state.repository / "objects"), AGENT_OBJECTS, read_only=True),
                     Mount(str(out), PACKER_OUT)),
+            masked=(f"{PACKER_CHECKOUT}/.git",) if (self.checkout.path / ".git").is_dir() else (),
             limits=Limits(memory="2g", cpus=self.options.limits.cpus, pids=256, tmp_size="256m", timeout_s=900),
             labels=self.options.labels, role="packer")
         lines: deque[str] = deque(maxlen=20)
@@ -294,6 +305,20 @@ class AgentSandbox:
             return self.engine.host_path(str(path))
         except SandboxError:
             return str(path)
+
+
+class _Budget:
+    """Counts lines against a limit: `take` says whether one more may be shown."""
+
+    def __init__(self, limit: int) -> None:
+        self._left, self.over = limit, 0
+
+    def take(self) -> bool:
+        if self._left > 0:
+            self._left -= 1
+            return True
+        self.over += 1
+        return False
 
 
 class _Record:

@@ -107,8 +107,10 @@ def test_a_login_github_does_not_know_has_no_access(client):
 # -- the issue and its thread --
 
 def test_the_issue(client, emulator):
-    assert client.issue(7) == Issue(7, "Add a word_count helper", "Please add `word_count`.", "octo-owner",
-                                    is_pull_request=False)
+    issue = client.issue(7)
+    assert issue == Issue(7, "Add a word_count helper", "Please add `word_count`.", "octo-owner",
+                          is_pull_request=False, updated_at=issue.updated_at)
+    assert issue.updated_at.endswith("Z")
 
 
 def test_the_comments_oldest_first_with_bots_marked(client, emulator):
