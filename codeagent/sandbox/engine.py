@@ -53,7 +53,8 @@ class Limits:
     cpus: float = 2.0
     pids: int = 512
     tmp_size: str = "1g"
-    """Size of /tmp, a tmpfs counted in the memory: scratch space that cannot fill the runner's disk."""
+    """Size of /tmp, a tmpfs counted in the memory: scratch space that cannot fill the runner's disk.
+    Mounted `exec` (Docker's default is `noexec`): `go test` and many builds run what they compile there."""
     timeout_s: float = 1800.0
 
 
@@ -203,7 +204,7 @@ class Engine:
                 user=spec.user, environment=spec.env, volumes=volumes, network_mode="none", init=True,
                 mem_limit=spec.limits.memory, memswap_limit=spec.limits.memory,
                 nano_cpus=int(spec.limits.cpus * 1e9), pids_limit=spec.limits.pids,
-                tmpfs={"/tmp": f"size={spec.limits.tmp_size},mode=1777"}, cap_drop=["ALL"],
+                tmpfs={"/tmp": f"size={spec.limits.tmp_size},mode=1777,exec"}, cap_drop=["ALL"],
                 security_opt=["no-new-privileges"], log_config=LOG_LIMIT,
                 labels={"codeagent.sandbox": spec.role, **spec.labels}, detach=True,
             )
