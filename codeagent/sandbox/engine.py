@@ -155,18 +155,44 @@ class Engine:
                 watchdog.cancel()
             self._remove(name)
 
-    def ensure_image(self, image: str) -> None:
-        """Pull ``image`` unless the engine has it."""
+    def has_image(self, image: str) -> bool:
         try:
             self._docker.images.get(image)
-            return
+            return True
         except ImageNotFound:
-            pass
+            return False
+
+    def ensure_image(self, image: str) -> None:
+        """Pull ``image`` unless the engine has it."""
+        if self.has_image(image):
+            return
         try:
             self._docker.images.pull(image)
         except (APIError, DockerException) as error:
             raise SandboxError(f"cannot pull the image {image!r}: {error}. Fix the `sandbox-image` input (or the "
                                "devcontainer's `image`), or build or pull the image in an earlier step.") from error
+
+    def image_env(self, image: str) -> dict[str, str]:
+        """The environment ``image`` sets (its `ENV`s)."""
+        env = self._docker.images.get(image).attrs["Config"].get("Env") or []
+        return dict(item.split("=", 1) for item in env if "=" in item)
+
+    def build(self, context: Path, dockerfile: str, tag: str, args: dict[str, str], target: str,
+              on_line: Callable[[str], None]) -> None:
+        """Build ``tag`` from the tar file ``context`` (``dockerfile`` a path inside it), its RUN steps with
+        the engine's default network; intermediate containers are removed whatever happens."""
+        try:
+            with context.open("rb") as tar:
+                for chunk in self._docker.api.build(
+                        fileobj=tar, custom_context=True, dockerfile=dockerfile, tag=tag, buildargs=args,
+                        target=target or None, labels={"codeagent.image": "devcontainer"}, rm=True, forcerm=True,
+                        decode=True):
+                    if "error" in chunk:
+                        raise SandboxError(f"building the devcontainer's image failed: {chunk['error'].strip()}")
+                    for line in str(chunk.get("stream") or "").splitlines():
+                        on_line(line)
+        except (APIError, DockerException) as error:
+            raise SandboxError(f"building the devcontainer's image failed: {error}") from error
 
     def volume_from_image(self, image: str, path: str, name: str, labels: dict[str, str]) -> str:
         """A named volume holding ``path`` of ``image`` (Docker fills an empty volume from the image)."""
