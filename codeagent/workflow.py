@@ -17,7 +17,7 @@ from dataclasses import replace
 from codeagent import conversation, report, verify
 from codeagent.agent.base import AgentRun
 from codeagent.changes import Caps, Change
-from codeagent.errors import Cancelled, CodeagentError, ConfigError, GitError, GitHubError, SandboxError
+from codeagent.errors import Cancelled, CodeagentError, ConfigError, GitError, GitHubError, SandboxError, SetupError
 from codeagent.event import Trigger
 from codeagent.github_types import PullRequest
 from codeagent.log import Log
@@ -184,14 +184,38 @@ class Run:
     # -- the sandbox --
 
     def set_up(self) -> None:
-        """The project's setup commands, then its tests as they are before the agent (the baseline)."""
-        for command in self.settings.setup:
+        """The sandbox's image, the project's setup commands, then its tests before the agent (the baseline)."""
+        self.note_changes_not_in_effect()
+        image = self.sandbox.image
+        for note in image.notes:
+            self.progress.note(note)
+        steps = [*((command, "the devcontainer's `postCreateCommand`") for command in image.setup),
+                 *((command, "`setup`") for command in self.settings.setup)]
+        for command, origin in steps:
             result = self.run_step("setup", command)
             if not result.ok:
-                message = report.setup_failed(result)
-                if self.settings.setup_failure != "continue":
-                    raise ConfigError(message)
-                self.progress.note("Setup failed; the agent was started anyway (`setup-failure: continue`).")
+                self.setup_failed(result, origin)
+                break
+        self.baseline()
+
+    def note_changes_not_in_effect(self) -> None:
+        """The sandbox is defined by the default branch: say so when this branch changes its definition."""
+        watched = (".devcontainer", ".devcontainer.json", self.settings.config_file)
+        changed = self.branches.differs_from_default(self.require_target().tip, watched)
+        if changed:
+            self.progress.note(f"This branch changes {', '.join(report.code(path) for path in changed)}; the run "
+                               "uses the default branch's version, and the change takes effect once it is merged.")
+
+    def setup_failed(self, result: StepResult, origin: str) -> None:
+        message = report.setup_failed(result, origin)
+        if self.settings.setup_failure != "continue":
+            raise SetupError(message)
+        self.log.warning(message.splitlines()[0])
+        self.progress.note(f"Setup failed ({report.step_status(result)}: {report.code(first_line(result.command, 200))}"
+                           "); the agent was started anyway (`setup-failure: continue`).")
+
+    def baseline(self) -> None:
+        """Which command runs the tests, and how they fare before the agent."""
         command, why = self.verify_command()
         self.verification = verify.Verification(command, why)
         self.log.info(f"tests: `{command}` ({why})" if command else why)
@@ -425,6 +449,7 @@ class Run:
         """How a run that raised ends: the progress comment (or, before there is one, a comment) says it,
         and the outcome keeps how far it got."""
         if self.progress.started:
+            self.progress.blocked(self.sandbox.usage.blocked)
             self.progress.finish("cancelled" if isinstance(error, Cancelled) else "failure", reason=str(error))
         else:
             try:
