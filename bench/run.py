@@ -130,7 +130,7 @@ class ContainerWatch:
 
 RUN_KEYS = ("exit_code", "outputs", "step_summary", "model_requests", "api_requests", "log", "duration_s",
             "model_s", "prompts", "model_request_messages", "first_request_text", "cancel", "transcript_result",
-            "model_billed", "tool_results", "index_requests")
+            "model_billed", "user_messages", "index_requests")
 """What the top-level report takes from the last run; ``leaked_secrets`` and ``containers_left``
 are every run's, the emulator's state is the final one."""
 
@@ -256,19 +256,17 @@ def transcript_result(path: str) -> dict | None:
 
 def _prompts(model: ModelServer) -> dict[str, Any]:
     """What the model was asked: the first user message of each request, how many messages (and what
-    text) the first agent-loop request carried — a resumed session sends the earlier turns — and the
-    text of every tool result the agent sent back (what its commands printed), each once."""
+    text) the first agent-loop request carried — a resumed session sends the earlier turns — and every
+    user message of the agent loop (prompts, and tool results: what its commands printed), each once."""
     bodies = [r.body for r in model.requests if isinstance(r.body, dict) and r.body.get("messages")]
     agent = [body for body in bodies if body.get("tools")]
     messages = agent[0]["messages"] if agent else []
-    results = [message_text({"content": block.get("content")}) for body in agent for message in body["messages"]
-               if isinstance(message.get("content"), list) for block in message["content"]
-               if isinstance(block, dict) and block.get("type") == "tool_result"]
+    sent = [message_text(message) for body in agent for message in body["messages"] if message.get("role") == "user"]
     return {
         "prompts": [message_text(body["messages"][0]) for body in bodies],
         "model_request_messages": len(messages),
         "first_request_text": "\n\n".join(message_text(m) for m in messages),
-        "tool_results": list(dict.fromkeys(results)),
+        "user_messages": list(dict.fromkeys(sent)),
     }
 
 

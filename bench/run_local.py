@@ -68,7 +68,7 @@ def broken_report(name: str, error: str) -> dict:
             "containers_left": [], "duration_s": 0.0, "model_s": 0.0, "prompts": [], "model_request_messages": 0,
             "first_request_text": "", "issue_number": None, "pull_number": None, "bench_comment_ids": [],
             "unknown_api_requests": [], "cancel": None, "transcript_result": None, "unused_faults": [], "runs": [],
-            "tool_results": [], "index_requests": []}
+            "user_messages": [], "index_requests": []}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -228,8 +228,9 @@ def _cancel_ends_within_s(wanted, report, context):
 
 
 def _model_saw(wanted, report, context):
-    """Texts in the tool results the agent sent the model (what its commands printed), in the last run."""
-    _contains_all(wanted, "\n".join(report["tool_results"]), "the tool results", context)
+    """Texts in the user messages of the last run's agent loop: its prompts (a verify round's too) and its
+    tool results (what the agent's commands printed)."""
+    _contains_all(wanted, "\n".join(report["user_messages"]), "what the model was sent", context)
 
 
 def _index_requests(wanted, report, context):
