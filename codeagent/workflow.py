@@ -50,7 +50,8 @@ class Run:
         self.agent_run: AgentRun | None = None
         self.change: Change | None = None
         self.pushed: str | None = None
-        self.verification = verify.Verification("", "not run")
+        self.verification: verify.Verification | None = None
+        """The verify gate's account, once the setup is done (None: the run stopped before it)."""
         self.started = time.monotonic()
         self.agent_seconds = 0.0
         """Wall-clock time the agent has run so far (all rounds): `timeout-minutes` bounds it."""
@@ -272,17 +273,17 @@ class Run:
 
     def verify_and_repair(self, prompt: str) -> None:
         """The tests after the agent; when its change broke them, more rounds with the failure in the prompt."""
-        if not self.verification.command or self.agent_run is None or not self.agent_run.succeeded:
+        verification, run = self.verification, self.agent_run
+        if verification is None or not verification.command or run is None or not run.succeeded:
             return
-        after = self.run_step("tests after the agent", self.verification.command)
-        self.verification = replace(self.verification, after=after)
-        while (self.verification.broke and self.verification.rounds < self.settings.verify_rounds
-               and self.can_go_on()):
-            session = self.agent_run.session_id or None
-            self.agent_run = self.run_agent(report.repair_prompt(self.verification, prompt if not session else ""),
-                                            session)
-            after = self.run_step("tests after the agent", self.verification.command)
-            self.verification = replace(self.verification, after=after, rounds=self.verification.rounds + 1)
+        after = self.run_step("tests after the agent", verification.command)
+        self.verification = verification = replace(verification, after=after)
+        while verification.broke and verification.rounds < self.settings.verify_rounds and self.can_go_on():
+            session = run.session_id or None
+            repair = report.repair_prompt(verification, prompt if not session else "")
+            run = self.agent_run = self.run_agent(repair, session)
+            after = self.run_step("tests after the agent", verification.command)
+            self.verification = verification = replace(verification, after=after, rounds=verification.rounds + 1)
 
     def can_go_on(self) -> bool:
         usage, settings = self.sandbox.usage, self.settings
@@ -365,7 +366,8 @@ class Run:
         usage = self.sandbox.usage
         self.progress.stats(usage.turns, usage.cost_usd)
         self.progress.blocked(usage.blocked)
-        self.progress.verification(self.verification.line())
+        if self.verification is not None:
+            self.progress.verification(self.verification.line())
         for line in report.left_out_lines(change):
             self.progress.note(line)
         outcome = Outcome("success", self.trigger, branch=target.branch, pull_request=target.pull, agent=run,
@@ -374,10 +376,12 @@ class Run:
             return self.report_problem(outcome)
         if change.commit is None:
             return self.report_no_changes(outcome)
-        self.update_pull_request(ready=not self.verification.broke)
+        broke = self.verification is not None and self.verification.broke
+        self.update_pull_request(ready=not broke)
         if target.follow_up and self.trigger.review_context is not None:
             self.reply(report.follow_up_reply(run.summary, change.commit.files))
-        if self.verification.broke:
+        if broke:
+            assert self.verification is not None
             self.progress.finish("tests-failing", reason=report.tests_failing(self.verification))
             return replace(outcome, result="failure", message="the tests fail after the agent's change")
         self.progress.phase(PR_READY, Status.DONE)

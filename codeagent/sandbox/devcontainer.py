@@ -22,6 +22,8 @@ from codeagent.errors import ConfigError
 PATHS = (".devcontainer/devcontainer.json", ".devcontainer.json")
 """Where the definition may be, in the order they are looked for."""
 SETUP_KEYS = ("onCreateCommand", "updateContentCommand", "postCreateCommand")
+DOCKER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+"""The PATH Docker gives a container whose image sets none (an imported rootfs)."""
 _COMMENT = re.compile(r'("(?:[^"\\]|\\.)*")|//[^\n]*|/\*.*?\*/', re.DOTALL)
 _TRAILING_COMMA = re.compile(r'("(?:[^"\\]|\\.)*")|,(?=\s*[}\]])')
 _VARIABLE = re.compile(r"\$\{(localEnv|containerEnv|localWorkspaceFolder|containerWorkspaceFolder)"
@@ -145,7 +147,7 @@ def expand(env: dict[str, str], image_env: dict[str, str], workspace: str) -> tu
         if kind.endswith("WorkspaceFolder"):
             return workspace
         if kind == "containerEnv":
-            return image_env.get(name, default)
+            return image_env.get(name, DOCKER_PATH if name == "PATH" and not default else default)
         if not default:
             emptied.append(name)
         return default
