@@ -34,7 +34,7 @@ from bench.runner import (
 )
 from bench.scenario import WORKSPACE_IN_SANDBOX, Scenario, ScenarioRun
 from bench.seeding import World, post_event, seed
-from bench.toolchain import build_images, serve_index
+from bench.toolchain import build_images, removing_built_images, serve_index
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASE_IMAGE = "codeagent-base:bookworm"
@@ -148,7 +148,7 @@ def run_scenario(scenario: Scenario, work_root: Path, image: str = ACTION_IMAGE)
         leak_forms[f"{name} (basic auth header)"] = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     client = docker.from_env()
     build_images(client, scenario.images)
-    with GitHubEmulator(work_root / "github") as github:
+    with GitHubEmulator(work_root / "github") as github, removing_built_images(client):
         for token in tokens:
             github.add_token(token, WORKFLOW_TOKEN_LOGIN, type="Bot")
         world = seed(github, scenario, WORKFLOW_TOKEN_LOGIN)

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import docker
-from docker.errors import ImageNotFound
+from docker.errors import APIError, ImageNotFound
 
 from bench.index import PackageIndex, build_wheel, installed_wheels
 
+BUILT_LABEL = "codeagent.image=devcontainer"
+"""The label the action puts on an image it builds."""
 IMAGE_LABEL = "codeagent.bench.image"
 """Label of the images the bench builds: the digest of the Dockerfile they were built from."""
 _BUILDING = threading.Lock()
@@ -82,6 +84,24 @@ def build_images(client: docker.DockerClient, images: tuple[ScenarioImage, ...])
                 pass
             client.images.build(fileobj=io.BytesIO(image.dockerfile.encode()), tag=image.tag, rm=True,
                                 forcerm=True, labels={IMAGE_LABEL: digest})
+
+
+@contextmanager
+def removing_built_images(client: docker.DockerClient) -> Iterator[None]:
+    """Images the action builds (from a devcontainer's Dockerfile) during the block are removed after it, so
+    each run of a scenario builds its image again and none piles up on the engine."""
+    def built() -> set[str]:
+        return {image.id for image in client.images.list(filters={"label": BUILT_LABEL})}
+
+    before = built()
+    try:
+        yield
+    finally:
+        for image in built() - before:
+            try:
+                client.images.remove(image, force=False, noprune=False)
+            except APIError:  # another bench's run uses it right now: it removes it itself
+                pass
 
 
 @contextmanager

@@ -189,7 +189,7 @@ class Engine:
                         decode=True):
                     if "error" in chunk:
                         raise SandboxError(f"building the devcontainer's image failed: {chunk['error'].strip()}")
-                    for line in str(chunk.get("stream") or "").splitlines():
+                    for line in filter(str.strip, str(chunk.get("stream") or "").splitlines()):
                         on_line(line)
         except (APIError, DockerException) as error:
             raise SandboxError(f"building the devcontainer's image failed: {error}") from error
