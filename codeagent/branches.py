@@ -78,7 +78,8 @@ class Branches:
     def default_branch_archive(self, directory: str, out: Path) -> None:
         """``directory`` as the default branch has it, as a tar file (a devcontainer's build context)."""
         if not self.default_sha:
-            raise GitError(f"the default branch {self._default_branch} is not on the server")
+            raise GitError(f"the default branch {self._default_branch} is not on the server. Re-run the job; "
+                           "if the repository's default branch was renamed meanwhile, start again with a new `/code`.")
         self.repository.archive(self.default_sha, directory, out)
 
     def differs_from_default(self, sha: str, paths: tuple[str, ...]) -> list[str]:

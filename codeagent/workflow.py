@@ -212,8 +212,8 @@ class Run:
         if self.settings.setup_failure != "continue":
             raise SetupError(message)
         self.log.warning(message.splitlines()[0])
-        self.progress.note(f"Setup failed ({report.step_status(result)}: {report.code(first_line(result.command, 200))}"
-                           "); the agent was started anyway (`setup-failure: continue`).")
+        self.progress.note(f"Setup failed; the agent was started anyway (`setup-failure: continue`): "
+                           f"{report.code(first_line(result.command, 200))} ({report.step_status(result)}).")
 
     def baseline(self) -> None:
         """Which command runs the tests, and how they fare before the agent."""

@@ -73,9 +73,11 @@ def _load(text: str, path: str) -> dict[str, Any]:
     try:
         document = json.loads(plain)
     except ValueError as error:
-        raise ConfigError(f"`{path}` is not valid JSON (with comments): {error}") from None
+        raise ConfigError(f"`{path}` is not valid JSON (with comments): {error}. Fix it on the default branch, "
+                          "or set the `sandbox-image` input") from None
     if not isinstance(document, dict):
-        raise ConfigError(f"`{path}` must be a JSON object")
+        raise ConfigError(f"`{path}` must be a JSON object. Fix it on the default branch, "
+                          "or set the `sandbox-image` input")
     return document
 
 
@@ -84,7 +86,7 @@ def _string_or_nothing(match: re.Match) -> str:
 
 
 def _build(document: dict[str, Any], folder: str, path: str) -> Build | None:
-    build = document.get("build") if isinstance(document.get("build"), dict) else {}
+    build: dict[str, Any] = document["build"] if isinstance(document.get("build"), dict) else {}
     dockerfile = build.get("dockerfile") or document.get("dockerFile")
     if not dockerfile:
         return None
@@ -97,8 +99,9 @@ def _inside(relative: str, path: str) -> str:
     """A path from the repository's root, which it may not leave."""
     normal = posixpath.normpath(relative)
     if normal.startswith("../") or normal == ".." or posixpath.isabs(normal):
-        raise ConfigError(f"`{path}`: `{relative}` is outside the repository; the image is built from the "
-                          "repository's default branch only")
+        raise ConfigError(f"`{path}`: `{relative}` is outside the repository, and the image is built from the "
+                          "repository's default branch only. Fix `build.dockerfile` and `build.context` to name paths "
+                          "inside it (relative to devcontainer.json)")
     return "" if normal == "." else normal
 
 
@@ -106,7 +109,8 @@ def _strings(value: Any, path: str, key: str) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ConfigError(f"`{path}`: `{key}` must be an object of names and values")
+        raise ConfigError(f"`{path}`: `{key}` must be an object of names and values. Fix it on the default branch, "
+                          "or set the `sandbox-image` input")
     return {str(name): "" if item is None else str(item) for name, item in value.items()}
 
 
@@ -121,7 +125,8 @@ def _commands(value: Any, path: str, key: str) -> list[str]:
         return [shlex.join(value)]
     if isinstance(value, dict):
         return [command for part in value.values() for command in _commands(part, path, key)]
-    raise ConfigError(f"`{path}`: `{key}` must be a command string, a list of arguments or an object of them")
+    raise ConfigError(f"`{path}`: `{key}` must be a command string, a list of arguments or an object of them. "
+                      "Fix it on the default branch, or set the `sandbox-image` input")
 
 
 def _notes(document: dict[str, Any], path: str) -> tuple[str, ...]:

@@ -181,18 +181,22 @@ class Engine:
               on_line: Callable[[str], None]) -> None:
         """Build ``tag`` from the tar file ``context`` (``dockerfile`` a path inside it), its RUN steps with
         the engine's default network; intermediate containers are removed whatever happens."""
+        failure = ""
         try:
             with context.open("rb") as tar:
                 for chunk in self._docker.api.build(
                         fileobj=tar, custom_context=True, dockerfile=dockerfile, tag=tag, buildargs=args,
                         target=target or None, labels={"codeagent.image": "devcontainer"}, rm=True, forcerm=True,
                         decode=True):
-                    if "error" in chunk:
-                        raise SandboxError(f"building the devcontainer's image failed: {chunk['error'].strip()}")
+                    failure = failure or str(chunk.get("error") or "").strip()
                     for line in filter(str.strip, str(chunk.get("stream") or "").splitlines()):
                         on_line(line)
         except (APIError, DockerException) as error:
-            raise SandboxError(f"building the devcontainer's image failed: {error}") from error
+            failure = str(error)
+        if failure:
+            raise SandboxError(f"building the devcontainer's image failed: {failure}. Fix its Dockerfile (or its build "
+                               "context and args) on the default branch, or set the `sandbox-image` input; the build's "
+                               "output is in the log group \"Set up the project\".")
 
     def volume_from_image(self, image: str, path: str, name: str, labels: dict[str, str]) -> str:
         """A named volume holding ``path`` of ``image`` (Docker fills an empty volume from the image)."""

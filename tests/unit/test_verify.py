@@ -38,7 +38,7 @@ def test_failures_that_were_there_before_are_not_the_agent_s():
     verification = Verification("npm test", "`verify-command`", step(NODE_TAP, 1), step(after, 1))
     assert verification.failing_before_and_after and not verification.broke
     assert verification.line() == ("⚠️ tests failing before and after (not caused by this change): `npm test` "
-                                   "(`verify-command`): 2 passed, 1 failed (exit 1) → 3 passed, 1 failed (exit 1)")
+                                   "(`verify-command`): 2 passed, 1 failed (exit code 1) → 3 passed, 1 failed (exit code 1)")
 
 
 def test_more_failures_than_before_are_the_agent_s():
