@@ -34,6 +34,7 @@ from bench.runner import (
 )
 from bench.scenario import WORKSPACE_IN_SANDBOX, Scenario, ScenarioRun
 from bench.seeding import World, post_event, seed
+from bench.toolchain import build_images, removing_built_images, serve_index
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASE_IMAGE = "codeagent-base:bookworm"
@@ -129,7 +130,7 @@ class ContainerWatch:
 
 RUN_KEYS = ("exit_code", "outputs", "step_summary", "model_requests", "api_requests", "log", "duration_s",
             "model_s", "prompts", "model_request_messages", "first_request_text", "cancel", "transcript_result",
-            "model_billed")
+            "model_billed", "user_messages", "index_requests")
 """What the top-level report takes from the last run; ``leaked_secrets`` and ``containers_left``
 are every run's, the emulator's state is the final one."""
 
@@ -146,7 +147,8 @@ def run_scenario(scenario: Scenario, work_root: Path, image: str = ACTION_IMAGE)
         leak_forms[name] = token
         leak_forms[f"{name} (basic auth header)"] = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     client = docker.from_env()
-    with GitHubEmulator(work_root / "github") as github:
+    build_images(client, scenario.images)
+    with GitHubEmulator(work_root / "github") as github, removing_built_images(client):
         for token in tokens:
             github.add_token(token, WORKFLOW_TOKEN_LOGIN, type="Bot")
         world = seed(github, scenario, WORKFLOW_TOKEN_LOGIN)
@@ -173,7 +175,8 @@ class BenchRun:
         run_id = str(10**10 + secrets.randbelow(9 * 10**10))
         with ModelServer(run.model, WORKSPACE_IN_SANDBOX, api_key=self.api_key,
                          secrets={**self.leak_forms, "ANTHROPIC_API_KEY": self.api_key}) as model, \
-                ContainerWatch(self.client, run_id) as watch, CancelWatch(run.cancel, model) as cancel:
+                ContainerWatch(self.client, run_id) as watch, CancelWatch(run.cancel, model) as cancel, \
+                serve_index(scenario.package_index) as (index, runner_env):
             layout = RunnerLayout(self.root, scenario.repository)
             layout.create()
             ref = posted.ref.removeprefix("refs/heads/")
@@ -189,7 +192,7 @@ class BenchRun:
             )
             faults = install_faults(run.faults, github, model)
             try:
-                action = run_container_action(self.client, self.image, layout, {**env, **gh_env},
+                action = run_container_action(self.client, self.image, layout, {**env, **gh_env, **runner_env},
                                               cancel=cancel.trigger, cancel_after_s=cancel.after_s)
             finally:
                 github.faults.clear()  # a later run meets only its own
@@ -214,6 +217,7 @@ class BenchRun:
                 "cancel": action.cancel,
                 "transcript_result": transcript_result(outputs.get("transcript-path", "")),
                 "unused_faults": unused(faults),
+                "index_requests": list(index.requests) if index else [],
                 **_prompts(model),
             }
 
@@ -251,15 +255,18 @@ def transcript_result(path: str) -> dict | None:
 
 
 def _prompts(model: ModelServer) -> dict[str, Any]:
-    """What the model was asked: the first user message of each request, and how many messages
-    (and what text) the first agent-loop request carried — a resumed session sends the earlier turns."""
+    """What the model was asked: the first user message of each request, how many messages (and what
+    text) the first agent-loop request carried — a resumed session sends the earlier turns — and every
+    user message of the agent loop (prompts, and tool results: what its commands printed), each once."""
     bodies = [r.body for r in model.requests if isinstance(r.body, dict) and r.body.get("messages")]
     agent = [body for body in bodies if body.get("tools")]
     messages = agent[0]["messages"] if agent else []
+    sent = [message_text(message) for body in agent for message in body["messages"] if message.get("role") == "user"]
     return {
         "prompts": [message_text(body["messages"][0]) for body in bodies],
         "model_request_messages": len(messages),
         "first_request_text": "\n\n".join(message_text(m) for m in messages),
+        "user_messages": list(dict.fromkeys(sent)),
     }
 
 

@@ -67,7 +67,8 @@ def broken_report(name: str, error: str) -> dict:
             "model_requests": 0, "leaked_secrets": [], "api_requests": [], "log": "bench error:\n" + error,
             "containers_left": [], "duration_s": 0.0, "model_s": 0.0, "prompts": [], "model_request_messages": 0,
             "first_request_text": "", "issue_number": None, "pull_number": None, "bench_comment_ids": [],
-            "unknown_api_requests": [], "cancel": None, "transcript_result": None, "unused_faults": [], "runs": []}
+            "unknown_api_requests": [], "cancel": None, "transcript_result": None, "unused_faults": [], "runs": [],
+            "user_messages": [], "index_requests": []}
 
 
 def main(argv: list[str] | None = None) -> int:

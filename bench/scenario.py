@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from bench.misbehaviour import ScenarioCancel, ScenarioFaults, read_cancel, read_faults
+from bench.toolchain import ScenarioImage, ScenarioIndex, read_images, read_index
 
 WORKSPACE_IN_SANDBOX = "/github/workspace"
 """Where the sandbox sees the checkout: ``{workspace}`` in a model script."""
@@ -141,6 +142,10 @@ class Scenario:
     """The first run's faults."""
     cancel: ScenarioCancel | None = None
     """When the runner cancels the first run, if it does."""
+    images: tuple[ScenarioImage, ...] = ()
+    """Local images the bench builds before the run (the repository names them)."""
+    package_index: ScenarioIndex | None = None
+    """A stand-in package index served during every run."""
 
     @property
     def repo_dir(self) -> Path:
@@ -213,6 +218,8 @@ def load_scenario(path: Path) -> Scenario:
         pending=str(data["pending"]) if data.get("pending") else None,
         faults=read_faults(data.get("faults"), f"{path}: faults"),
         cancel=read_cancel(data, f"{path}"),
+        images=read_images(data.get("images"), f"{path}: images"),
+        package_index=read_index(data.get("package_index"), f"{path}: package_index"),
     )
 
 

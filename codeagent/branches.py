@@ -12,6 +12,7 @@ from typing import Callable
 
 from codeagent.changes import Caps, Change
 from codeagent.checkout import Checkout
+from codeagent.errors import GitError
 from codeagent.publish import check_and_commit
 from codeagent.repository import Repository
 
@@ -69,9 +70,28 @@ class Branches:
 
     def default_branch_file(self, path: str) -> str | None:
         """``path`` as the default branch has it (config, devcontainer, test detection): never the checkout's."""
+        if not self.default_sha:
+            return None
+        data = self.repository.show(self.default_sha, path)
+        return data.decode("utf-8", errors="replace") if data is not None else None
+
+    def default_branch_archive(self, directory: str, out: Path) -> None:
+        """``directory`` as the default branch has it, as a tar file (a devcontainer's build context)."""
+        if not self.default_sha:
+            raise GitError(f"the default branch {self._default_branch} is not on the server. Re-run the job; "
+                           "if the repository's default branch was renamed meanwhile, start again with a new `/code`.")
+        self.repository.archive(self.default_sha, directory, out)
+
+    def differs_from_default(self, sha: str, paths: tuple[str, ...]) -> list[str]:
+        """Those of ``paths`` (files or directories) that commit ``sha`` has otherwise than the default branch."""
+        if not self.default_sha:
+            return []
+        return [path for path in paths
+                if self.repository.object_id(sha, path) != self.repository.object_id(self.default_sha, path)]
+
+    @property
+    def default_sha(self) -> str:
+        """The default branch's commit, fetched once ("" when the server has no such branch)."""
         if self._default_sha is None:
             self._default_sha = self.repository.fetch_branch(self._default_branch) or ""
-        if not self._default_sha:
-            return None
-        data = self.repository.show(self._default_sha, path)
-        return data.decode("utf-8", errors="replace") if data is not None else None
+        return self._default_sha

@@ -49,6 +49,12 @@ class SandboxError(CodeagentError):
     title = "Sandbox error"
 
 
+class SetupError(CodeagentError):
+    """The project's setup (`setup`, a devcontainer's `postCreateCommand`) failed in the sandbox."""
+
+    title = "Setup failed"
+
+
 class AgentError(CodeagentError):
     """The coding agent failed or produced no usable result."""
 

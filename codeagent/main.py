@@ -161,7 +161,7 @@ def wire(request: Request, settings: Settings, github: GitHubClient, redact: Red
                            limits, {"codeagent.run": context.run_id})
     sandbox = AgentSandbox(
         Engine, cli, gateway, dirs, checkout, options, log,
-        choose_image=lambda engine: choose_image(engine, settings, branches.default_branch_file, log),
+        choose_image=lambda engine: choose_image(engine, settings, branches, str(checkout.path), log),
         check_key=lambda: check_key(cli.vendor, secret, settings.base_url(), secret_input, oauth))
     return Run(trigger, settings, github, branches, sandbox, log, context.run_url)
 

@@ -16,6 +16,7 @@ from codeagent.github_types import Comment, FileChange, Issue, PullRequest
 from codeagent.publish import Caps, Change
 from codeagent.sandbox.engine import SandboxExit as SandboxExit  # noqa: F401 (re-exported for fakes)
 from codeagent.sandbox.results import StepResult
+from codeagent.sandbox.workbench import SandboxImage
 
 
 class GitHub(Protocol):
@@ -74,6 +75,8 @@ class Branches(Protocol):
 
     def default_branch_file(self, path: str) -> str | None: ...
 
+    def differs_from_default(self, sha: str, paths: tuple[str, ...]) -> list[str]: ...
+
 
 class Sandbox(Protocol):
     """Where the project's commands and the agent run, and where the agent's change is packed."""
@@ -89,6 +92,11 @@ class Sandbox(Protocol):
 
     @property
     def usage(self) -> Usage: ...
+
+    @property
+    def image(self) -> SandboxImage:
+        """The image the commands run in (chosen, pulled or built on first use), its env, setup and notes."""
+        ...
 
     def run_command(self, command: str, timeout_s: float, on_line: Callable[[str], None]) -> StepResult: ...
 

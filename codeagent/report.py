@@ -238,12 +238,16 @@ def work_kept(change: Change | None, pull: PullRequest) -> str:
     return f"What it wrote ({plural(len(change.commit.files), 'file')}) is pushed to the draft pull request {pull.html_url}."
 
 
-def setup_failed(result: StepResult) -> str:
-    """Why the agent was not started: the setup command and the tail of its output."""
-    status = "timed out" if result.timed_out else f"exit code {result.exit_code}"
-    return (f"the project's setup failed ({status}): `{first_line(result.command, 200)}`. The agent was not started "
-            "on a half-set-up checkout. Fix `setup` in `.github/codeagent.yml` on the default branch (or set "
-            "`setup-failure: continue`). Last lines of its output:\n\n" + _fenced(result.tail))
+def setup_failed(result: StepResult, origin: str = "`setup`") -> str:
+    """Why the agent was not started: the setup command, where it comes from, and the tail of its output."""
+    return (f"The project's setup failed ({step_status(result)}): {code(first_line(result.command, 200))}, from "
+            f"{origin}. The agent was not started on a half-set-up checkout. Fix the command on the default branch "
+            "(or in the workflow's `with:`), or set `setup-failure: continue` to start the agent anyway. Last lines "
+            "of its output:\n\n" + _fenced(result.tail))
+
+
+def step_status(result: StepResult) -> str:
+    return "timed out" if result.timed_out else f"exit code {result.exit_code}"
 
 
 def tests_failing(verification: Verification) -> str:
@@ -276,11 +280,12 @@ def simpler_prompt(prompt: str, problem: str) -> str:
 def repair_prompt(verification: Verification, task: str = "") -> str:
     """Another round: the tests fail after the change; the failure's tail, and the task again when the
     session could not be resumed."""
-    after = verification.after
+    after, before = verification.after, verification.before
     tail = "\n".join(after.tail[-40:]) if after is not None else ""
     again = f"\n\nThe task, again:\n\n{task}" if task else ""
-    return (f"The project's tests fail after your change (`{verification.command}`). Before your change they "
-            "passed. Fix the code (or the tests, if your change made them outdated) so that they pass, then end "
+    was = "they passed" if before is not None and before.ok else "fewer of them failed"
+    return (f"The project's tests fail after your change (`{verification.command}`). Before your change {was}. "
+            "Fix the code (or the tests, if your change made them outdated) so that they pass, then end "
             f"with a short summary of the whole change.\n\nThe end of the test output:\n\n```text\n{tail}\n```{again}")
 
 

@@ -107,6 +107,11 @@ class Repository:
         spec = f"{sha}:{directory}" if directory not in ("", ".") else sha
         self._git.check("archive", "--format=tar", f"--output={out}", spec)
 
+    def object_id(self, sha: str, path: str) -> str | None:
+        """The id of the blob or tree at ``path`` in commit ``sha``, or None when it has none."""
+        status, out, _ = self._git.run("rev-parse", "--verify", "--quiet", f"{sha}:{path}")
+        return out.strip() if status == 0 else None
+
     def tree_of(self, sha: str) -> str:
         return self._git.check("rev-parse", f"{sha}^{{tree}}")
 

@@ -83,12 +83,14 @@ _PATTERNS = (
     (re.compile(r"(\d+) (?:passed|passing)\b"), "passed"),
     (re.compile(r"(\d+) (?:failed|failing)\b"), "failed"),
 )
+_NODE = re.compile(r"^(?:#|ℹ) (pass|fail) (\d+)$")
+"""node --test's summary, one count a line: "# pass 14" (TAP), "ℹ fail 1" (its spec reporter)."""
 
 
 def counts(tail: tuple[str, ...]) -> Counts:
     """The test counts the runner printed last, when it prints them."""
-    found: dict[str, int] = {}
-    for line in reversed(tail):
+    found = {f"{match[1]}ed": int(match[2]) for line in tail if (match := _NODE.match(line.strip()))}
+    for line in reversed(tail if not found else ()):
         for pattern, key in _PATTERNS:
             if key not in found and (match := pattern.search(line)):
                 found[key] = int(match[1])
@@ -122,28 +124,35 @@ class Verification:
 
     @property
     def broke(self) -> bool:
-        """The tests passed before the agent and fail after it."""
-        return self.result == "failed" and self.before is not None and self.before.ok
+        """The tests fail after the agent, and its change is to blame: they passed before it, or more of
+        them fail now than before (when the runner prints counts)."""
+        if self.result != "failed" or self.before is None:
+            return False
+        if self.before.ok:
+            return True
+        before, after = counts(self.before.tail).failed, counts(self.after.tail).failed if self.after else None
+        return before is not None and after is not None and after > before
 
     @property
     def failing_before_and_after(self) -> bool:
-        return self.result == "failed" and self.before is not None and not self.before.ok
+        """The tests failed before the agent as they do after it: not the agent's doing."""
+        return self.result == "failed" and self.before is not None and not self.before.ok and not self.broke
 
     def line(self) -> str:
-        """"`python -m pytest -q`: 12 passed → 14 passed (2 rounds)"."""
+        """"✅ tests pass after 2 rounds: `python -m pytest -q` (detected from `pyproject.toml`): 12 passed →
+        14 passed"."""
         if not self.command:
             return self.why
-        before = _state(self.before)
-        after = _state(self.after) if self.after is not None else "not run"
         rounds = f" after {self.rounds + 1} rounds" if self.rounds else ""
-        verdict = {"passed": "✅ tests pass", "failed": "❌ tests fail", "skipped": "⏭️ not run after the agent",
+        verdict = {"passed": "✅ tests pass", "failed": "❌ tests fail", "skipped": "⏭️ tests not run after the agent",
                    "no-tests": ""}[self.result]
         if self.failing_before_and_after:
-            verdict = "⚠️ failing before and after (not caused by this change)"
-        return f"{verdict}{rounds}: `{self.command}` — {before} → {after}"
+            verdict = "⚠️ tests failing before and after (not caused by this change)"
+        return f"{verdict}{rounds}: `{self.command}` ({self.why}): {_state(self.before)} → {_state(self.after)}"
 
 
 def _state(step: StepResult | None) -> str:
+    """"14 passed", "1 failed, 13 passed (exit 1)", "passed", "timed out"."""
     if step is None:
         return "not run"
     if step.timed_out:

@@ -17,7 +17,7 @@ from dataclasses import replace
 from codeagent import conversation, report, verify
 from codeagent.agent.base import AgentRun
 from codeagent.changes import Caps, Change
-from codeagent.errors import Cancelled, CodeagentError, ConfigError, GitError, GitHubError, SandboxError
+from codeagent.errors import Cancelled, CodeagentError, ConfigError, GitError, GitHubError, SandboxError, SetupError
 from codeagent.event import Trigger
 from codeagent.github_types import PullRequest
 from codeagent.log import Log
@@ -50,7 +50,8 @@ class Run:
         self.agent_run: AgentRun | None = None
         self.change: Change | None = None
         self.pushed: str | None = None
-        self.verification = verify.Verification("", "not run")
+        self.verification: verify.Verification | None = None
+        """The verify gate's account, once the setup is done (None: the run stopped before it)."""
         self.started = time.monotonic()
         self.agent_seconds = 0.0
         """Wall-clock time the agent has run so far (all rounds): `timeout-minutes` bounds it."""
@@ -186,14 +187,38 @@ class Run:
     # -- the sandbox --
 
     def set_up(self) -> None:
-        """The project's setup commands, then its tests as they are before the agent (the baseline)."""
-        for command in self.settings.setup:
+        """The sandbox's image, the project's setup commands, then its tests before the agent (the baseline)."""
+        self.note_changes_not_in_effect()
+        image = self.sandbox.image
+        for note in image.notes:
+            self.progress.note(note)
+        steps = [*((command, "the devcontainer's `postCreateCommand`") for command in image.setup),
+                 *((command, "`setup`") for command in self.settings.setup)]
+        for command, origin in steps:
             result = self.run_step("setup", command)
             if not result.ok:
-                message = report.setup_failed(result)
-                if self.settings.setup_failure != "continue":
-                    raise ConfigError(message)
-                self.progress.note("Setup failed; the agent was started anyway (`setup-failure: continue`).")
+                self.setup_failed(result, origin)
+                break
+        self.baseline()
+
+    def note_changes_not_in_effect(self) -> None:
+        """The sandbox is defined by the default branch: say so when this branch changes its definition."""
+        watched = (".devcontainer", ".devcontainer.json", self.settings.config_file)
+        changed = self.branches.differs_from_default(self.require_target().tip, watched)
+        if changed:
+            self.progress.note(f"This branch changes {', '.join(report.code(path) for path in changed)}; the run "
+                               "uses the default branch's version, and the change takes effect once it is merged.")
+
+    def setup_failed(self, result: StepResult, origin: str) -> None:
+        message = report.setup_failed(result, origin)
+        if self.settings.setup_failure != "continue":
+            raise SetupError(message)
+        self.log.warning(message.splitlines()[0])
+        self.progress.note(f"Setup failed; the agent was started anyway (`setup-failure: continue`): "
+                           f"{report.code(first_line(result.command, 200))} ({report.step_status(result)}).")
+
+    def baseline(self) -> None:
+        """Which command runs the tests, and how they fare before the agent."""
         command, why = self.verify_command()
         self.verification = verify.Verification(command, why)
         self.log.info(f"tests: `{command}` ({why})" if command else why)
@@ -250,17 +275,17 @@ class Run:
 
     def verify_and_repair(self, prompt: str) -> None:
         """The tests after the agent; when its change broke them, more rounds with the failure in the prompt."""
-        if not self.verification.command or self.agent_run is None or not self.agent_run.succeeded:
+        verification, run = self.verification, self.agent_run
+        if verification is None or not verification.command or run is None or not run.succeeded:
             return
-        after = self.run_step("tests after the agent", self.verification.command)
-        self.verification = replace(self.verification, after=after)
-        while (self.verification.broke and self.verification.rounds < self.settings.verify_rounds
-               and self.can_go_on()):
-            session = self.agent_run.session_id or None
-            self.agent_run = self.run_agent(report.repair_prompt(self.verification, prompt if not session else ""),
-                                            session)
-            after = self.run_step("tests after the agent", self.verification.command)
-            self.verification = replace(self.verification, after=after, rounds=self.verification.rounds + 1)
+        after = self.run_step("tests after the agent", verification.command)
+        self.verification = verification = replace(verification, after=after)
+        while verification.broke and verification.rounds < self.settings.verify_rounds and self.can_go_on():
+            session = run.session_id or None
+            repair = report.repair_prompt(verification, prompt if not session else "")
+            run = self.agent_run = self.run_agent(repair, session)
+            after = self.run_step("tests after the agent", verification.command)
+            self.verification = verification = replace(verification, after=after, rounds=verification.rounds + 1)
 
     def can_go_on(self) -> bool:
         usage, settings = self.sandbox.usage, self.settings
@@ -343,7 +368,8 @@ class Run:
         usage = self.sandbox.usage
         self.progress.stats(usage.turns, usage.cost_usd)
         self.progress.blocked(usage.blocked)
-        self.progress.verification(self.verification.line())
+        if self.verification is not None:
+            self.progress.verification(self.verification.line())
         for line in report.left_out_lines(change):
             self.progress.note(line)
         outcome = Outcome("success", self.trigger, branch=target.branch, pull_request=target.pull, agent=run,
@@ -352,10 +378,12 @@ class Run:
             return self.report_problem(outcome)
         if change.commit is None:
             return self.report_no_changes(outcome)
-        self.update_pull_request(ready=not self.verification.broke)
+        broke = self.verification is not None and self.verification.broke
+        self.update_pull_request(ready=not broke)
         if target.follow_up and self.trigger.review_context is not None:
             self.reply(report.follow_up_reply(run.summary, change.commit.files))
-        if self.verification.broke:
+        if broke:
+            assert self.verification is not None
             self.progress.finish("tests-failing", reason=report.tests_failing(self.verification))
             return replace(outcome, result="failure", message="the tests fail after the agent's change")
         self.progress.phase(PR_READY, Status.DONE)
@@ -427,6 +455,7 @@ class Run:
         """How a run that raised ends: the progress comment (or, before there is one, a comment) says it,
         and the outcome keeps how far it got."""
         if self.progress.started:
+            self.progress.blocked(self.sandbox.usage.blocked)
             self.progress.finish("cancelled" if isinstance(error, Cancelled) else "failure", reason=str(error))
         else:
             try:

@@ -53,7 +53,8 @@ class Limits:
     cpus: float = 2.0
     pids: int = 512
     tmp_size: str = "1g"
-    """Size of /tmp, a tmpfs counted in the memory: scratch space that cannot fill the runner's disk."""
+    """Size of /tmp, a tmpfs counted in the memory: scratch space that cannot fill the runner's disk.
+    Mounted `exec` (Docker's default is `noexec`): `go test` and many builds run what they compile there."""
     timeout_s: float = 1800.0
 
 
@@ -156,18 +157,48 @@ class Engine:
                 watchdog.cancel()
             self._remove(name)
 
-    def ensure_image(self, image: str) -> None:
-        """Pull ``image`` unless the engine has it."""
+    def has_image(self, image: str) -> bool:
         try:
             self._docker.images.get(image)
-            return
+            return True
         except ImageNotFound:
-            pass
+            return False
+
+    def ensure_image(self, image: str) -> None:
+        """Pull ``image`` unless the engine has it."""
+        if self.has_image(image):
+            return
         try:
             self._docker.images.pull(image)
         except (APIError, DockerException) as error:
             raise SandboxError(f"cannot pull the image {image!r}: {error}. Fix the `sandbox-image` input (or the "
                                "devcontainer's `image`), or build or pull the image in an earlier step.") from error
+
+    def image_env(self, image: str) -> dict[str, str]:
+        """The environment ``image`` sets (its `ENV`s)."""
+        env = self._docker.images.get(image).attrs["Config"].get("Env") or []
+        return dict(item.split("=", 1) for item in env if "=" in item)
+
+    def build(self, context: Path, dockerfile: str, tag: str, args: dict[str, str], target: str,
+              on_line: Callable[[str], None]) -> None:
+        """Build ``tag`` from the tar file ``context`` (``dockerfile`` a path inside it), its RUN steps with
+        the engine's default network; intermediate containers are removed whatever happens."""
+        failure = ""
+        try:
+            with context.open("rb") as tar:
+                for chunk in self._docker.api.build(
+                        fileobj=tar, custom_context=True, dockerfile=dockerfile, tag=tag, buildargs=args,
+                        target=target or None, labels={"codeagent.image": "devcontainer"}, rm=True, forcerm=True,
+                        decode=True):
+                    failure = failure or str(chunk.get("error") or "").strip()
+                    for line in filter(str.strip, str(chunk.get("stream") or "").splitlines()):
+                        on_line(line)
+        except (APIError, DockerException) as error:
+            failure = str(error)
+        if failure:
+            raise SandboxError(f"building the devcontainer's image failed: {failure}. Fix its Dockerfile (or its build "
+                               "context and args) on the default branch, or set the `sandbox-image` input; the build's "
+                               "output is in the log group \"Set up the project\".")
 
     def volume_from_image(self, image: str, path: str, name: str, labels: dict[str, str]) -> str:
         """A named volume holding ``path`` of ``image`` (Docker fills an empty volume from the image)."""
@@ -205,7 +236,7 @@ class Engine:
                 user=spec.user, environment=spec.env, volumes=volumes, network_mode="none", init=True,
                 mem_limit=spec.limits.memory, memswap_limit=spec.limits.memory,
                 nano_cpus=int(spec.limits.cpus * 1e9), pids_limit=spec.limits.pids,
-                tmpfs={"/tmp": f"size={spec.limits.tmp_size},mode=1777",
+                tmpfs={"/tmp": f"size={spec.limits.tmp_size},mode=1777,exec",
                        **{path: "size=4k,mode=0555" for path in spec.masked}}, cap_drop=["ALL"],
                 security_opt=["no-new-privileges"], log_config=LOG_LIMIT,
                 labels={"codeagent.sandbox": spec.role, **spec.labels}, detach=True,

@@ -165,6 +165,7 @@ class AgentSandbox:
             on_line(text)
 
         spec = self._spec(["sh", "-c", "exec 2>&1\n" + command], {}, timeout_s)
+        self._own_home()
         exit_ = self.engine.run(spec, line)
         return StepResult(command, exit_.exit_code, exit_.timed_out, tuple(tail))
 
@@ -287,6 +288,13 @@ class AgentSandbox:
 
     def _user(self) -> str:
         return f"{self.checkout.owner[0]}:{self.checkout.owner[1]}"
+
+    def _own_home(self) -> None:
+        """HOME exists and is the agent's user's before the first command (setup installs into it)."""
+        home = self.state.home
+        if not home.is_dir() or home.stat().st_uid != self.checkout.owner[0]:
+            home.mkdir(parents=True, exist_ok=True)
+            os.chown(home, *self.checkout.owner)
 
     def _write_home(self, files: dict[str, str]) -> None:
         """The CLI's config files in its HOME, which is then handed to the agent's user."""

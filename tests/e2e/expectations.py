@@ -227,6 +227,28 @@ def _cancel_ends_within_s(wanted, report, context):
     assert took < wanted, f"ended {took} s after the cancel; signals {cancel['signals']}{context}"
 
 
+def _model_saw(wanted, report, context):
+    """Texts in the user messages of the last run's agent loop: its prompts (a verify round's too) and its
+    tool results (what the agent's commands printed)."""
+    _contains_all(wanted, "\n".join(report["user_messages"]), "what the model was sent", context)
+
+
+def _index_requests(wanted, report, context):
+    """Each text in a path the stand-in package index was asked for in the last run; a number: how many
+    requests it served (0: the sandbox never reached it)."""
+    if isinstance(wanted, int):
+        assert len(report["index_requests"]) == wanted, f"{report['index_requests']}{context}"
+        return
+    for text in wanted:
+        assert any(text in path for path in report["index_requests"]), \
+            f"{text!r} not asked of the package index: {report['index_requests']}{context}"
+
+
+def _pull_drafts(wanted, report, context):
+    """Each pull request's draft flag, in order."""
+    assert [pull["draft"] for pull in report["pulls"]] == wanted, f"{report['pulls']}{context}"
+
+
 def _api_statuses(wanted, report, context):
     """``{"METHOD path-regex": [statuses]}``: the statuses of the last run's matching API requests, in order."""
     for key, statuses in wanted.items():
@@ -247,4 +269,5 @@ CHECKS = {
     "pull_states": _pull_states, "outputs_match_transcript": _outputs_match_transcript,
     "outputs_match_model": _outputs_match_model,
     "cancel_ends_within_s": _cancel_ends_within_s, "api_statuses": _api_statuses,
+    "model_saw": _model_saw, "index_requests": _index_requests, "pull_drafts": _pull_drafts,
 }

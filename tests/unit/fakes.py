@@ -20,6 +20,7 @@ from codeagent.github_types import Comment, Issue, PullRequest
 from codeagent.ports import Branches, GitHub, Sandbox
 from codeagent.sandbox.engine import SandboxExit
 from codeagent.sandbox.results import StepResult
+from codeagent.sandbox.workbench import SandboxImage
 
 REPOSITORY = "octo-org/textstats"
 SERVER = "https://github.com"
@@ -169,6 +170,8 @@ class FakeBranches:
         self.handed: list[tuple[str, str]] = []
         self.messages: list[str] = []
         """Messages of the commits made of the agent's work."""
+        self.not_merged: set[str] = set()
+        """Paths (the sandbox's definition) the branch the run works on has otherwise than the default branch."""
 
     def check_clean(self) -> None:
         if self.dirty:
@@ -210,6 +213,9 @@ class FakeBranches:
     def default_branch_file(self, path: str) -> str | None:
         return self.files.get(path)
 
+    def differs_from_default(self, sha: str, paths: tuple[str, ...]) -> list[str]:
+        return [path for path in paths if path in self.not_merged]
+
     def _sha(self, branch: str) -> str:
         return f"{abs(hash((branch, len(self.branches[branch])))) % 16**12:012x}".ljust(40, "0")
 
@@ -237,6 +243,8 @@ class FakeSandbox:
         self.last: AgentRun | None = None
         self.fail_with: Exception | None = None
         self.entered = False
+        self.image = SandboxImage("sandbox-image")
+        """The image chosen for the run: its name, env, setup commands (a devcontainer's) and notes."""
 
     @property
     def usage(self) -> Usage:

@@ -1,0 +1,5 @@
+"""Small arithmetic helpers."""
+
+
+def add(a: int, b: int) -> int:
+    return a + b
