@@ -283,6 +283,17 @@ def test_git_refuses_pushes_without_rights(github: GitHubEmulator, tmp_path: Pat
     assert [b["name"] for b in github.branches(REPO)] == ["main"]
 
 
+def test_git_refuses_two_authorization_headers_as_github_does(github: GitHubEmulator, tmp_path: Path) -> None:
+    """actions/checkout v6 keeps its header in an included file: a second one set by hand is sent too."""
+    checkout = clone(github, tmp_path / "checkout")
+    commit(checkout, {"b.txt": "b\n"}, "B")
+    refused = git("-c", auth_header(BOT_TOKEN), "-c", auth_header(BOT_TOKEN), "push", "origin",
+                  "HEAD:refs/heads/twice", cwd=checkout, check=False)
+    assert refused.returncode != 0 and 'Duplicate header: "Authorization"' in refused.stderr
+    assert "error: 400" in refused.stderr
+    assert [b["name"] for b in github.branches(REPO)] == ["main"]
+
+
 def test_git_big_push_is_chunked_and_shallow_fetch_works(github: GitHubEmulator, tmp_path: Path) -> None:
     checkout = clone(github, tmp_path / "checkout")
     commit(checkout, {"data.bin": os.urandom(1_500_000)}, "Big file")
