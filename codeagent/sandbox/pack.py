@@ -168,8 +168,11 @@ class Packer:
         return {fields[i + 3]: fields[i] for i in range(0, len(fields) - 3, 4)}
 
     def _ignored_changed(self) -> list[str]:
-        """Ignored files (by the repository's own .gitignore) that changed while the agent ran."""
-        out = self._git("status", "--porcelain=v1", "-z", "--ignored=traditional", "--untracked-files=normal")
+        """Ignored files (by the repository's own .gitignore) that changed while the agent ran.
+
+        ``--ignored=matching``: each path a pattern matches (``config/local.toml`` in a new folder, not
+        the folder; ``node_modules/``, not every file in it)."""
+        out = self._git("status", "--porcelain=v1", "-z", "--ignored=matching", "--untracked-files=normal")
         ignored = [entry[3:].rstrip("/") for entry in out.split("\0") if entry.startswith("!! ")]
         sources = self._check_ignore(ignored)
         changed = []
