@@ -163,10 +163,10 @@ def left_out_notes(change: Change | None) -> list[str]:
     return notes
 
 
-def left_out_lines(change: Change) -> list[str]:
-    """The same, one line each, for the progress comment."""
+def left_out_lines(change: Change, ignored: bool = True) -> list[str]:
+    """The same, one line each, for the progress comment (the ignored files only when ``ignored``)."""
     lines = [f"Left out: {code(item.path)}, {item.reason}." for item in change.left_out[:10]]
-    if change.ignored_changed:
+    if change.ignored_changed and ignored:
         shown = ", ".join(code(path) for path in change.ignored_changed[:5])
         lines.append(f"Changed but not committed (in `.gitignore`): {shown}"
                      + (f" and {len(change.ignored_changed) - 5} more." if len(change.ignored_changed) > 5 else "."))

@@ -342,8 +342,8 @@ class Run:
         self.progress.stats(usage.turns, usage.cost_usd)
         self.progress.blocked(usage.blocked)
         self.progress.verification(self.verification.line())
-        for line in report.left_out_lines(change):
-            self.progress.note(line)
+        for line in report.left_out_lines(change, ignored=change.commit is not None):
+            self.progress.note(line)  # with no commit, the ending names the ignored files itself
         outcome = Outcome("success", self.trigger, branch=target.branch, pull_request=target.pull, agent=run,
                           usage=usage, change=change, verification=self.verification)
         if run.problem:
@@ -374,13 +374,19 @@ class Run:
         return replace(outcome, result="failure", message=run.problem, title=f"{run.agent} did not finish")
 
     def report_no_changes(self, outcome: Outcome) -> Outcome:
-        target, run = self.require_target(), self.agent_run
+        """Nothing to commit: the agent's answer is the result; a draft opened for this run is closed
+        (and the outcome, so the outputs, name neither it nor a branch that is gone)."""
+        target, run, change = self.require_target(), self.agent_run, outcome.change
         assert run is not None
-        if target.new_pull:
-            self.close_empty_pull_request()
+        ignored = change.ignored_changed if change is not None else ()
+        outcome = replace(outcome, result="no-changes", message="the agent changed no files" if not ignored else
+                          "the agent changed only files the repository's .gitignore covers; nothing was committed")
+        if target.new_pull and self.close_empty_pull_request():
+            outcome = replace(outcome, pull_request=replace(target.pull, state="closed"),
+                              branch="" if target.new_branch else target.branch)
         ready = not target.pull.draft and target.pull.state == "open" and not target.new_pull
-        self.progress.finish("no-changes", reason=run.summary, ready=ready)
-        return replace(outcome, result="no-changes", message="the agent changed no files")
+        self.progress.finish("no-changes", reason=run.summary, ready=ready, ignored=ignored)
+        return outcome
 
     def update_pull_request(self, ready: bool) -> None:
         """The pull request's body (the action's section of it) and, when ``ready``, out of draft."""
@@ -398,18 +404,19 @@ class Run:
         if ready and pull.draft and not target.wip_title:
             self.github.mark_ready_for_review(pull.number)
 
-    def close_empty_pull_request(self) -> None:
+    def close_empty_pull_request(self) -> bool:
         """Nothing changed: close the draft opened for it and delete a branch holding only the first
-        commit, unless `on-no-changes: keep`."""
+        commit, unless `on-no-changes: keep`. Whether it was closed."""
         target = self.require_target()
         if self.settings.on_no_changes == "keep":
             self.log.info(f"no changes; the draft pull request {target.pull.html_url} stays open (on-no-changes: keep)")
-            return
+            return False
         self.github.update_pull_request(target.pull.number, state="closed")
         if target.new_branch:
             self.branches.delete_remote_branch(target.branch)
         self.log.info(f"no changes; closed {target.pull.html_url}" + (f" and deleted {target.branch}"
                                                                       if target.new_branch else ""))
+        return True
 
     def dispatch_workflows(self) -> None:
         """Start the repository's CI on the branch: pushes made with the workflow token start none."""

@@ -12,6 +12,7 @@ from codeagent.errors import Cancelled, GitHubError, SandboxError
 from codeagent.event import Trigger
 from codeagent.github_types import Comment, Issue
 from codeagent.log import Log
+from codeagent.main import outputs_of
 from codeagent.outcome import Outcome
 from codeagent.progress_comment import ProgressComment
 from codeagent.sandbox.results import StepResult
@@ -266,6 +267,23 @@ def test_no_changes_closes_the_draft_and_deletes_its_empty_branch_and_gives_the_
     assert "No changes" in w.comments[0] and "It already handles tabs" in w.comments[0]
 
 
+def test_after_no_changes_the_outputs_name_no_closed_pull_request_and_no_deleted_branch():
+    w = world(change_=Change(None, ()))
+
+    outputs = outputs_of(w.run())
+
+    assert w.pull.state == "closed" and BRANCH not in w.branches.branches
+    assert (outputs["result"], outputs["branch"], outputs["pr-number"], outputs["pr-url"]) == ("no-changes", "", "", "")
+
+
+def test_after_no_changes_a_kept_draft_is_still_in_the_outputs():
+    w = world(change_=Change(None, ()))
+
+    outputs = outputs_of(w.run(on_no_changes="keep"))
+
+    assert (outputs["branch"], outputs["pr-number"]) == (BRANCH, str(w.pull.number))
+
+
 def test_no_changes_on_an_open_ready_pull_request_keeps_the_checklist_true():
     w = world(runs=[agent_run(last_text="Yes, tabs are handled.")], change_=Change(None, ()),
               branches={"main": ["Initial commit"], BRANCH: ["Initial commit", "first run"]})
@@ -290,7 +308,8 @@ def test_ignored_files_the_agent_changed_are_named_not_committed():
 
     w.run()
 
-    assert "`.env`" in w.comments[0] and "not committed" in w.comments[0]
+    assert "`.env`" in w.comments[0] and "`config/local.toml`" in w.comments[0] and "not committed" in w.comments[0]
+    assert "without changing any files" not in w.comments[0]
 
 
 # -- what is left out --
