@@ -384,6 +384,8 @@ class Run:
         if target.new_pull and self.close_empty_pull_request():
             outcome = replace(outcome, pull_request=replace(target.pull, state="closed"),
                               branch="" if target.new_branch else target.branch)
+            self.progress.note("The draft pull request opened for this run is closed"
+                               + (f" and its branch `{target.branch}` deleted." if target.new_branch else "."))
         ready = not target.pull.draft and target.pull.state == "open" and not target.new_pull
         self.progress.finish("no-changes", reason=run.summary, ready=ready, ignored=ignored)
         return outcome

@@ -265,6 +265,7 @@ def test_no_changes_closes_the_draft_and_deletes_its_empty_branch_and_gives_the_
 
     assert outcome.result == "no-changes" and w.pull.state == "closed" and BRANCH not in w.branches.branches
     assert "No changes" in w.comments[0] and "It already handles tabs" in w.comments[0]
+    assert f"draft pull request opened for this run is closed and its branch `{BRANCH}` deleted" in w.comments[0]
 
 
 def test_after_no_changes_the_outputs_name_no_closed_pull_request_and_no_deleted_branch():
