@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from codeagent import conversation, report, verify
 from codeagent.agent.base import AgentRun
-from codeagent.changes import Caps, Change
+from codeagent.changes import Caps, Change, FileChange
 from codeagent.errors import Cancelled, CodeagentError, ConfigError, GitError, GitHubError, SandboxError
 from codeagent.event import Trigger
 from codeagent.github_types import PullRequest
@@ -394,9 +394,7 @@ class Run:
         """The pull request's body (the action's section of it) and, when ``ready``, out of draft."""
         target = self.require_target()
         pull = target.pull
-        files = list(self.change.commit.files) if self.change and self.change.commit else []
-        if not target.new_pull:
-            files = self.github.pull_request_files(pull.number) or files
+        files = self.pull_request_files()
         section = report.pull_request_section(target, self.agent_run, self.sandbox.usage, files,
                                               self.change, self.verification, self.trigger)
         body = report.with_section(pull.body if not target.new_pull else report.draft_pr_body(target.number,
@@ -405,6 +403,18 @@ class Run:
         self.github.update_pull_request(pull.number, body=body, title=title)
         if ready and pull.draft and not target.wip_title:
             self.github.mark_ready_for_review(pull.number)
+
+    def pull_request_files(self) -> list[FileChange]:
+        """The pull request's whole change as GitHub lists it (renames found), and this run's files the
+        listing does not show yet: GitHub brings a pull request up to date with a push asynchronously."""
+        ours = list(self.change.commit.files) if self.change and self.change.commit else []
+        try:
+            listed = self.github.pull_request_files(self.require_target().pull.number)
+        except GitHubError as error:
+            self.log.warning(f"could not list the pull request's files, listing this run's: {error}")
+            return ours
+        shown = {file.path for file in listed}
+        return listed + [file for file in ours if file.path not in shown]
 
     def close_empty_pull_request(self) -> bool:
         """Nothing changed: close the draft opened for it and delete a branch holding only the first
