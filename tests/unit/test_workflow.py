@@ -224,6 +224,17 @@ def test_an_open_pull_request_for_the_branch_is_continued_not_duplicated():
     assert w.branches.messages[-1].startswith("codeagent: treat hyphens as word separators (#7)")
 
 
+def test_a_new_pull_request_lists_its_files_as_github_does_with_this_runs_it_does_not_show_yet():
+    w = world(change_=change("textstats/__init__.py", "docs/guide.md", "-docs/usage.md", "notes/odd`name.md"))
+    w.github.files[101] = [FileChange("docs/guide.md", "renamed"), FileChange("textstats/__init__.py", "modified")]
+
+    w.run()
+
+    section = w.pull.body.split("## Files changed\n\n", 1)[1].split("\n\n", 1)[0]
+    assert section.splitlines() == ["- `docs/guide.md` (renamed)", "- `textstats/__init__.py`",
+                                    "- `docs/usage.md` (deleted)", "- ``notes/odd`name.md`` (added)"]
+
+
 def test_a_closed_unmerged_pull_request_is_reopened():
     w = world(branches={"main": ["Initial commit"], BRANCH: ["Initial commit", "first run"]})
     earlier = w.github.add_pull(BRANCH, state="closed")
