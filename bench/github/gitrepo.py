@@ -97,8 +97,10 @@ def commit_files(repo: Path, branch: str, files: dict[str, str | None], message:
         index = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
         git(repo, "read-tree", parent, env=index)
         for name, text in files.items():
-            if text is None:
-                git(repo, "update-index", "--force-remove", name, env=index)
+            if text is None:  # mode 0 removes the entry; `--force-remove` wants a work tree, a bare one has none
+                subprocess.run(["git", f"--git-dir={repo}", "update-index", "--index-info"],
+                               input=f"0 {'0' * 40}\t{name}\n".encode(), check=True, capture_output=True,
+                               env=_env(index))
                 continue
             blob = subprocess.run(["git", f"--git-dir={repo}", "hash-object", "-w", "--stdin"], input=text.encode(),
                                   check=True, capture_output=True, env=_env()).stdout.decode().strip()
