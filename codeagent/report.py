@@ -137,12 +137,17 @@ def pull_request_section(target: Target, run: AgentRun | None, usage: Usage, fil
 
 
 def file_list(files: Sequence[FileChange]) -> str:
-    """One line per file, marked added or deleted; any name, backticks included, shown as code."""
-    marks = {"added": " (added)", "deleted": " (deleted)", "renamed": " (renamed)"}
-    lines = [f"- {code(f.path)}{marks.get(f.status, '')}" for f in files[:MAX_FILES]]
+    """One line per file, marked added, deleted or renamed; any name, backticks included, shown as code."""
+    lines = [f"- {code(f.path)}{_mark(f)}" for f in files[:MAX_FILES]]
     if len(files) > MAX_FILES:
         lines.append(f"- … and {len(files) - MAX_FILES} more")
     return "\n".join(lines)
+
+
+def _mark(file: FileChange) -> str:
+    if file.status == "renamed":
+        return f" (renamed from {code(file.previous)})" if file.previous else " (renamed)"
+    return {"added": " (added)", "deleted": " (deleted)"}.get(file.status, "")
 
 
 def left_out_notes(change: Change | None) -> list[str]:

@@ -413,7 +413,7 @@ class Run:
         except GitHubError as error:
             self.log.warning(f"could not list the pull request's files, listing this run's: {error}")
             return ours
-        shown = {file.path for file in listed}
+        shown = {path for file in listed for path in (file.path, file.previous) if path}
         return listed + [file for file in ours if file.path not in shown]
 
     def close_empty_pull_request(self) -> bool:

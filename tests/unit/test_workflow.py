@@ -226,13 +226,14 @@ def test_an_open_pull_request_for_the_branch_is_continued_not_duplicated():
 
 def test_a_new_pull_request_lists_its_files_as_github_does_with_this_runs_it_does_not_show_yet():
     w = world(change_=change("textstats/__init__.py", "docs/guide.md", "-docs/usage.md", "notes/odd`name.md"))
-    w.github.files[101] = [FileChange("docs/guide.md", "renamed"), FileChange("textstats/__init__.py", "modified")]
+    w.github.files[101] = [FileChange("docs/guide.md", "renamed", "docs/usage.md"),
+                           FileChange("textstats/__init__.py", "modified")]
 
     w.run()
 
     section = w.pull.body.split("## Files changed\n\n", 1)[1].split("\n\n", 1)[0]
-    assert section.splitlines() == ["- `docs/guide.md` (renamed)", "- `textstats/__init__.py`",
-                                    "- `docs/usage.md` (deleted)", "- ``notes/odd`name.md`` (added)"]
+    assert section.splitlines() == ["- `docs/guide.md` (renamed from `docs/usage.md`)", "- `textstats/__init__.py`",
+                                    "- ``notes/odd`name.md`` (added)"]
 
 
 def test_a_closed_unmerged_pull_request_is_reopened():
