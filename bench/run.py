@@ -82,7 +82,7 @@ class ContainerWatch:
         except NotFound:
             self.created[container_id] = {}
             return
-        if self._foreign(attrs["Config"].get("Labels") or {}):
+        if self._foreign(attrs["Config"].get("Labels") or {}) or _build_step(attrs["Config"]):
             return
         env = dict(item.split("=", 1) for item in attrs["Config"].get("Env") or [] if "=" in item)
         self.created[container_id] = {"name": attrs["Name"].lstrip("/"), **{"env:" + k: v for k, v in env.items()}}
@@ -125,6 +125,15 @@ class ContainerWatch:
             for info in self.created.values()
             if not info.get("name", "").startswith(exclude_prefix)
         ]
+
+
+def _build_step(config: dict) -> bool:
+    """A container ``docker build`` (the legacy builder) made for one step of a Dockerfile: it runs the
+    step's shell command on the previous step's image, by id. The builder removes it when the step
+    ends; on an engine that other benches share, a long step outlives a run's grace period. The
+    action's own containers all carry its ``codeagent.sandbox`` label and run images by name."""
+    return str(config.get("Image", "")).startswith("sha256:") and (config.get("Cmd") or [])[:2] == ["/bin/sh", "-c"] \
+        and "codeagent.sandbox" not in (config.get("Labels") or {})
 
 
 RUN_KEYS = ("exit_code", "outputs", "step_summary", "model_requests", "api_requests", "log", "duration_s",

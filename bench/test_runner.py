@@ -346,3 +346,12 @@ def test_a_v6_checkout_keeps_the_token_in_an_included_file_under_the_runners_tem
                         f"includeif.gitdir:{container}/worktrees/*.path /github/runner_temp/{credentials.name}"]
     # git in the checkout (as the host sees it) sends the header from the included file.
     assert git("-C", str(layout.workspace), "config", f"http.{server_url}/.extraheader") == header
+
+
+def test_a_step_of_another_processs_docker_build_is_not_taken_for_a_container_the_action_left():
+    from bench.run import _build_step
+
+    step = {"Image": "sha256:20f5a608da97", "Cmd": ["/bin/sh", "-c", "set -eu; make"], "Labels": {}}
+    sandbox = {"Image": "codeagent-sandbox:x", "Cmd": ["sleep", "infinity"], "Labels": {"codeagent.sandbox": "sandbox"}}
+    unlabelled = {"Image": "debian:bookworm", "Cmd": ["/bin/sh", "-c", "true"], "Labels": {}}
+    assert _build_step(step) and not _build_step(sandbox) and not _build_step(unlabelled)
