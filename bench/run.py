@@ -33,8 +33,8 @@ from bench.runner import (
     run_container_action,
 )
 from bench.scenario import WORKSPACE_IN_SANDBOX, Scenario, ScenarioRun
-from bench.seeding import World, post_event, seed
 from bench.toolchain import build_images, removing_built_images, serve_index
+from bench.seeding import World, edit_pull_request, post_event, seed
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASE_IMAGE = "codeagent-base:bookworm"
@@ -83,7 +83,7 @@ class ContainerWatch:
         except NotFound:
             self.created[container_id] = {}
             return
-        if self._foreign(attrs["Config"].get("Labels") or {}):
+        if self._foreign(attrs["Config"].get("Labels") or {}) or _build_step(attrs["Config"]):
             return
         env = dict(item.split("=", 1) for item in attrs["Config"].get("Env") or [] if "=" in item)
         self.created[container_id] = {"name": attrs["Name"].lstrip("/"), **{"env:" + k: v for k, v in env.items()}}
@@ -128,6 +128,15 @@ class ContainerWatch:
         ]
 
 
+def _build_step(config: dict) -> bool:
+    """A container ``docker build`` (the legacy builder) made for one step of a Dockerfile: it runs the
+    step's shell command on the previous step's image, by id. The builder removes it when the step
+    ends; on an engine that other benches share, a long step outlives a run's grace period. The
+    action's own containers all carry its ``codeagent.sandbox`` label and run images by name."""
+    return str(config.get("Image", "")).startswith("sha256:") and (config.get("Cmd") or [])[:2] == ["/bin/sh", "-c"] \
+        and "codeagent.sandbox" not in (config.get("Labels") or {})
+
+
 RUN_KEYS = ("exit_code", "outputs", "step_summary", "model_requests", "api_requests", "log", "duration_s",
             "model_s", "prompts", "model_request_messages", "first_request_text", "cancel", "transcript_result",
             "model_billed", "user_messages", "index_requests")
@@ -168,6 +177,8 @@ class BenchRun:
         self.leak_forms, self.root, self.number = leak_forms, root, number
 
     def run(self, scenario: Scenario, world: World, run: ScenarioRun) -> dict[str, Any]:
+        if run.edit_pull_request is not None:
+            edit_pull_request(self.github, scenario.repository, run.edit_pull_request)
         github, posted = self.github, post_event(self.github, scenario, world, run.event)
         self.github_repository = scenario.repository
         first_request = len(github.api_requests())
@@ -181,7 +192,7 @@ class BenchRun:
             layout.create()
             ref = posted.ref.removeprefix("refs/heads/")
             sha = checkout(layout, github.clone_url(scenario.repository), github.server_url, self.token, ref,
-                           posted.sha)
+                           posted.sha, scenario.checkout)
             layout.event_path.write_text(json.dumps(posted.payload, indent=2))
             inputs = {"anthropic-api-key": self.api_key, "anthropic-base-url": model.url, **run.inputs}
             env, unexpected = input_env(REPO_ROOT / "action.yml", inputs, {"${{github.token}}": self.token})
@@ -201,6 +212,7 @@ class BenchRun:
                 log = f"Warning: Unexpected input(s) {unexpected!r}\n" + log
             outputs = read_outputs(files["GITHUB_OUTPUT"])
             leaked = self.leaks(model, watch, layout, files)
+            config_left = git_config_left(layout, action.changed_paths)
             return {
                 "event_name": run.event.name,
                 "exit_code": action.exit_code,
@@ -218,6 +230,7 @@ class BenchRun:
                 "transcript_result": transcript_result(outputs.get("transcript-path", "")),
                 "unused_faults": unused(faults),
                 "index_requests": list(index.requests) if index else [],
+                "git_config_left": config_left,
                 **_prompts(model),
             }
 
@@ -234,6 +247,26 @@ class BenchRun:
         detector.scan_all(comment["body"] for comment in self.github.comments(self.github_repository))
         detector.scan_all(pull["body"] + pull["title"] for pull in self.github.pulls(self.github_repository))
         return sorted(detector.found)
+
+
+GLOBAL_GIT_CONFIGS = ("/etc/gitconfig", "/root/.gitconfig", "/root/.config/git/config")
+"""The system and global git config files of the action's container (its HOME is the runner's mount)."""
+HOME_GIT_CONFIGS = (".gitconfig", ".config/git/config")
+"""Global git config files under HOME (``/github/home``), which the runner keeps for the job's later steps."""
+
+
+def git_config_left(layout: RunnerLayout, changed_paths: tuple[str, ...]) -> list[dict[str, str]]:
+    """Global or system git config the action wrote: ``{path, text}`` as the action saw each file.
+
+    The home mount is new for each run, so any config file there is the action's; the
+    container's own files are those ``docker diff`` shows changed (the container is gone, so no text)."""
+    left = []
+    for name in HOME_GIT_CONFIGS:
+        path = layout.home / name
+        if path.is_file():
+            left.append({"path": f"/github/home/{name}", "text": path.read_text(errors="replace")})
+    left += [{"path": path, "text": ""} for path in changed_paths if path in GLOBAL_GIT_CONFIGS]
+    return left
 
 
 def transcript_result(path: str) -> dict | None:
@@ -302,6 +335,7 @@ def _report(scenario: Scenario, github: GitHubEmulator, world: World, runs: list
         "leaked_secrets": sorted({name for run in runs for name in run["leaked_secrets"]}),
         "containers_left": [name for run in runs for name in run["containers_left"]],
         "unused_faults": [fault for run in runs for fault in run["unused_faults"]],
+        "git_config_left": [config for run in runs for config in run["git_config_left"]],
         "issue_number": world.issue_number,
         "pull_number": world.pull_number,
         "bench_comment_ids": list(world.bench_comment_ids),

@@ -46,6 +46,8 @@ class ContainerRun:
     """Epoch seconds when the container was started."""
     cancel: dict | None = None
     """When the step was cancelled: ``at_s`` (seconds after the start) and the ``signals`` sent, in order."""
+    changed_paths: tuple[str, ...] = ()
+    """Paths the step added or changed in its container's own file system (``docker diff``), mounts aside."""
 
 
 class RunnerLayout:
@@ -71,19 +73,27 @@ class RunnerLayout:
             path.chmod(0o777)
 
 
+CHECKOUT_VERSIONS = ("v4", "v6")
+"""How actions/checkout persists the token: v4 (and v5) in `.git/config`, v6 in a file of its own."""
+CONTAINER_RUNNER_TEMP = "/github/runner_temp"
+"""Where the runner (>= 2.329) mounts its temp directory into a container action."""
+
+
 def checkout(layout: RunnerLayout, clone_url: str, server_url: str, token: str, ref: str = "main",
-             sha: str | None = None) -> str:
-    """Check out like actions/checkout@v4 (depth 1, persisted credentials); returns the sha.
+             sha: str | None = None, version: str = "v4") -> str:
+    """Check out like actions/checkout (depth 1, persisted credentials); returns the sha.
 
     ``ref`` is a branch name, or ``refs/pull/N/merge`` (``sha`` its commit) as for the
     pull request events: fetched by sha and checked out detached, as actions/checkout does.
+    ``version``: where the token is persisted (`persist_credentials`).
     """
+    if version not in CHECKOUT_VERSIONS:
+        raise ValueError(f"checkout: {version!r} is not one of {CHECKOUT_VERSIONS}")
     workspace = layout.workspace
-    header = "AUTHORIZATION: basic " + base64.b64encode(f"x-access-token:{token}".encode()).decode()
     git = ["git", "-C", str(workspace)]
     subprocess.run(["git", "init", "-q", str(workspace)], check=True)
     subprocess.run([*git, "remote", "add", "origin", clone_url], check=True)
-    subprocess.run([*git, "config", "--local", f"http.{server_url}/.extraheader", header], check=True)
+    persist_credentials(layout, server_url, token, version)
     if ref.startswith("refs/pull/"):
         remote_ref = "refs/remotes/pull/" + ref.removeprefix("refs/pull/")
         refspec, switch = f"+{sha}:{remote_ref}", ["checkout", "-q", "--progress", "--force", remote_ref]
@@ -99,6 +109,32 @@ def checkout(layout: RunnerLayout, clone_url: str, server_url: str, token: str, 
     sha = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
     _chown_tree(workspace, RUNNER_UID)
     return sha
+
+
+def persist_credentials(layout: RunnerLayout, server_url: str, token: str, version: str) -> None:
+    """The token as actions/checkout leaves it for later steps, before it fetches.
+
+    v4: an ``http.<server>/.extraheader`` in the checkout's ``.git/config``. v6
+    (actions/checkout src/git-auth-helper.ts, ``configureToken``): the header in
+    ``$RUNNER_TEMP/git-credentials-<uuid>.config``, included from ``.git/config`` by
+    ``includeIf.gitdir:`` entries for the checkout as the host sees it and as a container
+    action sees it (``/github/workspace/.git``, the file under ``/github/runner_temp``),
+    each also for the checkout's worktrees.
+    """
+    header = "AUTHORIZATION: basic " + base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    key = f"http.{server_url.rstrip('/')}/.extraheader"
+    config = ["git", "config", "--file"]
+    if version == "v4":
+        subprocess.run([*config, str(layout.workspace / ".git" / "config"), key, header], check=True)
+        return
+    credentials = layout.temp / f"git-credentials-{uuid.uuid4()}.config"
+    subprocess.run([*config, str(credentials), key, header], check=True)
+    os.chown(credentials, RUNNER_UID, RUNNER_UID)
+    local = [*config, str(layout.workspace / ".git" / "config")]
+    container = f"{CONTAINER_RUNNER_TEMP}/{credentials.name}"
+    for git_dir, path in ((layout.workspace / ".git", str(credentials)), (f"{CONTAINER_WORKSPACE}/.git", container)):
+        subprocess.run([*local, f"includeIf.gitdir:{git_dir}.path", path], check=True)
+        subprocess.run([*local, f"includeIf.gitdir:{git_dir}/worktrees/*.path", path], check=True)
 
 
 def _chown_tree(root: Path, uid: int) -> None:
@@ -181,6 +217,7 @@ def run_container_action(client: docker.DockerClient, image: str, layout: Runner
         str(layout.workflow): {"bind": "/github/workflow", "mode": "rw"},
         str(layout.file_commands): {"bind": "/github/file_commands", "mode": "rw"},
         str(layout.workspace): {"bind": CONTAINER_WORKSPACE, "mode": "rw"},
+        str(layout.temp): {"bind": CONTAINER_RUNNER_TEMP, "mode": "rw"},
     }
     container = client.containers.create(
         image, name=name, environment=env, volumes=volumes, working_dir=CONTAINER_WORKSPACE,
@@ -200,7 +237,8 @@ def run_container_action(client: docker.DockerClient, image: str, layout: Runner
         duration = time.monotonic() - started
         canceller.exited()
         log = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
-        return ContainerRun(exit_code, log, duration, name, started_at, canceller.record)
+        changed = tuple(change["Path"] for change in container.diff() or [] if change.get("Kind") in (0, 1))
+        return ContainerRun(exit_code, log, duration, name, started_at, canceller.record, changed)
     finally:
         canceller.exited()
         container.remove(force=True)

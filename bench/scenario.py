@@ -17,6 +17,7 @@ import yaml
 
 from bench.misbehaviour import ScenarioCancel, ScenarioFaults, read_cancel, read_faults
 from bench.toolchain import ScenarioImage, ScenarioIndex, read_images, read_index
+from bench.runner import CHECKOUT_VERSIONS
 
 WORKSPACE_IN_SANDBOX = "/github/workspace"
 """Where the sandbox sees the checkout: ``{workspace}`` in a model script."""
@@ -107,6 +108,19 @@ class ScenarioEvent:
 
 
 @dataclass(frozen=True)
+class ScenarioPullEdit:
+    """A person edits a pull request's description between two runs."""
+
+    number: int | None = None
+    """Which pull request; default: the last one opened."""
+    author: str = "octo-owner"
+    prepend: str = ""
+    """A paragraph put before the description as it then is."""
+    append: str = ""
+    """A paragraph put after it."""
+
+
+@dataclass(frozen=True)
 class ScenarioRun:
     """One workflow run: its event, the model's script and the action's inputs."""
 
@@ -115,6 +129,8 @@ class ScenarioRun:
     inputs: dict[str, str]
     faults: ScenarioFaults = ScenarioFaults()
     cancel: ScenarioCancel | None = None
+    edit_pull_request: ScenarioPullEdit | None = None
+    """Done before the run's event is posted."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +162,10 @@ class Scenario:
     """Local images the bench builds before the run (the repository names them)."""
     package_index: ScenarioIndex | None = None
     """A stand-in package index served during every run."""
+    checkout: str = "v4"
+    """How the runner's checkout persists the token: actions/checkout ``v4`` or ``v6``."""
+    branches: dict[str, tuple[ScenarioCommit, ...]] = field(default_factory=dict)
+    """More branches, each started from the default branch with its commits."""
 
     @property
     def repo_dir(self) -> Path:
@@ -220,7 +240,16 @@ def load_scenario(path: Path) -> Scenario:
         cancel=read_cancel(data, f"{path}"),
         images=read_images(data.get("images"), f"{path}: images"),
         package_index=read_index(data.get("package_index"), f"{path}: package_index"),
+        checkout=_checkout(data.get("checkout", "v4"), f"{path}: checkout"),
+        branches={str(name): _commits(commits, f"{path}: branches.{name}")
+                  for name, commits in (data.get("branches") or {}).items()},
     )
+
+
+def _checkout(value: Any, where: str) -> str:
+    if str(value) not in CHECKOUT_VERSIONS:
+        raise ValueError(f"{where}: {value!r} is not one of {list(CHECKOUT_VERSIONS)}")
+    return str(value)
 
 
 def _event(data: dict, first: ScenarioEvent) -> ScenarioEvent:
@@ -246,22 +275,30 @@ def _event(data: dict, first: ScenarioEvent) -> ScenarioEvent:
 
 def _run(data: dict, first: ScenarioEvent, inputs: dict[str, str], where: str) -> ScenarioRun:
     """A later run; its ``inputs`` go over the top-level ones."""
-    _only(data, {"event", "model", "inputs", "faults", "cancel_at_turn", "cancel_after_s"}, where)
+    _only(data, {"event", "model", "inputs", "faults", "cancel_at_turn", "cancel_after_s", "edit_pull_request"},
+          where)
     if "name" not in (data.get("event") or {}):
         raise ValueError(f"{where} needs `event.name`")
+    edit = data.get("edit_pull_request")
     return ScenarioRun(_event(data["event"], first), list(data.get("model") or []),
                        {**inputs, **{str(k): _input_text(v) for k, v in (data.get("inputs") or {}).items()}},
-                       read_faults(data.get("faults"), f"{where}.faults"), read_cancel(data, where))
+                       read_faults(data.get("faults"), f"{where}.faults"), read_cancel(data, where),
+                       _pull_edit(edit, f"{where}.edit_pull_request") if edit is not None else None)
+
+
+def _pull_edit(data: dict, where: str) -> ScenarioPullEdit:
+    _only(data, set(ScenarioPullEdit.__dataclass_fields__), where)
+    if not data.get("prepend") and not data.get("append"):
+        raise ValueError(f"{where} needs `prepend` or `append`")
+    return ScenarioPullEdit(number=data.get("number"), author=str(data.get("author", "octo-owner")),
+                            prepend=str(data.get("prepend", "")), append=str(data.get("append", "")))
 
 
 def _pull_request(data: dict, where: str) -> ScenarioPullRequest:
     _only(data, set(ScenarioPullRequest.__dataclass_fields__), where)
     if "title" not in data or "head" not in data:
         raise ValueError(f"{where} needs `title` and `head`")
-    commits = []
-    for commit in data.get("commits") or []:
-        _only(commit, {"message", "files", "author"}, f"{where}.commits")
-        commits.append(ScenarioCommit(str(commit["message"]), dict(commit.get("files") or {}), commit.get("author")))
+    commits = _commits(data.get("commits"), f"{where}.commits")
     reviews = []
     for review in data.get("reviews") or []:
         _only(review, {"author", "body", "state"}, f"{where}.reviews")
@@ -271,11 +308,19 @@ def _pull_request(data: dict, where: str) -> ScenarioPullRequest:
         **{key: data[key] for key in ("number", "base", "draft", "state", "merged", "head_deleted", "fork")
            if key in data},
         title=str(data["title"]), head=str(data["head"]), body=str(data.get("body", "")),
-        author=str(data.get("author", "github-actions[bot]")), commits=tuple(commits),
+        author=str(data.get("author", "github-actions[bot]")), commits=commits,
         comments=_comments(data.get("comments")), reviews=tuple(reviews),
         review_comments=tuple(_review_comment(c, f"{where}.review_comments")
                               for c in data.get("review_comments") or []),
     )
+
+
+def _commits(items: list | None, where: str) -> tuple[ScenarioCommit, ...]:
+    commits = []
+    for commit in items or []:
+        _only(commit, {"message", "files", "author"}, where)
+        commits.append(ScenarioCommit(str(commit["message"]), dict(commit.get("files") or {}), commit.get("author")))
+    return tuple(commits)
 
 
 def _review_comment(data: dict, where: str) -> ScenarioReviewComment:

@@ -8,11 +8,14 @@ payload, built from the emulator's own JSON so it matches what its API serves.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
+
 from bench.github.emulator import GitHubEmulator
-from bench.scenario import PULL_REQUEST_EVENTS, Scenario, ScenarioEvent, ScenarioPullRequest
+from bench.scenario import PULL_REQUEST_EVENTS, Scenario, ScenarioEvent, ScenarioPullEdit, ScenarioPullRequest
 
 DISPATCH_WORKFLOW = ".github/workflows/codeagent.yml"
 
@@ -52,9 +55,28 @@ def seed(github: GitHubEmulator, scenario: Scenario, workflow_login: str) -> Wor
     for comment in scenario.issue_comments:
         world.bench_comment_ids.append(github.add_issue_comment(repository, world.issue_number, comment.author,
                                                                 comment.body)["id"])
+    for branch, commits in scenario.branches.items():
+        for commit in commits:
+            github.prs.push_commit(repository, branch, commit.files, commit.message,
+                                   commit.author or scenario.issue_author)
     if scenario.pull_request:
         _seed_pull_request(github, repository, scenario.pull_request, world)
     return world
+
+
+def edit_pull_request(github: GitHubEmulator, repository: str, edit: ScenarioPullEdit) -> None:
+    """A person edits a pull request's description through the REST API, as on github.com."""
+    token = "ghp_" + secrets.token_hex(18)
+    github.add_token(token, edit.author)
+    number = edit.number if edit.number is not None else github.pulls(repository)[-1]["number"]
+    http = requests.Session()
+    http.headers.update({"Authorization": f"token {token}", "Accept": "application/vnd.github+json"})
+    url = f"{github.api_url}/repos/{repository}/pulls/{number}"
+    got = http.get(url, timeout=30)
+    got.raise_for_status()
+    body = got.json()["body"] or ""
+    body = "\n\n".join(part for part in (edit.prepend.strip(), body.strip(), edit.append.strip()) if part) + "\n"
+    http.patch(url, json={"body": body}, timeout=30).raise_for_status()
 
 
 def _seed_pull_request(github: GitHubEmulator, repository: str, pull: ScenarioPullRequest, world: World) -> None:

@@ -322,3 +322,36 @@ def test_checkout_is_a_depth_one_clone_owned_by_the_runner_with_the_token_header
     header = git("config", "--file", str(workspace / ".git" / "config"), f"http.{server_url}/.extraheader")
     assert header == "AUTHORIZATION: basic " + base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
     assert {path.lstat().st_uid for path in [workspace, *workspace.rglob("*")]} == {RUNNER_UID}
+
+
+def test_a_v6_checkout_keeps_the_token_in_an_included_file_under_the_runners_temp(tmp_path):
+    write(tmp_path / "files" / "README.md", "# probe\n")
+    with GitHubEmulator(tmp_path / "github") as github:
+        github.add_token(TOKEN, "github-actions[bot]", type="Bot")
+        github.create_repo(REPOSITORY, tmp_path / "files")
+        layout = RunnerLayout(tmp_path / "runner", REPOSITORY)
+        layout.create()
+        checkout(layout, github.clone_url(REPOSITORY), github.server_url, TOKEN, version="v6")  # fetched with it
+        server_url = github.server_url
+    config = layout.workspace / ".git" / "config"
+    assert "extraheader" not in config.read_text()
+    [credentials] = layout.temp.glob("git-credentials-*.config")
+    header = git("config", "--file", str(credentials), f"http.{server_url}/.extraheader")
+    assert header == "AUTHORIZATION: basic " + base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
+    includes = git("config", "--file", str(config), "--get-regexp", r"^includeif\.").splitlines()
+    host, container = f"{layout.workspace}/.git", "/github/workspace/.git"
+    assert includes == [f"includeif.gitdir:{host}.path {credentials}",
+                        f"includeif.gitdir:{host}/worktrees/*.path {credentials}",
+                        f"includeif.gitdir:{container}.path /github/runner_temp/{credentials.name}",
+                        f"includeif.gitdir:{container}/worktrees/*.path /github/runner_temp/{credentials.name}"]
+    # git in the checkout (as the host sees it) sends the header from the included file.
+    assert git("-C", str(layout.workspace), "config", f"http.{server_url}/.extraheader") == header
+
+
+def test_a_step_of_another_processs_docker_build_is_not_taken_for_a_container_the_action_left():
+    from bench.run import _build_step
+
+    step = {"Image": "sha256:20f5a608da97", "Cmd": ["/bin/sh", "-c", "set -eu; make"], "Labels": {}}
+    sandbox = {"Image": "codeagent-sandbox:x", "Cmd": ["sleep", "infinity"], "Labels": {"codeagent.sandbox": "sandbox"}}
+    unlabelled = {"Image": "debian:bookworm", "Cmd": ["/bin/sh", "-c", "true"], "Labels": {}}
+    assert _build_step(step) and not _build_step(sandbox) and not _build_step(unlabelled)

@@ -17,7 +17,9 @@ class LeftOut:
 class FileChange:
     path: str
     status: str
-    """``added``, ``modified`` or ``deleted``."""
+    """``added``, ``modified``, ``deleted`` or (as GitHub lists a pull request's files) ``renamed``."""
+    previous: str | None = None
+    """A renamed file's earlier path."""
 
 
 @dataclass(frozen=True)

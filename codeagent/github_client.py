@@ -211,7 +211,7 @@ class GitHubClient:
     @_api_call("listing the pull request's files")
     def pull_request_files(self, number: int) -> list[FileChange]:
         """Every file the pull request changes (what its "Files changed" tab lists)."""
-        return [FileChange(f.filename, FILE_STATUS.get(f.status, "modified"))
+        return [FileChange(f.filename, FILE_STATUS.get(f.status, "modified"), f.previous_filename or None)
                 for f in self._repo.get_pull(number).get_files()]
 
     @_api_call("starting a workflow")

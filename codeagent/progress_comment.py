@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Callable, Protocol
 
-from codeagent.report import format_cost, format_duration
+from codeagent.report import code, format_cost, format_duration
 from codeagent.text import cut, quote
 
 BRANCH_READY = "Branch and draft pull request ready"
@@ -67,6 +67,8 @@ class Ending:
     """The input whose limit stopped the agent (`max-turns`, `timeout-minutes`, `max-cost-usd`)."""
     ready: bool = False
     """For `no-changes`: the pull request is open and ready for review (a follow-up that changed nothing)."""
+    ignored: tuple[str, ...] = ()
+    """For `no-changes`: files the agent changed that the repository's .gitignore covers (never committed)."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ def _headline(state: ProgressState) -> str:
         return f"✅ **Done.** The pull request is ready for review: {where}{said}"
     if ending.result == "no-changes":
         answer = f"\n\nThe agent's answer:\n\n{quote(reason)}" if reason else ""
+        if ending.ignored:
+            return f"➖ **No changes committed.** {_only_ignored(ending.ignored)}{answer}"
         return f"➖ **No changes.** The agent finished without changing any files.{answer}"
     if ending.result == "tests-failing":
         return (f"🧪 **The tests fail.** The agent's change is pushed to {where}, which stays a draft until they "
@@ -142,6 +146,12 @@ def _headline(state: ProgressState) -> str:
         return f"🛑 **Cancelled.** The run was cancelled; work already pushed stays on {where}."
     said = quote(reason) if reason else "> No reason was given."
     return f"❌ **The run failed.**\n\n{said}\n\nDetails are in [the workflow run's log]({state.run_url})."
+
+
+def _only_ignored(paths: tuple[str, ...]) -> str:
+    shown = ", ".join(code(path) for path in paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
+    return (f"The agent changed only files the repository's `.gitignore` covers ({shown}); they were not "
+            "committed and stay only in the runner's checkout.")
 
 
 def _checklist(phases: tuple[tuple[str, Status], ...]) -> str:
@@ -262,7 +272,8 @@ class ProgressComment:
         """The verify gate's result."""
         self._update(lambda s: replace(s, verification=line))
 
-    def finish(self, result: str, reason: str = "", limit: str = "", ready: bool = False) -> None:
+    def finish(self, result: str, reason: str = "", limit: str = "", ready: bool = False,
+               ignored: tuple[str, ...] = ()) -> None:
         """Show how the run ended (one of `RESULTS`) now, whatever the throttle, and stop the flusher.
 
         A phase still in progress becomes done on success or at a limit, failed otherwise.
@@ -276,7 +287,7 @@ class ProgressComment:
             phases = tuple((n, settled if st is Status.IN_PROGRESS else st) for n, st in self._state.phases)
             if ready:
                 phases = tuple((n, Status.DONE if n == PR_READY else st) for n, st in phases)
-            self._state = replace(self._state, phases=phases, ending=Ending(result, reason, limit, ready))
+            self._state = replace(self._state, phases=phases, ending=Ending(result, reason, limit, ready, ignored))
             self._dirty = True
         self._send(final=True)
         self._stop.set()

@@ -137,12 +137,17 @@ def pull_request_section(target: Target, run: AgentRun | None, usage: Usage, fil
 
 
 def file_list(files: Sequence[FileChange]) -> str:
-    """One line per file, marked added or deleted; any name, backticks included, shown as code."""
-    marks = {"added": " (added)", "deleted": " (deleted)", "renamed": " (renamed)"}
-    lines = [f"- {code(f.path)}{marks.get(f.status, '')}" for f in files[:MAX_FILES]]
+    """One line per file, marked added, deleted or renamed; any name, backticks included, shown as code."""
+    lines = [f"- {code(f.path)}{_mark(f)}" for f in files[:MAX_FILES]]
     if len(files) > MAX_FILES:
         lines.append(f"- … and {len(files) - MAX_FILES} more")
     return "\n".join(lines)
+
+
+def _mark(file: FileChange) -> str:
+    if file.status == "renamed":
+        return f" (renamed from {code(file.previous)})" if file.previous else " (renamed)"
+    return {"added": " (added)", "deleted": " (deleted)"}.get(file.status, "")
 
 
 def left_out_notes(change: Change | None) -> list[str]:
@@ -163,10 +168,10 @@ def left_out_notes(change: Change | None) -> list[str]:
     return notes
 
 
-def left_out_lines(change: Change) -> list[str]:
-    """The same, one line each, for the progress comment."""
+def left_out_lines(change: Change, ignored: bool = True) -> list[str]:
+    """The same, one line each, for the progress comment (the ignored files only when ``ignored``)."""
     lines = [f"Left out: {code(item.path)}, {item.reason}." for item in change.left_out[:10]]
-    if change.ignored_changed:
+    if change.ignored_changed and ignored:
         shown = ", ".join(code(path) for path in change.ignored_changed[:5])
         lines.append(f"Changed but not committed (in `.gitignore`): {shown}"
                      + (f" and {len(change.ignored_changed) - 5} more." if len(change.ignored_changed) > 5 else "."))

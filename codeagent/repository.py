@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,14 +39,17 @@ class TreeChange:
 class Repository:
     """The action's bare repository of ``repository`` (``owner/name``) on ``server_url``."""
 
-    def __init__(self, path: Path, *, server_url: str, repository: str, token: str, identity: Identity) -> None:
+    def __init__(self, path: Path, *, server_url: str, repository: str, token: str, identity: Identity,
+                 git_env: Mapping[str, str] | None = None) -> None:
+        """``git_env``: more environment for every git command (a test puts a recording `git` on PATH)."""
         self.path = Path(path)
         self.url = f"{server_url.rstrip('/')}/{repository}.git"
         self._auth = {f"http.{server_url.rstrip('/')}/.extraheader": auth_header(token)}
         self._identity = identity
+        self._git_env = dict(git_env or {})
         self._git = Git(self.path, secrets=(token, auth_header(token).split()[-1]), env={
             "GIT_AUTHOR_NAME": identity.name, "GIT_AUTHOR_EMAIL": identity.email,
-            "GIT_COMMITTER_NAME": identity.name, "GIT_COMMITTER_EMAIL": identity.email})
+            "GIT_COMMITTER_NAME": identity.name, "GIT_COMMITTER_EMAIL": identity.email, **self._git_env})
         if not (self.path / "HEAD").is_file():
             self.path.mkdir(parents=True, exist_ok=True)
             self._git.check("init", "--quiet", "--bare", str(self.path))
@@ -170,7 +174,7 @@ class Repository:
             return self.tree_of(commit)
         with tempfile.TemporaryDirectory() as scratch:
             index = {"GIT_INDEX_FILE": os.path.join(scratch, "index")}
-            git = Git(self.path, env=index)
+            git = Git(self.path, env={**self._git_env, **index})
             git.check("read-tree", commit)
             lines = [f"{entry}\t{path}" if entry else f"0 {'0' * 40}\t{path}" for path, entry in restore.items()]
             git.check("update-index", "--index-info", stdin="\n".join(lines) + "\n")

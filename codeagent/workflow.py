@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from codeagent import conversation, report, verify
 from codeagent.agent.base import AgentRun
-from codeagent.changes import Caps, Change
+from codeagent.changes import Caps, Change, FileChange
 from codeagent.errors import Cancelled, CodeagentError, ConfigError, GitError, GitHubError, SandboxError, SetupError
 from codeagent.event import Trigger
 from codeagent.github_types import PullRequest
@@ -370,8 +370,8 @@ class Run:
         self.progress.blocked(usage.blocked)
         if self.verification is not None:
             self.progress.verification(self.verification.line())
-        for line in report.left_out_lines(change):
-            self.progress.note(line)
+        for line in report.left_out_lines(change, ignored=change.commit is not None):
+            self.progress.note(line)  # with no commit, the ending names the ignored files itself
         outcome = Outcome("success", self.trigger, branch=target.branch, pull_request=target.pull, agent=run,
                           usage=usage, change=change, verification=self.verification)
         if run.problem:
@@ -404,21 +404,27 @@ class Run:
         return replace(outcome, result="failure", message=run.problem, title=f"{run.agent} did not finish")
 
     def report_no_changes(self, outcome: Outcome) -> Outcome:
-        target, run = self.require_target(), self.agent_run
+        """Nothing to commit: the agent's answer is the result; a draft opened for this run is closed
+        (and the outcome, so the outputs, name neither it nor a branch that is gone)."""
+        target, run, change = self.require_target(), self.agent_run, outcome.change
         assert run is not None
-        if target.new_pull:
-            self.close_empty_pull_request()
+        ignored = change.ignored_changed if change is not None else ()
+        outcome = replace(outcome, result="no-changes", message="the agent changed no files" if not ignored else
+                          "the agent changed only files the repository's .gitignore covers; nothing was committed")
+        if target.new_pull and self.close_empty_pull_request():
+            outcome = replace(outcome, pull_request=replace(target.pull, state="closed"),
+                              branch="" if target.new_branch else target.branch)
+            self.progress.note("The draft pull request opened for this run is closed"
+                               + (f" and its branch `{target.branch}` deleted." if target.new_branch else "."))
         ready = not target.pull.draft and target.pull.state == "open" and not target.new_pull
-        self.progress.finish("no-changes", reason=run.summary, ready=ready)
-        return replace(outcome, result="no-changes", message="the agent changed no files")
+        self.progress.finish("no-changes", reason=run.summary, ready=ready, ignored=ignored)
+        return outcome
 
     def update_pull_request(self, ready: bool) -> None:
         """The pull request's body (the action's section of it) and, when ``ready``, out of draft."""
         target = self.require_target()
         pull = target.pull
-        files = list(self.change.commit.files) if self.change and self.change.commit else []
-        if not target.new_pull:
-            files = self.github.pull_request_files(pull.number) or files
+        files = self.pull_request_files()
         section = report.pull_request_section(target, self.agent_run, self.sandbox.usage, files,
                                               self.change, self.verification, self.trigger)
         body = report.with_section(pull.body if not target.new_pull else report.draft_pr_body(target.number,
@@ -428,18 +434,31 @@ class Run:
         if ready and pull.draft and not target.wip_title:
             self.github.mark_ready_for_review(pull.number)
 
-    def close_empty_pull_request(self) -> None:
+    def pull_request_files(self) -> list[FileChange]:
+        """The pull request's whole change as GitHub lists it (renames found), and this run's files the
+        listing does not show yet: GitHub brings a pull request up to date with a push asynchronously."""
+        ours = list(self.change.commit.files) if self.change and self.change.commit else []
+        try:
+            listed = self.github.pull_request_files(self.require_target().pull.number)
+        except GitHubError as error:
+            self.log.warning(f"could not list the pull request's files, listing this run's: {error}")
+            return ours
+        shown = {path for file in listed for path in (file.path, file.previous) if path}
+        return listed + [file for file in ours if file.path not in shown]
+
+    def close_empty_pull_request(self) -> bool:
         """Nothing changed: close the draft opened for it and delete a branch holding only the first
-        commit, unless `on-no-changes: keep`."""
+        commit, unless `on-no-changes: keep`. Whether it was closed."""
         target = self.require_target()
         if self.settings.on_no_changes == "keep":
             self.log.info(f"no changes; the draft pull request {target.pull.html_url} stays open (on-no-changes: keep)")
-            return
+            return False
         self.github.update_pull_request(target.pull.number, state="closed")
         if target.new_branch:
             self.branches.delete_remote_branch(target.branch)
         self.log.info(f"no changes; closed {target.pull.html_url}" + (f" and deleted {target.branch}"
                                                                       if target.new_branch else ""))
+        return True
 
     def dispatch_workflows(self) -> None:
         """Start the repository's CI on the branch: pushes made with the workflow token start none."""

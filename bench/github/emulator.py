@@ -316,6 +316,11 @@ class GitHubEmulator:
         """Smart HTTP through `git http-backend`, after GitHub's checks: who, which repo, may they push."""
         match = GIT_PATH.match(path)
         push = match["rest"].endswith("/git-receive-pack") or "service=git-receive-pack" in query
+        text = {"Content-Type": "text/plain; charset=utf-8"}
+        if len(handler.headers.get_all("Authorization") or []) > 1:
+            # Two credentials, e.g. actions/checkout v6's included header and another one of the same
+            # key: GitHub refuses the request (git shows "remote: Duplicate header" and fails with 400).
+            return 400, text, b'Duplicate header: "Authorization"\n'
         token = http_wire.credential(handler.headers.get("Authorization"))
         with self.state.lock:
             user = self.state.token_user(token) if token else None
@@ -324,7 +329,6 @@ class GitHubEmulator:
             except NotFound:
                 repo = None
             role = self.state.role(repo, user) if repo else "none"
-        text = {"Content-Type": "text/plain; charset=utf-8"}
         if user is None:
             return 401, {**text, "WWW-Authenticate": 'Basic realm="GitHub"'}, \
                 b"Invalid username or token. Password authentication is not supported for Git operations.\n"

@@ -97,8 +97,10 @@ def commit_files(repo: Path, branch: str, files: dict[str, str | None], message:
         index = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
         git(repo, "read-tree", parent, env=index)
         for name, text in files.items():
-            if text is None:
-                git(repo, "update-index", "--force-remove", name, env=index)
+            if text is None:  # mode 0 removes the entry; `--force-remove` wants a work tree, a bare one has none
+                subprocess.run(["git", f"--git-dir={repo}", "update-index", "--index-info"],
+                               input=f"0 {'0' * 40}\t{name}\n".encode(), check=True, capture_output=True,
+                               env=_env(index))
                 continue
             blob = subprocess.run(["git", f"--git-dir={repo}", "hash-object", "-w", "--stdin"], input=text.encode(),
                                   check=True, capture_output=True, env=_env()).stdout.decode().strip()
@@ -254,16 +256,28 @@ def context_hunk(repo: Path, sha: str, path: str, line: int) -> str:
     return "\n".join([f"@@ -{start},{len(shown)} +{start},{len(shown)} @@", *(f" {t}" for t in shown)])
 
 
-def diff_files(repo: Path, base: str, head: str) -> list[tuple[str, str, int, int]]:
-    """(status, path, additions, deletions) of each file ``head`` changes against its merge base with ``base``."""
-    statuses = {}
-    for line in git(repo, "-c", "core.quotePath=false", "diff", "--name-status", "--no-renames",
-                    f"{base}...{head}").splitlines():
-        status, path = line.split("\t", 1)
-        statuses[path] = status[0]
+def diff_files(repo: Path, base: str, head: str) -> list[tuple[str, str, int, int, str | None]]:
+    """(status, path, additions, deletions, previous path) of each file ``head`` changes against its merge
+    base with ``base``; renames found as GitHub finds them (status ``R``, the old path last)."""
+    statuses: dict[str, tuple[str, str | None]] = {}
+    fields = git(repo, "diff", "--name-status", "-z", "--find-renames", f"{base}...{head}").split("\0")
+    index = 0
+    while index < len(fields) - 1:
+        status = fields[index]
+        if status[0] in "RC":
+            statuses[fields[index + 2]] = (status[0], fields[index + 1])
+            index += 3
+        else:
+            statuses[fields[index + 1]] = (status[0], None)
+            index += 2
     numbers = {}
-    for line in git(repo, "-c", "core.quotePath=false", "diff", "--numstat", "--no-renames",
-                    f"{base}...{head}").splitlines():
-        added, deleted, path = line.split("\t", 2)
+    fields = git(repo, "diff", "--numstat", "-z", "--find-renames", f"{base}...{head}").split("\0")
+    index = 0
+    while index < len(fields) - 1:
+        added, deleted, path = fields[index].split("\t", 2)
+        if path == "":  # a rename: the old and the new path follow
+            path, index = fields[index + 2], index + 3
+        else:
+            index += 1
         numbers[path] = (int(added) if added != "-" else 0, int(deleted) if deleted != "-" else 0)
-    return [(statuses[path], path, *numbers.get(path, (0, 0))) for path in sorted(statuses)]
+    return [(statuses[path][0], path, *numbers.get(path, (0, 0)), statuses[path][1]) for path in sorted(statuses)]

@@ -79,15 +79,18 @@ def list_pull_files(call: Call) -> Reply:
     """The files a pull request changes, as its "Files changed" tab lists them (diff-entry objects)."""
     repo, issue = call.repo, pull_issue(call)
     call.render.pull(repo, issue)  # brings head and base shas up to date
-    status_names = {"A": "added", "D": "removed", "M": "modified", "T": "changed"}
+    status_names = {"A": "added", "D": "removed", "M": "modified", "T": "changed", "R": "renamed", "C": "copied"}
     entries = []
-    for status, path, additions, deletions in gitrepo.diff_files(repo.path, issue.pull.base_sha, issue.pull.head_sha):
-        sha = gitrepo.git(repo.path, "rev-parse", f"{issue.pull.head_sha}:{path}") if status != "D" else "0" * 40
+    for status, path, additions, deletions, previous in gitrepo.diff_files(repo.path, issue.pull.base_sha,
+                                                                          issue.pull.head_sha):
+        sha = gitrepo.git(repo.path, "rev-parse", f"{issue.pull.head_sha}:{path}").strip() if status != "D" \
+            else "0" * 40
         raw = f"{call.render.links.web}/{repo.full_name}/raw/{issue.pull.head_sha}/{path}"
         entries.append({"sha": sha, "filename": path, "status": status_names.get(status, "modified"),
                         "additions": additions, "deletions": deletions, "changes": additions + deletions,
                         "blob_url": raw.replace("/raw/", "/blob/"), "raw_url": raw,
-                        "contents_url": f"{call.render.repo_api(repo)}/contents/{path}?ref={issue.pull.head_sha}"})
+                        "contents_url": f"{call.render.repo_api(repo)}/contents/{path}?ref={issue.pull.head_sha}",
+                        **({"previous_filename": previous} if previous else {})})
     return paginated(call, entries)
 
 

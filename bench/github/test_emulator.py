@@ -176,6 +176,26 @@ def test_rest_answers_match_githubs_schema(github: GitHubEmulator, tmp_path: Pat
     assert github.unknown_requests == []
 
 
+def test_pull_request_files_are_listed_as_github_lists_them(github: GitHubEmulator, tmp_path: Path) -> None:
+    """Added, removed, modified and renamed (with the old name), whatever characters a name holds."""
+    checkout = clone(github, tmp_path / "checkout")
+    git("switch", "--quiet", "-c", "tidy", cwd=checkout)
+    git("mv", "README.md", "GUIDE.md", cwd=checkout)
+    git("rm", "--quiet", "textstats/__init__.py", cwd=checkout)
+    commit(checkout, {"notes/odd`name.md": "x\n", "notes/tab\there.md": "y\n"}, "Tidy")
+    git("-c", auth_header(BOT_TOKEN), "push", "--quiet", "origin", "tidy", cwd=checkout)
+    http, api = session(BOT_TOKEN), f"{github.api_url}/repos/{REPO}"
+    call(http, "POST", f"{api}/pulls", models.PullRequest, 201, json={"title": "Tidy", "head": "tidy", "base": "main"})
+
+    files = call(http, "GET", f"{api}/pulls/8/files", list[models.DiffEntry])
+
+    assert [(f["filename"], f["status"], f.get("previous_filename")) for f in files] == [
+        ("GUIDE.md", "renamed", "README.md"), ("notes/odd`name.md", "added", None),
+        ("notes/tab\there.md", "added", None), ("textstats/__init__.py", "removed", None)]
+    assert [(f["additions"], f["deletions"]) for f in files] == [(0, 0), (1, 0), (1, 0), (0, 2)]
+    assert all(len(f["sha"]) == 40 for f in files)
+
+
 def test_pull_request_refusals_are_githubs(github: GitHubEmulator, tmp_path: Path) -> None:
     http, api = session(BOT_TOKEN), f"{github.api_url}/repos/{REPO}"
     push_branch(github, tmp_path, "feature", {"a.txt": "a\n"})
@@ -280,6 +300,17 @@ def test_git_refuses_pushes_without_rights(github: GitHubEmulator, tmp_path: Pat
     commit(checkout, {".github/workflows/ci.yml": "on: push\n"}, "CI")
     refused = git("-c", auth_header(BOT_TOKEN), "push", "origin", "HEAD:refs/heads/ci", cwd=checkout, check=False)
     assert refused.returncode != 0 and "without `workflows` permission" in refused.stderr
+    assert [b["name"] for b in github.branches(REPO)] == ["main"]
+
+
+def test_git_refuses_two_authorization_headers_as_github_does(github: GitHubEmulator, tmp_path: Path) -> None:
+    """actions/checkout v6 keeps its header in an included file: a second one set by hand is sent too."""
+    checkout = clone(github, tmp_path / "checkout")
+    commit(checkout, {"b.txt": "b\n"}, "B")
+    refused = git("-c", auth_header(BOT_TOKEN), "-c", auth_header(BOT_TOKEN), "push", "origin",
+                  "HEAD:refs/heads/twice", cwd=checkout, check=False)
+    assert refused.returncode != 0 and 'Duplicate header: "Authorization"' in refused.stderr
+    assert "error: 400" in refused.stderr
     assert [b["name"] for b in github.branches(REPO)] == ["main"]
 
 

@@ -171,9 +171,13 @@ class Packer:
         return {fields[i + 3]: fields[i] for i in range(0, len(fields) - 3, 4)}
 
     def _ignored_changed(self) -> list[str]:
-        """Ignored files (by the repository's own .gitignore) that changed while the agent ran."""
-        out = self._git("ls-files", "--others", "--ignored", "--exclude-standard", "--directory", "-z")
-        ignored = [path.rstrip("/") for path in out.split("\0") if path]
+        """Ignored files (by the repository's own .gitignore) that changed while the agent ran.
+
+        ``--ignored=matching``: each path a pattern matches (``config/local.toml`` in a new folder, not
+        the folder; ``node_modules/``, not every file in it)."""
+        out = self._git("status", "--porcelain=v1", "-z", "--ignored=matching", "--untracked-files=normal",
+                         "--ignore-submodules=all")
+        ignored = [entry[3:].rstrip("/") for entry in out.split("\0") if entry.startswith("!! ")]
         sources = self._check_ignore(ignored)
         changed = []
         for path in ignored:
@@ -200,7 +204,7 @@ class Packer:
                "GIT_DIR": str(self.git_dir), "GIT_WORK_TREE": str(self.workspace), "GIT_CONFIG_NOSYSTEM": "1",
                "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_AUTHOR_NAME": "codeagent",
                "GIT_AUTHOR_EMAIL": "codeagent@localhost", "GIT_COMMITTER_NAME": "codeagent",
-               "GIT_COMMITTER_EMAIL": "codeagent@localhost", "GIT_TERMINAL_PROMPT": "0"}
+               "GIT_COMMITTER_EMAIL": "codeagent@localhost", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
         config = {"core.hooksPath": "/dev/null", "core.fsmonitor": "false", "core.untrackedCache": "false",
                   "core.bare": "false", "safe.directory": "*", "core.quotePath": "false",
                   **({"core.excludesFile": self.args.excludes} if self.args.excludes else {})}

@@ -8,16 +8,18 @@ REPORT_KEYS = {
     "exit_code", "outputs", "step_summary", "pulls", "branches", "issue_comments", "reactions",
     "model_requests", "leaked_secrets", "api_requests", "log", "containers_left", "duration_s", "model_s",
     "review_comments", "reviews", "runs", "prompts", "model_request_messages", "first_request_text",
-    "bench_comment_ids", "cancel", "transcript_result", "unused_faults",
+    "bench_comment_ids", "cancel", "transcript_result", "unused_faults", "git_config_left",
 }
 RUN_REPORT_KEYS = {
     "exit_code", "outputs", "step_summary", "model_requests", "leaked_secrets", "api_requests", "log",
     "containers_left", "duration_s", "model_s", "prompts", "model_request_messages", "first_request_text",
-    "cancel", "transcript_result", "unused_faults",
+    "cancel", "transcript_result", "unused_faults", "git_config_left",
 }
 ACTION_LOGIN = "github-actions[bot]"
 PROGRESS_MARKER = "<!-- codeagent:progress run="
 """How a progress comment starts (codeagent/progress.py)."""
+ACTION_MARKER = "<!-- codeagent:"
+"""The hidden marker the README promises in every comment the action writes."""
 EDIT_TIMING_SLACK_S = 0.1
 """What a measured interval between two edits may fall short: the emulator times a request when it
 arrives, the action when it sends it."""
@@ -201,6 +203,24 @@ def _pull_states(wanted, report, context):
     assert [pull["state"] for pull in report["pulls"]] == wanted, f"{report['pulls']}{context}"
 
 
+def _pull_files_changed(wanted, report, context):
+    """The lines of the "Files changed" list in the last pull request's body, exactly and in order."""
+    assert report["pulls"], f"no pull request{context}"
+    body = report["pulls"][-1]["body"]
+    found = re.search(r"^## Files changed\n\n(.*?)(?:\n\n|\Z)", body, re.MULTILINE | re.DOTALL)
+    assert found, f"no \"## Files changed\" list in the pull request's body:\n{body}{context}"
+    assert found[1].splitlines() == wanted, f"files changed:\n{found[1]}{context}"
+
+
+def _commit_subjects(wanted, report, context):
+    """``{branch: [texts]}``: one text per commit since main, in order, each in that commit's subject."""
+    for name, texts in wanted.items():
+        [branch] = [b for b in report["branches"] if b["name"] == name] or [None]
+        assert branch is not None, f"no branch {name}{context}"
+        subjects = [c["message"].splitlines()[0] for c in branch["commits"]]
+        _texts_in_order(texts, subjects, f"commit subjects of {name}", context)
+
+
 def _outputs_match_transcript(wanted, report, context):
     """The ``cost-usd`` and ``turns`` outputs hold the transcript's ``result`` message's numbers."""
     final = report["transcript_result"]
@@ -270,4 +290,13 @@ CHECKS = {
     "outputs_match_model": _outputs_match_model,
     "cancel_ends_within_s": _cancel_ends_within_s, "api_statuses": _api_statuses,
     "model_saw": _model_saw, "index_requests": _index_requests, "pull_drafts": _pull_drafts,
+    "pull_files_changed": _pull_files_changed, "commit_subjects": _commit_subjects,
 }
+
+
+def check_invariants(report: dict, context: str = "") -> None:
+    """What every run of every scenario must hold, beside its ``expect``."""
+    assert report["git_config_left"] == [], f"global git config written: {report['git_config_left']}{context}"
+    for comment in _by_action(report["issue_comments"] + report["review_comments"], report):
+        assert ACTION_MARKER in comment["body"], f"a comment of the action without its marker:\n{comment['body']}" \
+                                                 f"{context}"

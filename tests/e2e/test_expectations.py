@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.expectations import check_expectations
+from tests.e2e.expectations import check_expectations, check_invariants
 
 PROGRESS = {"id": 2, "issue_number": 7, "author": "github-actions[bot]",
             "body": "<!-- codeagent:progress run=1 -->\n\n✅ **Done.** 3 turns · $0.01"}
@@ -14,7 +14,12 @@ def report(**changes) -> dict:
     edit = "/repos/o/r/issues/comments/2"
     base = {
         "exit_code": 0, "outputs": {"result": "success", "turns": "3", "cost-usd": "0.0123"},
-        "step_summary": "## codeagent: success", "pulls": [{"state": "closed", "body": "Closes #7\n\nLeft out: x"}],
+        "step_summary": "## codeagent: success",
+        "pulls": [{"state": "closed", "body": "Closes #7\n\nLeft out: x\n\n## Files changed\n\n- `a.py`\n"
+                                               "- ``odd`name.md`` (added)\n\n---\n"}],
+        "branches": [{"name": "codeagent/issue-7", "commits": [{"message": "codeagent: received #7"},
+                                                               {"message": "codeagent: Add a helper (#7)\n\nBody"}]}],
+        "review_comments": [], "git_config_left": [],
         "issue_comments": [{"id": 1, "issue_number": 7, "author": "octo-owner", "body": "/code"}, PROGRESS],
         "bench_comment_ids": [1], "duration_s": 20.0, "cancel": None,
         "transcript_result": {"type": "result", "num_turns": 3, "total_cost_usd": 0.01234},
@@ -36,6 +41,8 @@ def report(**changes) -> dict:
     {"api_statuses": {"POST /issues/7/comments$": [502, 201]}},
     {"pull_states": ["closed"], "pull_body_contains": ["left out"], "step_summary_contains": ["SUCCESS"]},
     {"duration_below_s": 21},
+    {"pull_files_changed": ["- `a.py`", "- ``odd`name.md`` (added)"]},
+    {"commit_subjects": {"codeagent/issue-7": ["received #7", "add a helper"]}},
 ])
 def test_a_report_that_holds_passes(expect):
     check_expectations(expect, report())
@@ -52,6 +59,10 @@ def test_a_report_that_holds_passes(expect):
     ({"cancel_ends_within_s": 5}, {}),
     ({"cancel_ends_within_s": 5}, {"cancel": {"at_s": 8.0, "signals": ["SIGINT", "SIGTERM"]}}),
     ({"duration_below_s": 20}, {}),
+    ({"pull_files_changed": ["- `a.py`"]}, {}),
+    ({"pull_files_changed": ["- `a.py`", "- ``odd`name.md`` (added)"]}, {"pulls": [{"body": "no list"}]}),
+    ({"commit_subjects": {"codeagent/issue-7": ["received #7"]}}, {}),
+    ({"commit_subjects": {"codeagent/issue-7": ["received #7", "Body"]}}, {}),
     ({"no_such_check": 1}, {}),
 ])
 def test_a_report_that_does_not_hold_fails(expect, changes):
@@ -61,3 +72,17 @@ def test_a_report_that_does_not_hold_fails(expect, changes):
 
 def test_a_cancel_that_ended_in_time_passes():
     check_expectations({"cancel_ends_within_s": 5}, report(cancel={"at_s": 17.0, "signals": ["SIGINT"]}))
+
+
+def test_every_report_holds_the_invariants():
+    check_invariants(report())
+
+
+@pytest.mark.parametrize("changes", [
+    {"git_config_left": [{"path": "/github/home/.gitconfig", "text": "[safe]\n\tdirectory = /github/workspace\n"}]},
+    {"issue_comments": [{"id": 3, "issue_number": 7, "author": "github-actions[bot]", "body": "Sorry, no."}]},
+    {"review_comments": [{"id": 4, "author": "github-actions[bot]", "body": "Done.", "in_reply_to": 1}]},
+])
+def test_a_global_git_config_or_an_unmarked_comment_fails_the_invariants(changes):
+    with pytest.raises(AssertionError):
+        check_invariants(report(**changes))

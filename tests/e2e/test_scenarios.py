@@ -18,7 +18,7 @@ import pytest
 
 from bench.run import REPO_ROOT, build_image, run_scenario
 from bench.scenario import load_scenario
-from tests.e2e.expectations import REPORT_KEYS, RUN_REPORT_KEYS, check_expectations
+from tests.e2e.expectations import REPORT_KEYS, RUN_REPORT_KEYS, check_expectations, check_invariants
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -103,6 +103,7 @@ def test_scenario(path: Path, reports) -> None:
         result = run["outputs"].get("result")
         assert result in {"success", "no-changes", "failure", "skipped"}, run_context
         assert (run["exit_code"] != 0) == (result == "failure"), run_context
+    check_invariants(report, context)
     check_expectations(scenario.raw.get("expect") or {}, report, context)
 
 

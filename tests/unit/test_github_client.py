@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from codeagent.changes import FileChange
 from codeagent.errors import GitHubError
 from codeagent.github_types import Comment, Issue, PullRequest
 from codeagent.github_client import GitHubClient
@@ -184,6 +185,20 @@ def test_mark_ready_for_review(client, emulator):
 
     assert emulator.pulls(REPO)[0]["draft"] is False
     assert client.find_pull_request(BRANCH).draft is False
+
+
+def test_the_files_of_a_pull_request_renames_and_removals_included(client, emulator):
+    bare = emulator.root / REPO.split("/")[0] / f"{REPO.split('/')[1]}.git"
+    emulator.prs.push_commit(REPO, BRANCH, {"textstats/__init__.py": None, "textstats/core.py":
+                                            "def char_count(text):\n    return len(text)\n", "odd`name.md": "x\n"},
+                             "Tidy", "octo-owner")
+    assert gitrepo.branch_tips(bare)[BRANCH]
+    pull = client.create_pull_request("Tidy", "", BRANCH, "main", draft=False)
+
+    files = client.pull_request_files(pull.number)
+
+    assert files == [FileChange("odd`name.md", "added"),
+                     FileChange("textstats/core.py", "renamed", "textstats/__init__.py")]
 
 
 # -- failures, explained --

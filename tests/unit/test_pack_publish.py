@@ -38,7 +38,7 @@ def server(tmp_path: Path) -> Path:
     (seed / ".github" / "workflows").mkdir(parents=True)
     (seed / "textstats" / "__init__.py").write_text("def char_count(text):\n    return len(text)\n")
     (seed / "old.txt").write_text("old\n")
-    (seed / ".gitignore").write_text(".env\nbuild/\n")
+    (seed / ".gitignore").write_text(".env\nbuild/\nconfig/local.toml\n")
     (seed / ".github" / "workflows" / "ci.yml").write_text("on: push\n")
     git(tmp_path, "init", "-q", "-b", "main", str(seed))
     git(seed, "add", "-A")
@@ -114,12 +114,13 @@ def test_nothing_changed_is_no_commit(setup):
 def test_ignored_files_the_agent_changed_are_named_and_never_committed(setup):
     write(setup.workspace, ".env", "SECRET=1\n")
     write(setup.workspace, "build/out.o")
+    write(setup.workspace, "config/local.toml")  # in a folder the repository does not have
     write(setup.workspace, "textstats/new.py")
 
     change = setup.commit()
 
     assert [f.path for f in change.commit.files] == ["textstats/new.py"]
-    assert set(change.ignored_changed) == {".env", "build"}
+    assert set(change.ignored_changed) == {".env", "build", "config/local.toml"}
 
 
 def test_a_nested_repository_is_committed_as_files_and_its_config_never_runs(setup, tmp_path):

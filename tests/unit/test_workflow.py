@@ -12,6 +12,7 @@ from codeagent.errors import Cancelled, GitHubError, SandboxError
 from codeagent.event import Trigger
 from codeagent.github_types import Comment, Issue
 from codeagent.log import Log
+from codeagent.main import outputs_of
 from codeagent.outcome import Outcome
 from codeagent.progress_comment import ProgressComment
 from codeagent.sandbox.results import StepResult
@@ -223,6 +224,18 @@ def test_an_open_pull_request_for_the_branch_is_continued_not_duplicated():
     assert w.branches.messages[-1].startswith("codeagent: treat hyphens as word separators (#7)")
 
 
+def test_a_new_pull_request_lists_its_files_as_github_does_with_this_runs_it_does_not_show_yet():
+    w = world(change_=change("textstats/__init__.py", "docs/guide.md", "-docs/usage.md", "notes/odd`name.md"))
+    w.github.files[101] = [FileChange("docs/guide.md", "renamed", "docs/usage.md"),
+                           FileChange("textstats/__init__.py", "modified")]
+
+    w.run()
+
+    section = w.pull.body.split("## Files changed\n\n", 1)[1].split("\n\n", 1)[0]
+    assert section.splitlines() == ["- `docs/guide.md` (renamed from `docs/usage.md`)", "- `textstats/__init__.py`",
+                                    "- ``notes/odd`name.md`` (added)"]
+
+
 def test_a_closed_unmerged_pull_request_is_reopened():
     w = world(branches={"main": ["Initial commit"], BRANCH: ["Initial commit", "first run"]})
     earlier = w.github.add_pull(BRANCH, state="closed")
@@ -264,6 +277,24 @@ def test_no_changes_closes_the_draft_and_deletes_its_empty_branch_and_gives_the_
 
     assert outcome.result == "no-changes" and w.pull.state == "closed" and BRANCH not in w.branches.branches
     assert "No changes" in w.comments[0] and "It already handles tabs" in w.comments[0]
+    assert f"draft pull request opened for this run is closed and its branch `{BRANCH}` deleted" in w.comments[0]
+
+
+def test_after_no_changes_the_outputs_name_no_closed_pull_request_and_no_deleted_branch():
+    w = world(change_=Change(None, ()))
+
+    outputs = outputs_of(w.run())
+
+    assert w.pull.state == "closed" and BRANCH not in w.branches.branches
+    assert (outputs["result"], outputs["branch"], outputs["pr-number"], outputs["pr-url"]) == ("no-changes", "", "", "")
+
+
+def test_after_no_changes_a_kept_draft_is_still_in_the_outputs():
+    w = world(change_=Change(None, ()))
+
+    outputs = outputs_of(w.run(on_no_changes="keep"))
+
+    assert (outputs["branch"], outputs["pr-number"]) == (BRANCH, str(w.pull.number))
 
 
 def test_no_changes_on_an_open_ready_pull_request_keeps_the_checklist_true():
@@ -290,7 +321,8 @@ def test_ignored_files_the_agent_changed_are_named_not_committed():
 
     w.run()
 
-    assert "`.env`" in w.comments[0] and "not committed" in w.comments[0]
+    assert "`.env`" in w.comments[0] and "`config/local.toml`" in w.comments[0] and "not committed" in w.comments[0]
+    assert "without changing any files" not in w.comments[0]
 
 
 # -- what is left out --
