@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import docker
 import pytest
 from docker.errors import DockerException
@@ -16,3 +18,16 @@ def docker_engine() -> docker.DockerClient:
     except DockerException as error:
         pytest.fail(f"no Docker engine answers ({error}): run scripts/setup-docker")
     return engine
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say which entries of the GitHub emulator's spec allowlist no exchange of this session needed
+    (bench/github/spec/allowlist.yaml): once nothing needs one, it should go."""
+    conformance = sys.modules.get("bench.github.spec.conformance")
+    if conformance is None or not conformance.CHECKED.is_set():
+        return
+    unused = conformance.unused_allowlist()
+    if unused:
+        terminalreporter.write_sep("-", "GitHub spec allowlist entries no exchange of this session needed")
+        for entry in unused:
+            terminalreporter.write_line(f"  {entry}")

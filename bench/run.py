@@ -340,5 +340,6 @@ def _report(scenario: Scenario, github: GitHubEmulator, world: World, runs: list
         "pull_number": world.pull_number,
         "bench_comment_ids": list(world.bench_comment_ids),
         "unknown_api_requests": list(github.unknown_requests),
+        "spec_violations": list(github.spec_violations),
         "runs": runs,
     }

@@ -11,6 +11,7 @@ import requests
 
 from bench.run import transcript_result
 from bench.github.emulator import GitHubEmulator
+from bench.github.spec.conformance import describe
 from bench.misbehaviour import (
     CancelWatch,
     GitHubFault,
@@ -81,6 +82,7 @@ def github(tmp_path: Path):
         emulator.create_repo(REPO, tmp_path / "files")
         emulator.create_issue(REPO, "T", "B", "octo-owner", number=7)
         yield emulator
+        assert not emulator.spec_violations, describe(emulator.spec_violations)
 
 
 def test_github_faults_answer_as_github_and_unused_ones_are_reported(github):

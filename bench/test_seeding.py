@@ -11,6 +11,7 @@ from githubkit_schemas.latest import models
 
 from bench.run import REPO_ROOT, WORKFLOW_TOKEN_LOGIN
 from bench.github.emulator import GitHubEmulator
+from bench.github.spec.conformance import describe
 from bench.runner import RunnerLayout, checkout, github_env
 from bench.scenario import load_scenario
 from bench.seeding import post_event, seed
@@ -44,6 +45,7 @@ def stop():
     for github in emulators:
         github.stop()
         assert github.server_errors == []
+        assert not github.spec_violations, describe(github.spec_violations)
 
 
 def git(workspace: Path, *args: str) -> str:

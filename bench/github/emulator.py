@@ -14,7 +14,9 @@ Endpoints: `routes` (the REST table: `rest`, `pulls`, `reviews`, on `api`), `gra
 `shapes` and `review_shapes`; state: `state`; seeding pull requests, forks and reviews:
 `seed` (``emulator.prs``); git: `gitrepo`; faults: `faults`. Every request lands in
 ``request_log``; one that no endpoint serves also lands in ``unknown_requests``,
-one the emulator fails on in ``server_errors``.
+one the emulator fails on in ``server_errors``. Every REST and GraphQL exchange is checked against
+GitHub's OpenAPI description and GraphQL schema (`spec.conformance`): what they say is wrong with
+the request or the answer lands in ``spec_violations``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from bench.github.routes import ROUTES
 from bench.github.faults import Faults
 from bench.github.seed import PullSeeding
 from bench.github.shapes import Links, Renderer
+from bench.github.spec.conformance import SpecCheck, require_installed
 from bench.github.state import ROLES, NotFound, Repo, State, now_iso
 
 NOT_FOUND = api.error_body(404, "Not Found", api.DOCS)
@@ -69,6 +72,8 @@ class GitHubEmulator:
         self.unknown_requests: list[dict[str, Any]] = []
         self.server_errors: list[str] = []
         """Tracebacks of requests the emulator itself failed on (answered 500)."""
+        self.spec = SpecCheck()
+        """The check of every REST and GraphQL exchange against GitHub's descriptions of its API."""
         self.api_url = self.server_url = self.graphql_url = ""
         self._rate_used: Counter[str] = Counter()
         self._rate_reset = int(time.time()) + 3600
@@ -85,6 +90,7 @@ class GitHubEmulator:
     # -- lifecycle --
 
     def start(self) -> GitHubEmulator:
+        require_installed()  # say how to install GitHub's API descriptions now, not on the first request
         self.root.mkdir(parents=True, exist_ok=True)
         self._server = ThreadingHTTPServer((self.host, self.port), _Handler)
         self._server.daemon_threads = True
@@ -225,6 +231,12 @@ class GitHubEmulator:
                  **({} if since is None else {"time": round(entry["time"] - since, 3)})}
                 for entry in list(self.request_log) if entry["kind"] != "git"]
 
+    @property
+    def spec_violations(self) -> list[dict[str, Any]]:
+        """Exchanges GitHub's descriptions of its API disagree with (the allowlist's excuses left out):
+        ``method, path, query, status, operation, problems``. Should be ``[]``."""
+        return self.spec.violations
+
     # -- serving --
 
     def serve(self, handler: BaseHTTPRequestHandler) -> None:
@@ -251,6 +263,9 @@ class GitHubEmulator:
             "method": handler.command, "path": path, "query": url.query, "kind": kind, "status": status,
             "time": started, "fault": fault is not None, "body_bytes": len(body),
             "chunked": "chunked" in handler.headers.get("Transfer-Encoding", "").lower()})
+        if kind in ("rest", "graphql"):  # a fault's answer is the scenario's: only the request is checked
+            self.spec.check(handler.command, kind, path, url.query, body, status, headers, payload,
+                            answer_is_ours=fault is None or fault.status is None)
         http_wire.send(handler, status, headers, payload)
 
     @staticmethod

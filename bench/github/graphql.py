@@ -2,8 +2,10 @@
 
 ``PullRequest.mark_ready_for_review()`` and ``convert_to_draft()`` post
 ``mutation Mutation($input: ...Input!) { name(input: $input) { <fields> } }``
-(github/Requester.py ``graphql_named_mutation``). There is no GraphQL parser here:
-the mutation is recognised by name and the answer holds the fields the query names.
+(github/Requester.py ``graphql_named_mutation``). A request GitHub would not run (a document
+that does not validate against GitHub's schema, variables that do not fit) gets GitHub's
+answer: HTTP 200 with ``errors``. A valid one is recognised by its mutation's name, and the
+answer holds the fields the query names.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 from typing import Any
 
 from bench.github.shapes import Renderer
+from bench.github.spec.conformance import graphql_schema
 from bench.github.state import ROLES, State, User, node_id, now_iso
 
 DRAFT_AFTER = {"markPullRequestReadyForReview": False, "convertPullRequestToDraft": True}
@@ -21,6 +24,11 @@ _MUTATION = re.compile(r"\b(" + "|".join(DRAFT_AFTER) + r")\s*\(")
 def handle(state: State, render: Renderer, user: User, body: dict[str, Any]) -> dict[str, Any] | None:
     """The JSON answer (GraphQL errors included, always HTTP 200); None for an unknown operation."""
     query = str(body.get("query", ""))
+    refused = graphql_schema().refusal(body)
+    if refused:
+        return {"errors": [{"message": error.message, "locations": [{"line": where.line, "column": where.column}
+                                                                   for where in error.locations or []]}
+                           for error in refused]}
     mutation = _MUTATION.search(query)
     if mutation is None:
         return None

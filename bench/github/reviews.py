@@ -61,12 +61,14 @@ def create_review_comment(call: Call) -> Reply:
     issue, body = pull_issue(call), call.text("body", "PullRequestReviewComment")
     if call.body.get("in_reply_to") is not None:
         return _reply(call, _thread_start(call, int(call.body["in_reply_to"]), issue.number), body)
+    if not isinstance(call.body.get("commit_id"), str):
+        raise ApiError(422, 'Invalid request.\n\n"commit_id" wasn\'t supplied.')
     if not call.body.get("path") or not isinstance(call.body.get("line"), int):
         raise ApiError(422, "Unprocessable Entity", ["Pull request review thread path is invalid and Pull "
                                                      "request review thread diff hunk can't be blank"])
     where = locate(call.state, call.repo, issue, call.body["path"], call.body["line"], call.body.get("side", "RIGHT"))
     review = call.state.add_review(call.repo, issue.number, call.user.login, "", "COMMENTED",
-                                   str(call.body.get("commit_id") or issue.pull.head_sha))
+                                   call.body["commit_id"])
     return created(call.render.reviews.review_comment(call.repo, call.state.add_review_comment(review, body, **where)))
 
 

@@ -19,6 +19,7 @@ from githubkit_schemas.latest import models
 from pydantic import TypeAdapter
 
 from bench.github.emulator import GitHubEmulator
+from bench.github.spec.conformance import describe
 
 REPO = "octo-org/textstats"
 BOT_TOKEN, OWNER_TOKEN, READER_TOKEN = "ghs_workflowtoken", "ghp_ownertoken", "ghp_readertoken"
@@ -43,6 +44,7 @@ def github(tmp_path: Path):
         emulator.add_issue_comment(REPO, 7, "octo-owner", "Keep it short.")
         yield emulator
         assert emulator.server_errors == []
+        assert not emulator.spec_violations, describe(emulator.spec_violations)
 
 
 def session(token: str | None) -> requests.Session:
@@ -265,7 +267,8 @@ def test_graphql_draft_round_trip_and_unknown_node(github: GitHubEmulator, tmp_p
     pull.convert_to_draft()
     assert github.pulls(REPO)[0]["draft"] is True
     answer = session(BOT_TOKEN).post(github.graphql_url, json={
-        "query": "mutation { markPullRequestReadyForReview(input: $input) { pullRequest { isDraft } } }",
+        "query": "mutation Ready($input: MarkPullRequestReadyForReviewInput!) {"
+                 " markPullRequestReadyForReview(input: $input) { pullRequest { isDraft } } }",
         "variables": {"input": {"pullRequestId": "nope"}}}).json()
     assert answer["errors"][0]["type"] == "NOT_FOUND"
 
@@ -350,10 +353,11 @@ def test_credentials_are_required(github: GitHubEmulator) -> None:
 
 def test_unknown_endpoints_are_404_and_recorded(github: GitHubEmulator) -> None:
     http = session(BOT_TOKEN)
-    refusal = call(http, "POST", f"{github.api_url}/repos/{REPO}/labels", models.BasicError, 404, json={"n": 1})
+    refusal = call(http, "POST", f"{github.api_url}/repos/{REPO}/labels", models.BasicError, 404,
+                   json={"name": "bug"})
     assert refusal == {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
     assert github.unknown_requests == [{"method": "POST", "path": f"/repos/{REPO}/labels", "query": "",
-                                        "body": '{"n": 1}'}]
+                                        "body": '{"name": "bug"}'}]
     assert github.api_requests() == [{"method": "POST", "path": f"/repos/{REPO}/labels", "status": 404}]
 
 

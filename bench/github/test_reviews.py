@@ -10,6 +10,7 @@ import requests
 from githubkit_schemas.latest import models
 
 from bench.github.emulator import GitHubEmulator
+from bench.github.spec.conformance import describe
 from bench.github.test_emulator import (  # noqa: F401 (github: the fixture)
     BOT_TOKEN, REPO, auth_header, call, clone, commit, git, github, pygithub, session, validate,
 )
@@ -64,8 +65,13 @@ def test_review_comments_replies_and_reactions_match_githubs_schema(github: GitH
                json={"body": "Nit", "path": "textstats/__init__.py", "line": 5, "commit_id": listed["commit_id"]})
     assert new["diff_hunk"].endswith("+def word_count(text):")
     refusal = call(http, "POST", f"{api}/pulls/{number}/comments", models.BasicError, 422,
-                   json={"body": "Nit", "path": "README.md", "line": 1})
+                   json={"body": "Nit", "path": "README.md", "line": 1, "commit_id": listed["commit_id"]})
     assert "must be part of the diff" in refusal["errors"][0]
+    refusal = call(http, "POST", f"{api}/pulls/{number}/comments", models.BasicError, 422,
+                   json={"body": "Nit", "path": "textstats/__init__.py", "line": 5})
+    assert refusal["message"] == 'Invalid request.\n\n"commit_id" wasn\'t supplied.'
+    assert [v["problems"] for v in github.spec_violations] == [['request /: "commit_id" is a required property']]
+    github.spec_violations.clear()  # sent on purpose
     call(http, "DELETE", f"{api}/pulls/comments/{new['id']}", None, 204)
     assert call(http, "GET", f"{api}/pulls/{number}", models.PullRequest)["review_comments"] == 2
 
@@ -210,5 +216,6 @@ def test_on_a_locked_issue_only_people_with_write_access_can_comment(tmp_path):
         url = f"{emulator.api_url}/repos/octo-org/locked/issues/1/comments"
         refused = requests.post(url, json={"body": "me too"}, headers={"Authorization": "token ghp_reader"})
         allowed = requests.post(url, json={"body": "on it"}, headers={"Authorization": "token ghs_bot"})
+        assert not emulator.spec_violations, describe(emulator.spec_violations)
     assert refused.status_code == 403 and refused.json()["message"] == "Unable to create comment because issue is locked."
     assert allowed.status_code == 201

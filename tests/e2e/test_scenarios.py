@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.github.spec.conformance import describe
 from bench.run import REPO_ROOT, build_image, run_scenario
 from bench.scenario import load_scenario
 from tests.e2e.expectations import REPORT_KEYS, RUN_REPORT_KEYS, check_expectations, check_invariants
@@ -95,6 +96,7 @@ def test_scenario(path: Path, reports) -> None:
     assert report["containers_left"] == [], context
     assert report["leaked_secrets"] == [], context
     assert report["unknown_api_requests"] == [], context
+    assert report["spec_violations"] == [], f"{describe(report['spec_violations'])}{context}"
     assert report["unused_faults"] == [], f"faults that hit no request: {report['unused_faults']}{context}"
     assert len(report["runs"]) == len(scenario.runs())
     for number, run in enumerate(report["runs"], 1):
