@@ -3,7 +3,7 @@
 Each route has the path GitHub documents, relative to the API root (``/api/v3``
 on GitHub Enterprise Server), and the documentation URL GitHub puts in its errors.
 The endpoints themselves are in `rest` (repos, issues, comments, reactions), `pulls`
-(pulls, branches, refs) and `reviews`; `routes` lists them all in one table.
+(pulls, branches, refs), `reviews` and `actions` (workflows); `routes` lists them all in one table.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Callable
 from urllib.parse import unquote, urlencode
 
 from bench.github.shapes import Renderer
-from bench.github.state import BODY_LIMIT, ROLES, ApiError, Repo, State, User
+from bench.github.state import BODY_LIMIT, ROLES, SCOPE_LEVELS, ApiError, Repo, State, User
 
 DOCS = "https://docs.github.com/rest"
 REPO = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
@@ -49,6 +49,7 @@ class Call:
     params: dict[str, str]
     query: dict[str, str]
     body: dict[str, Any]
+    token: str = ""
 
     @property
     def repo(self) -> Repo:
@@ -64,6 +65,12 @@ class Call:
         if ROLES.index(self.state.role(self.repo, self.user)) < ROLES.index(role):
             who = "integration" if self.user.type == "Bot" else "personal access token"
             raise ApiError(403, f"Resource not accessible by {who}")
+
+    def require_scope(self, name: str, level: str) -> None:
+        """Refuse a token whose permissions are scoped (the workflow token) unless it has ``name: level``."""
+        scope = self.state.scope(self.token, name)
+        if scope is not None and SCOPE_LEVELS.index(scope) < SCOPE_LEVELS.index(level):
+            raise ApiError(403, "Resource not accessible by integration")
 
     def text(self, key: str, resource: str) -> str:
         """A required string field of the body, at most BODY_LIMIT characters."""
@@ -94,14 +101,14 @@ class Route:
 
 
 def handle(routes: tuple[Route, ...], state: State, render: Renderer, user: User, method: str, path: str,
-           query: dict[str, str], body: dict[str, Any]) -> Reply | None:
+           query: dict[str, str], body: dict[str, Any], token: str = "") -> Reply | None:
     """Answer a REST request with the first of ``routes`` that matches; None when none does."""
     for candidate in routes:
         match = candidate.pattern.match(path)
         if match and candidate.method == method:
             params = {key: unquote(value) for key, value in match.groupdict().items()}
             try:
-                return candidate.handler(Call(state, render, user, path, params, query, body))
+                return candidate.handler(Call(state, render, user, path, params, query, body, token))
             except ApiError as error:
                 return Reply(error.status, error_body(error.status, error.message, candidate.doc, error.errors))
     return None

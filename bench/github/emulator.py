@@ -10,7 +10,7 @@ whose password is the token, as actions/checkout sends it.
         github.create_repo("octo-org/textstats", files_dir)
         issue = github.create_issue("octo-org/textstats", "Title", "Body", author="octo-owner")
 
-Endpoints: `routes` (the REST table: `rest`, `pulls`, `reviews`, on `api`), `graphql`; JSON shapes:
+Endpoints: `routes` (the REST table: `rest`, `pulls`, `reviews`, `actions`, on `api`), `graphql`; JSON shapes:
 `shapes` and `review_shapes`; state: `state`; seeding pull requests, forks and reviews:
 `seed` (``emulator.prs``); git: `gitrepo`; faults: `faults`. Every request lands in
 ``request_log``; one that no endpoint serves also lands in ``unknown_requests``,
@@ -38,7 +38,7 @@ from bench.github.faults import Faults
 from bench.github.seed import PullSeeding
 from bench.github.shapes import Links, Renderer
 from bench.github.spec.conformance import SpecCheck, require_installed
-from bench.github.state import ROLES, NotFound, Repo, State, now_iso
+from bench.github.state import CUSTOM_ROLE_BASES, PLANS, ROLES, SCOPE_LEVELS, NotFound, Repo, State, now_iso
 
 NOT_FOUND = api.error_body(404, "Not Found", api.DOCS)
 GIT_PATH = re.compile(r"^/(?P<owner>[^/]+)/(?P<name>[^/]+?)\.git(?P<rest>/.*)$")
@@ -121,13 +121,25 @@ class GitHubEmulator:
         with self.state.lock:
             self.state.user(login, type)
 
-    def add_token(self, token: str, login: str, type: str = "User") -> None:
-        """Requests with ``token`` act as ``login``."""
+    def add_token(self, token: str, login: str, type: str = "User",
+                  permissions: dict[str, str] | None = None) -> None:
+        """Requests with ``token`` act as ``login``. ``permissions`` scope the token as a job's
+        ``permissions:`` scope the workflow token (``{"actions": "write", ...}``, a missing one is
+        ``none``); the emulator enforces the ``actions`` scope (more scopes are not modelled yet)."""
         with self.state.lock:
             self.state.tokens[token] = self.state.user(login, type).login
+            if permissions is not None:
+                unknown = {level for level in permissions.values() if level not in SCOPE_LEVELS}
+                if unknown:
+                    raise ValueError(f"permission levels are {SCOPE_LEVELS}, not {sorted(unknown)}")
+                self.state.token_scopes[token] = dict(permissions)
 
-    def create_repo(self, full_name: str, files: Path, default_branch: str = "main", private: bool = False) -> None:
-        """A repository whose default branch has one "Initial commit" of ``files``, by its owner."""
+    def create_repo(self, full_name: str, files: Path, default_branch: str = "main", private: bool = False,
+                    plan: str = "free") -> None:
+        """A repository whose default branch has one "Initial commit" of ``files``, by its owner
+        (``plan``: the owner's GitHub plan, which decides whether a private repository can have drafts)."""
+        if plan not in PLANS:
+            raise ValueError(f"plan {plan!r} is not one of {PLANS}")
         owner, name = full_name.split("/")
         path = self.root / owner / f"{name}.git"
         with self.state.lock:
@@ -136,15 +148,26 @@ class GitHubEmulator:
             owner_login = self.state.user(owner).login
             gitrepo.init_bare(path, Path(files), default_branch,
                              (owner_login, f"{owner_login}@users.noreply.github.com"))
-            repo = Repo(self.state.next_id("repo"), owner, name, path, default_branch, private, now_iso())
+            repo = Repo(self.state.next_id("repo"), owner, name, path, default_branch, private, now_iso(),
+                        plan=plan)
             self.state.repos[full_name.lower()] = repo
 
-    def set_permission(self, full_name: str, login: str, role: str) -> None:
-        """Give ``login`` a role on the repository: admin, maintain, write, triage, read or none."""
-        if role not in ROLES:
-            raise ValueError(f"role {role!r} is not one of {ROLES}")
+    def add_custom_role(self, organization: str, name: str, base: str) -> None:
+        """An organization's custom repository role ``name``, which grants what its ``base`` role does."""
+        if base not in CUSTOM_ROLE_BASES or name in ROLES:
+            raise ValueError(f"a custom role has a name of its own and a base among {CUSTOM_ROLE_BASES}")
         with self.state.lock:
-            self.state.repo(full_name).roles[self.state.user(login).login.lower()] = role
+            self.state.custom_roles.setdefault(organization.lower(), {})[name] = base
+
+    def set_permission(self, full_name: str, login: str, role: str) -> None:
+        """Give ``login`` a role on the repository: admin, maintain, write, triage, read, none, or a
+        custom role of the repository's owner (`add_custom_role`)."""
+        with self.state.lock:
+            repo = self.state.repo(full_name)
+            custom = self.state.custom_roles.get(repo.owner.lower(), {})
+            if role not in ROLES and role not in custom:
+                raise ValueError(f"role {role!r} is not one of {ROLES} nor a custom role of {repo.owner}")
+            repo.roles[self.state.user(login).login.lower()] = role
 
     def create_issue(self, full_name: str, title: str, body: str, author: str, number: int | None = None,
                      author_association: str | None = None, locked: bool = False) -> dict[str, Any]:
@@ -224,6 +247,13 @@ class GitHubEmulator:
                      "author": r.author, **({"review_comment": True} if r.review_comment else {})}
                     for r in self.state.reactions if r.repo == repo.full_name]
 
+    def dispatches(self, full_name: str) -> list[dict[str, Any]]:
+        """Every workflow run requested through the API: ``workflow`` (its path), ``ref``, ``inputs``, ``actor``."""
+        with self.state.lock:
+            repo = self.state.repo(full_name)
+            return [{"workflow": d.workflow, "ref": d.ref, "inputs": dict(d.inputs), "actor": d.actor}
+                    for d in self.state.dispatches if d.repo == repo.full_name]
+
     def api_requests(self, since: float | None = None) -> list[dict[str, Any]]:
         """REST and GraphQL requests (not git): method, path (without /api/v3), status; with ``since``
         (epoch seconds) also ``time``: seconds from then to the request's arrival."""
@@ -288,12 +318,12 @@ class GitHubEmulator:
                 message = "Bad credentials" if token else "Requires authentication"
                 status, data = 401, api.error_body(401, message, api.DOCS)
             else:
-                status, data, extra = self._dispatch(handler.command, kind, path, query, body, user)
+                status, data, extra = self._dispatch(handler.command, kind, path, query, body, user, token)
                 return self._api_answer(status, data, kind, token, extra)
         return self._api_answer(status, data, kind, token)
 
     def _dispatch(self, method: str, kind: str, path: str, query: str, body: bytes,
-                  user: Any) -> tuple[int, Any, dict[str, str]]:
+                  user: Any, token: str) -> tuple[int, Any, dict[str, str]]:
         try:
             data = json.loads(body) if body.strip() else {}
         except ValueError:
@@ -305,7 +335,8 @@ class GitHubEmulator:
                 self._unknown(method, path, query, body)
                 answer = {"errors": [{"message": "The GitHub emulator does not implement this operation"}]}
             return 200, answer, {}
-        reply = api.handle(ROUTES, self.state, self._render, user, method, path, dict(parse_qsl(query)), data)
+        reply = api.handle(ROUTES, self.state, self._render, user, method, path, dict(parse_qsl(query)), data,
+                           token)
         if reply is None:
             return (*self._unknown(method, path, query, body), {})
         return reply.status, reply.body, reply.headers

@@ -256,9 +256,23 @@ def context_hunk(repo: Path, sha: str, path: str, line: int) -> str:
     return "\n".join([f"@@ -{start},{len(shown)} +{start},{len(shown)} @@", *(f" {t}" for t in shown)])
 
 
-def diff_files(repo: Path, base: str, head: str) -> list[tuple[str, str, int, int, str | None]]:
-    """(status, path, additions, deletions, previous path) of each file ``head`` changes against its merge
-    base with ``base``; renames found as GitHub finds them (status ``R``, the old path last)."""
+@dataclass(frozen=True)
+class FileDiff:
+    """One file of a diff, as GitHub's "Files changed" lists it."""
+
+    status: str
+    """git's letter: A, D, M, T, R (renamed) or C (copied), the last two with ``previous``."""
+    path: str
+    additions: int
+    deletions: int
+    patch: str | None
+    """The hunks (from the first ``@@``); None for a binary file or a change with none."""
+    previous: str | None = None
+
+
+def diff_files(repo: Path, base: str, head: str) -> list[FileDiff]:
+    """Each file ``head`` changes against its merge base with ``base``, renames found as GitHub finds them
+    (status ``R``, the old path in ``previous``), any name (``-z``)."""
     statuses: dict[str, tuple[str, str | None]] = {}
     fields = git(repo, "diff", "--name-status", "-z", "--find-renames", f"{base}...{head}").split("\0")
     index = 0
@@ -280,4 +294,35 @@ def diff_files(repo: Path, base: str, head: str) -> list[tuple[str, str, int, in
         else:
             index += 1
         numbers[path] = (int(added) if added != "-" else 0, int(deleted) if deleted != "-" else 0)
-    return [(statuses[path][0], path, *numbers.get(path, (0, 0)), statuses[path][1]) for path in sorted(statuses)]
+    found = []
+    for path in sorted(statuses):
+        status, previous = statuses[path]
+        text = git(repo, "diff", "--find-renames", f"{base}...{head}", "--", *([previous] if previous else []), path)
+        hunks = text[text.find("\n@@") + 1:].rstrip("\n") if "\n@@" in text else None
+        found.append(FileDiff(status, path, *numbers.get(path, (0, 0)), hunks, previous))
+    return found
+
+
+def files_in(repo: Path, sha: str, folder: str) -> list[str]:
+    """Paths of the files directly in ``folder`` at commit ``sha`` ([] when there is no such folder)."""
+    done = subprocess.run(["git", f"--git-dir={repo}", "-c", "core.quotePath=false", "ls-tree", "--name-only",
+                           f"{sha}:{folder}"], capture_output=True, text=True, env=_env())
+    return [f"{folder}/{name}" for name in done.stdout.splitlines()] if done.returncode == 0 else []
+
+
+def read_file(repo: Path, sha: str, path: str) -> str | None:
+    """The text of ``path`` at commit ``sha``, or None when it has no such file."""
+    done = subprocess.run(["git", f"--git-dir={repo}", "cat-file", "blob", f"{sha}:{path}"], capture_output=True,
+                          env=_env())
+    return done.stdout.decode("utf-8", errors="replace") if done.returncode == 0 else None
+
+
+def resolve_ref(repo: Path, ref: str) -> str | None:
+    """The commit a branch or tag name (or a full ``refs/heads/...``, ``refs/tags/...``) points at, or None."""
+    names = [ref] if ref.startswith("refs/") else [f"refs/heads/{ref}", f"refs/tags/{ref}"]
+    for name in names:
+        done = subprocess.run(["git", f"--git-dir={repo}", "rev-parse", "--verify", "--quiet", f"{name}^{{commit}}"],
+                              capture_output=True, text=True, env=_env())
+        if done.returncode == 0:
+            return done.stdout.strip()
+    return None

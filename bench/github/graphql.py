@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bench.github.pulls import DRAFTS_REFUSED
 from bench.github.shapes import Renderer
 from bench.github.spec.conformance import graphql_schema
 from bench.github.state import ROLES, State, User, node_id, now_iso
@@ -41,6 +42,8 @@ def handle(state: State, render: Renderer, user: User, body: dict[str, Any]) -> 
     repo, issue = found
     if ROLES.index(state.role(repo, user)) < ROLES.index("write") and user.login != issue.author:
         return _error(name, "FORBIDDEN", "Resource not accessible by integration")
+    if DRAFT_AFTER[name] and not repo.drafts_allowed:
+        return _error(name, "UNPROCESSABLE", DRAFTS_REFUSED)
     issue.pull.draft, issue.updated_at = DRAFT_AFTER[name], now_iso()
     pull = {"id": node_id("PullRequest", issue.pull.id), "number": issue.number, "isDraft": issue.pull.draft,
             "state": issue.state.upper(), "title": issue.title, "url": render.issue_html(repo, issue)}

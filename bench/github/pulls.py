@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from bench.github import gitrepo
 from bench.github.api import REPO, Call, Reply, check_length, created, paginated, validation_failed
 from bench.github.state import ApiError, Issue, NotFound, Pull, Repo, now_iso
+
+
+FILE_STATUS = {"A": "added", "D": "removed", "M": "modified", "T": "changed", "R": "renamed", "C": "copied"}
+"""A diff entry's ``status`` for git's letter."""
+DRAFTS_REFUSED = "Draft pull requests are not supported in this repository."
+"""GitHub's 422 for a draft in a private repository of a Free or Pro account (`Repo.drafts_allowed`)."""
 
 
 def pull_issue(call: Call) -> Issue:
@@ -60,6 +68,8 @@ def _new_pull(call: Call, repo: Repo) -> Pull:
     if not gitrepo.commits_between(repo.path, tips[base], tips[head]):
         raise validation_failed({"resource": "PullRequest", "code": "custom",
                                  "message": f"No commits between {base} and {head}"})
+    if call.body.get("draft") and not repo.drafts_allowed:
+        raise ApiError(422, DRAFTS_REFUSED)
     return Pull(call.state.next_id("pull"), head, base, bool(call.body.get("draft")), tips[head], tips[base])
 
 
@@ -76,21 +86,26 @@ def get_pull(call: Call) -> Reply:
 
 
 def list_pull_files(call: Call) -> Reply:
-    """The files a pull request changes, as its "Files changed" tab lists them (diff-entry objects)."""
+    """The files a pull request changes, as its "Files changed" tab lists them (diff-entry objects): a
+    renamed file with its ``previous_filename``, a removed one at the base's side, ``patch`` unless binary."""
     repo, issue = call.repo, pull_issue(call)
     call.render.pull(repo, issue)  # brings head and base shas up to date
-    status_names = {"A": "added", "D": "removed", "M": "modified", "T": "changed", "R": "renamed", "C": "copied"}
+    pull = issue.pull
+    merge_base = gitrepo.git(repo.path, "merge-base", pull.base_sha, pull.head_sha).strip()
     entries = []
-    for status, path, additions, deletions, previous in gitrepo.diff_files(repo.path, issue.pull.base_sha,
-                                                                          issue.pull.head_sha):
-        sha = gitrepo.git(repo.path, "rev-parse", f"{issue.pull.head_sha}:{path}").strip() if status != "D" \
-            else "0" * 40
-        raw = f"{call.render.links.web}/{repo.full_name}/raw/{issue.pull.head_sha}/{path}"
-        entries.append({"sha": sha, "filename": path, "status": status_names.get(status, "modified"),
-                        "additions": additions, "deletions": deletions, "changes": additions + deletions,
-                        "blob_url": raw.replace("/raw/", "/blob/"), "raw_url": raw,
-                        "contents_url": f"{call.render.repo_api(repo)}/contents/{path}?ref={issue.pull.head_sha}",
-                        **({"previous_filename": previous} if previous else {})})
+    for diff in gitrepo.diff_files(repo.path, pull.base_sha, pull.head_sha):
+        commit = merge_base if diff.status == "D" else pull.head_sha
+        raw = f"{call.render.links.web}/{repo.full_name}/raw/{commit}/{quote(diff.path)}"
+        entry = {"sha": gitrepo.git(repo.path, "rev-parse", f"{commit}:{diff.path}").strip(), "filename": diff.path,
+                 "status": FILE_STATUS.get(diff.status, "modified"), "additions": diff.additions,
+                 "deletions": diff.deletions, "changes": diff.additions + diff.deletions,
+                 "blob_url": raw.replace("/raw/", "/blob/", 1), "raw_url": raw,
+                 "contents_url": f"{call.render.repo_api(repo)}/contents/{quote(diff.path)}?ref={commit}"}
+        if diff.patch is not None:
+            entry["patch"] = diff.patch
+        if diff.previous is not None:
+            entry["previous_filename"] = diff.previous
+        entries.append(entry)
     return paginated(call, entries)
 
 

@@ -24,6 +24,11 @@ def get_repo(call: Call) -> Reply:
 
 
 def get_collaborator_permission(call: Call) -> Reply:
+    """Only for callers with push access: GitHub answers anyone else 403 (its description does not say so)."""
+    try:
+        call.require("write")
+    except ApiError:
+        raise ApiError(403, "Must have push access to view collaborator permission.") from None
     user = call.state.find_user(call.params["login"])
     if user is None:
         raise NotFound()

@@ -6,7 +6,7 @@ documents them; the first match serves the request. The documentation URL goes i
 
 from __future__ import annotations
 
-from bench.github import pulls, rest, reviews
+from bench.github import actions, pulls, rest, reviews
 from bench.github.api import REPO, Route
 
 ROUTES: tuple[Route, ...] = (
@@ -43,4 +43,7 @@ ROUTES: tuple[Route, ...] = (
     Route.of("GET", REPO + r"/pulls/(?P<number>\d+)/reviews", reviews.list_reviews, "pulls/reviews#list-reviews-for-a-pull-request"),
     Route.of("GET", REPO + r"/pulls/(?P<number>\d+)/reviews/(?P<review>\d+)", reviews.get_review, "pulls/reviews#get-a-review-for-a-pull-request"),
     Route.of("GET", REPO + r"/pulls/(?P<number>\d+)/reviews/(?P<review>\d+)/comments", reviews.list_review_comments_of_review, "pulls/reviews#list-comments-for-a-pull-request-review"),
+    Route.of("GET", REPO + "/actions/workflows", actions.list_workflows, "actions/workflows#list-repository-workflows"),
+    Route.of("GET", REPO + "/actions/workflows/(?P<workflow_id>[^/]+)", actions.get_workflow, "actions/workflows#get-a-workflow"),
+    Route.of("POST", REPO + "/actions/workflows/(?P<workflow_id>[^/]+)/dispatches", actions.create_dispatch, "actions/workflows#create-a-workflow-dispatch-event"),
 )

@@ -122,9 +122,11 @@ class Renderer:
                  ("pull", "read"))}
 
     def collaborator_permission(self, repo: Repo, user: User) -> dict[str, Any]:
-        role = self.state.role(repo, user)
-        collaborator = {**self.user(user), "permissions": self.permissions(role), "role_name": role}
-        return {"permission": PERMISSION_OF_ROLE[role], "role_name": role, "user": collaborator}
+        """``permission``: the legacy base role (maintain is write, triage read, a custom role its base's);
+        ``role_name``: the role's own name, a custom role's included."""
+        role, name = self.state.role(repo, user), self.state.role_name(repo, user)
+        collaborator = {**self.user(user), "permissions": self.permissions(role), "role_name": name}
+        return {"permission": PERMISSION_OF_ROLE[role], "role_name": name, "user": collaborator}
 
     def reaction_rollup(self, url: str, reactions: list[Reaction]) -> dict[str, Any]:
         counts = {content: sum(r.content == content for r in reactions) for content in REACTIONS}

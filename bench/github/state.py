@@ -21,6 +21,11 @@ ROLES = ("none", "read", "triage", "write", "maintain", "admin")
 PERMISSION_OF_ROLE = {"admin": "admin", "maintain": "write", "write": "write",
                       "triage": "read", "read": "read", "none": "none"}
 """The collaborator-permission endpoint reports the legacy permission of a role."""
+CUSTOM_ROLE_BASES = ("read", "triage", "write", "maintain")
+"""What an organization's custom repository role can inherit from."""
+PLANS = ("free", "pro", "team", "enterprise")
+"""GitHub plans of the account that owns a repository; drafts on private repositories need team or enterprise."""
+SCOPE_LEVELS = ("none", "read", "write")
 
 REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
 BODY_LIMIT = 65536
@@ -157,6 +162,20 @@ class Reaction:
 
 
 @dataclass
+class Dispatch:
+    """A workflow run requested through the API (``workflow_dispatch``)."""
+
+    repo: str
+    workflow: str
+    """The workflow file's path, ``.github/workflows/ci.yml``."""
+    ref: str
+    """The branch or tag, as the request named it."""
+    inputs: dict[str, str]
+    actor: str
+    created_at: str
+
+
+@dataclass
 class Repo:
     id: int
     owner: str
@@ -169,10 +188,17 @@ class Repo:
     issues: dict[int, Issue] = field(default_factory=dict)
     parent: str | None = None
     """``owner/name`` of the repository this one is a fork of."""
+    plan: str = "free"
+    """The GitHub plan of the account that owns it (`PLANS`)."""
 
     @property
     def full_name(self) -> str:
         return f"{self.owner}/{self.name}"
+
+    @property
+    def drafts_allowed(self) -> bool:
+        """Draft pull requests: in public repositories, and in private ones on the Team and Enterprise plans."""
+        return not self.private or self.plan in ("team", "enterprise")
 
     def next_number(self) -> int:
         return max(self.issues, default=0) + 1
@@ -190,12 +216,18 @@ class State:
         self.review_comments: list[ReviewComment] = []
         self.reviews: list[Review] = []
         self.reactions: list[Reaction] = []
+        self.token_scopes: dict[str, dict[str, str]] = {}
+        """What a token may do where its permissions are scoped (the workflow token's job ``permissions:``)."""
+        self.custom_roles: dict[str, dict[str, str]] = {}
+        """An organization's custom repository roles (by lower-cased owner): role name -> its base role."""
+        self.workflow_ids: dict[tuple[str, str], int] = {}
+        self.dispatches: list[Dispatch] = []
         # Realistic magnitudes: comment ids passed 2**31 long ago. Issue and review
         # comment ids never meet, so a reaction's comment id is never ambiguous.
         self._ids = {kind: itertools.count(start) for kind, start in {
             "user": 100001, "repo": 800000001, "issue": 3000000001, "pull": 2000000001,
             "comment": 2500000001, "reaction": 300000001, "review_comment": 1900000001,
-            "review": 2600000001}.items()}
+            "review": 2600000001, "workflow": 161335, "run": 11000000001}.items()}
 
     def next_id(self, kind: str) -> int:
         return next(self._ids[kind])
@@ -223,7 +255,13 @@ class State:
         return repo
 
     def role(self, repo: Repo, user: User) -> str:
-        """The user's role: explicit, owner, workflow token (contents: write), else by visibility."""
+        """The user's base role (a custom role's base): explicit, owner, workflow token (contents: write),
+        else by visibility."""
+        name = self.role_name(repo, user)
+        return self.custom_roles.get(repo.owner.lower(), {}).get(name, name)
+
+    def role_name(self, repo: Repo, user: User) -> str:
+        """The name of the user's role: a base role's, or a custom role's (``release-engineer``)."""
         if user.login.lower() in repo.roles:
             return repo.roles[user.login.lower()]
         if user.login.lower() == repo.owner.lower():
@@ -232,6 +270,19 @@ class State:
             # The workflow token may write to the repository the workflow runs in, never to a fork.
             return "read" if repo.parent else "write"
         return "none" if repo.private else "read"
+
+    def scope(self, token: str | None, name: str) -> str | None:
+        """What ``token`` may do in permission ``name`` (``actions``...): none, read or write; None when the
+        token's permissions are not scoped (a person's token: their role decides)."""
+        scopes = self.token_scopes.get(token or "")
+        return None if scopes is None else scopes.get(name, "none")
+
+    def workflow_id(self, repo: Repo, path: str) -> int:
+        """The workflow's id: given on first sight, kept."""
+        key = (repo.full_name, path)
+        if key not in self.workflow_ids:
+            self.workflow_ids[key] = self.next_id("workflow")
+        return self.workflow_ids[key]
 
     def association(self, repo: Repo, login: str, explicit: str | None) -> str:
         """``author_association`` as GitHub derives it, unless the caller fixed it."""

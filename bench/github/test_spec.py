@@ -15,7 +15,7 @@ from bench.github.emulator import GitHubEmulator
 from bench.github.routes import ROUTES
 from bench.github.spec import conformance
 from bench.github.spec.conformance import SpecMissing, describe, load_allowlist, rest_description
-from bench.github.test_emulator import BOT_TOKEN, REPO, github, session  # noqa: F401 (github: the fixture)
+from bench.github.test_emulator import BOT_TOKEN, REPO, github, push_branch, session  # noqa: F401 (github)
 
 
 @pytest.fixture(scope="module")
@@ -151,17 +151,28 @@ def test_the_descriptions_are_loaded_once_per_process():
     assert conformance.graphql_schema() is conformance.graphql_schema()
 
 
-def test_every_allowlist_entry_is_needed_by_what_github_does(github: GitHubEmulator, tmp_path: Path):
+def test_every_allowlist_entry_is_needed_by_what_github_does(tmp_path: Path):
     """Each entry excuses a real answer of GitHub that the emulator gives; none is there for nothing."""
-    http, api = session(BOT_TOKEN), f"{github.api_url}/repos/{REPO}"
-    assert http.delete(f"{api}/git/refs/heads/no-such-branch").status_code == 422
-    files = tmp_path / "pr"
-    from bench.github.test_emulator import push_branch
-    push_branch(github, files, "feature", {"a.txt": "a\n"})
-    number = http.post(f"{api}/pulls", json={"title": "T", "head": "feature", "base": "main"}).json()["number"]
-    head = http.get(f"{api}/pulls/{number}").json()["head"]["sha"]
-    outside = http.post(f"{api}/pulls/{number}/comments",
-                        json={"body": "x", "path": "README.md", "line": 1, "commit_id": head})
-    assert outside.status_code == 422
-    assert github.spec_violations == []
-    assert github.spec.used == set(load_allowlist())
+    files = tmp_path / "files"
+    (files / ".github" / "workflows").mkdir(parents=True)
+    (files / ".github" / "workflows" / "ci.yml").write_text("on: [push, workflow_dispatch]\n")
+    with GitHubEmulator(tmp_path / "github") as github:
+        github.add_token(BOT_TOKEN, "github-actions[bot]", type="Bot", permissions={"pull-requests": "write"})
+        github.add_token("ghs_all", "github-actions[bot]", type="Bot", permissions={"contents": "write",
+                                                                                     "actions": "write"})
+        github.add_token("ghp_reader", "reader")
+        github.create_repo(REPO, files)
+        http, api = session("ghs_all"), f"{github.api_url}/repos/{REPO}"
+        assert http.delete(f"{api}/git/refs/heads/no-such-branch").status_code == 422
+        push_branch(github, tmp_path, "feature", {"a.txt": "a\n"})
+        number = http.post(f"{api}/pulls", json={"title": "T", "head": "feature", "base": "main"}).json()["number"]
+        head = http.get(f"{api}/pulls/{number}").json()["head"]["sha"]
+        outside = http.post(f"{api}/pulls/{number}/comments",
+                            json={"body": "x", "path": "README.md", "line": 1, "commit_id": head})
+        assert outside.status_code == 422
+        assert session("ghp_reader").get(f"{api}/collaborators/reader/permission").status_code == 403
+        dispatches = f"{api}/actions/workflows/ci.yml/dispatches"
+        assert http.post(dispatches, json={"ref": "gone"}).status_code == 422
+        assert session(BOT_TOKEN).post(dispatches, json={"ref": "main"}).status_code == 403
+        assert github.spec_violations == []
+        assert github.spec.used == set(load_allowlist())

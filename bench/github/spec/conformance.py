@@ -86,25 +86,30 @@ class Allowed:
     """The problem's text, shell-style wildcards."""
     reason: str
     status: int | None = None
+    message: str | None = None
+    """The answer's ``message`` (GitHub's error text), shell-style wildcards; None: any answer."""
 
-    def excuses(self, operation: str, status: int, problem: str) -> bool:
+    def excuses(self, operation: str, status: int, problem: str, message: str) -> bool:
         return fnmatch.fnmatchcase(operation, self.operation) and self.status in (None, status) \
-            and fnmatch.fnmatchcase(problem, self.problem)
+            and fnmatch.fnmatchcase(problem, self.problem) \
+            and (self.message is None or fnmatch.fnmatchcase(message, self.message))
 
     def __str__(self) -> str:
-        return f"{self.operation} {self.status or '*'}: {self.problem}"
+        said = f" ({self.message})" if self.message else ""
+        return f"{self.operation} {self.status or '*'}{said}: {self.problem}"
 
 
 def load_allowlist(path: Path = ALLOWLIST) -> tuple[Allowed, ...]:
-    """The allowlist file: a list of ``{operation, status?, problem, reason}``, each with its reason."""
+    """The allowlist file: a list of ``{operation, status?, message?, problem, reason}``, each with its reason."""
     entries = yaml.safe_load(path.read_text()) or []
     allowed = []
     for entry in entries:
-        unknown = set(entry) - {"operation", "status", "problem", "reason"}
+        unknown = set(entry) - {"operation", "status", "message", "problem", "reason"}
         if unknown or not str(entry.get("reason", "")).strip():
-            raise ValueError(f"{path}: {entry}: keys are operation, status, problem and reason (required)")
+            raise ValueError(f"{path}: {entry}: keys are operation, status, message, problem and reason "
+                             "(required)")
         allowed.append(Allowed(str(entry["operation"]), str(entry["problem"]), str(entry["reason"]),
-                               entry.get("status")))
+                               entry.get("status"), entry.get("message")))
     return tuple(allowed)
 
 
@@ -132,7 +137,8 @@ class SpecCheck:
         except Exception as error:  # a bug of the check: said, never raised into the server's thread
             operation, problems = "?", [f"the check itself failed: {type(error).__name__}: {error}"]
         CHECKED.set()
-        left = [problem for problem in problems if not self._excused(operation, status, problem)]
+        message = _message(payload)
+        left = [problem for problem in problems if not self._excused(operation, status, problem, message)]
         if left:
             with self._lock:
                 self.violations.append({"method": method, "path": path, "query": query, "status": status,
@@ -154,9 +160,9 @@ class SpecCheck:
                                   sent_body=bool(body.strip()), check_response=answer_is_ours and response_ok)
         return (operation.operation_id if operation else f"{method} {path}"), problems + [str(p) for p in found]
 
-    def _excused(self, operation: str, status: int, problem: str) -> bool:
+    def _excused(self, operation: str, status: int, problem: str, message: str) -> bool:
         for entry in self.allowlist:
-            if entry.excuses(operation, status, problem):
+            if entry.excuses(operation, status, problem, message):
                 with self._lock:
                     self.used.add(entry)
                     USED.add(entry)
@@ -172,6 +178,12 @@ def _json(data: bytes) -> tuple[Any, bool]:
         return json.loads(data), True
     except ValueError:
         return None, False
+
+
+def _message(payload: bytes) -> str:
+    """The ``message`` of an error answer ("" for any other)."""
+    answer, _ = _json(payload)
+    return str(answer.get("message", "")) if isinstance(answer, dict) else ""
 
 
 def unused_allowlist() -> list[Allowed]:
