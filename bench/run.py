@@ -29,6 +29,7 @@ from bench.runner import (
     checkout,
     github_env,
     input_env,
+    job_permissions,
     read_outputs,
     run_container_action,
 )
@@ -41,6 +42,9 @@ BASE_IMAGE = "codeagent-base:bookworm"
 ACTION_IMAGE = os.environ.get("CODEAGENT_IMAGE_TAG", "codeagent-action:bench")
 """The image the bench builds and runs; set CODEAGENT_IMAGE_TAG to keep benches of several checkouts apart."""
 WORKFLOW_TOKEN_LOGIN = "github-actions[bot]"
+EXAMPLE_WORKFLOW = REPO_ROOT / ".github" / "workflows" / "codeagent.yml"
+"""The workflow the README tells users to copy: its ``permissions:`` are the workflow token's unless a
+scenario says ``permissions:``."""
 
 
 def build_image(tag: str = ACTION_IMAGE, base_image: str = BASE_IMAGE) -> str:
@@ -158,8 +162,11 @@ def run_scenario(scenario: Scenario, work_root: Path, image: str = ACTION_IMAGE)
     client = docker.from_env()
     build_images(client, scenario.images)
     with GitHubEmulator(work_root / "github") as github, removing_built_images(client):
+        permissions = scenario.permissions
+        if permissions is None:
+            permissions = job_permissions(EXAMPLE_WORKFLOW)
         for token in tokens:
-            github.add_token(token, WORKFLOW_TOKEN_LOGIN, type="Bot")
+            github.add_token(token, WORKFLOW_TOKEN_LOGIN, type="Bot", permissions=permissions)
         world = seed(github, scenario, WORKFLOW_TOKEN_LOGIN)
         reports = []
         for index, (run, token) in enumerate(zip(runs, tokens), 1):
@@ -341,5 +348,6 @@ def _report(scenario: Scenario, github: GitHubEmulator, world: World, runs: list
         "bench_comment_ids": list(world.bench_comment_ids),
         "unknown_api_requests": list(github.unknown_requests),
         "spec_violations": list(github.spec_violations),
+        "workflow_dispatches": github.dispatches(repository),
         "runs": runs,
     }

@@ -144,6 +144,12 @@ def _chown_tree(root: Path, uid: int) -> None:
             os.chown(os.path.join(directory, name), uid, uid, follow_symlinks=False)
 
 
+def job_permissions(workflow: Path) -> dict[str, str]:
+    """The workflow token's scopes a workflow file's top-level ``permissions:`` gives its jobs."""
+    permissions = (yaml.safe_load(workflow.read_text()) or {}).get("permissions") or {}
+    return {str(scope): str(level) for scope, level in permissions.items()}
+
+
 def input_env(action_yml: Path, given: dict[str, str], expressions: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     """``INPUT_*`` as the runner sets them: every declared input (default applied), names upper-cased, hyphens kept.
 

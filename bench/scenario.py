@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from bench.github.state import PLANS
 from bench.misbehaviour import ScenarioCancel, ScenarioFaults, read_cancel, read_faults
 from bench.toolchain import ScenarioImage, ScenarioIndex, read_images, read_index
 from bench.runner import CHECKOUT_VERSIONS
@@ -23,6 +24,9 @@ WORKSPACE_IN_SANDBOX = "/github/workspace"
 """Where the sandbox sees the checkout: ``{workspace}`` in a model script."""
 
 _ROLE_BY_ASSOCIATION = {"OWNER": "admin", "MEMBER": "write", "COLLABORATOR": "write"}
+SCOPES = ("actions", "attestations", "checks", "contents", "deployments", "discussions", "id-token", "issues",
+          "models", "packages", "pages", "pull-requests", "security-events", "statuses")
+"""The scopes of a job's ``permissions:`` (GitHub's list)."""
 PULL_REQUEST_EVENTS = ("pull_request_review_comment", "pull_request_review")
 """Events that always concern a pull request (the runner checks out its merge ref)."""
 
@@ -134,6 +138,15 @@ class ScenarioRun:
 
 
 @dataclass(frozen=True)
+class RepositorySettings:
+    """How the repository is set up on GitHub beyond its files (``repository_settings``)."""
+
+    private: bool = False
+    plan: str = "free"
+    """The GitHub plan of the account that owns it: free, pro, team or enterprise."""
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One or more runs of the action, described from the outside."""
 
@@ -166,6 +179,11 @@ class Scenario:
     """How the runner's checkout persists the token: actions/checkout ``v4`` or ``v6``."""
     branches: dict[str, tuple[ScenarioCommit, ...]] = field(default_factory=dict)
     """More branches, each started from the default branch with its commits."""
+    settings: RepositorySettings = RepositorySettings()
+    custom_roles: dict[str, str] = field(default_factory=dict)
+    """The owner's custom repository roles: name -> base role (``collaborators`` may name them)."""
+    permissions: dict[str, str] | None = None
+    """The job's ``permissions:`` (the workflow token's); None: the example workflow's."""
 
     @property
     def repo_dir(self) -> Path:
@@ -243,7 +261,29 @@ def load_scenario(path: Path) -> Scenario:
         checkout=_checkout(data.get("checkout", "v4"), f"{path}: checkout"),
         branches={str(name): _commits(commits, f"{path}: branches.{name}")
                   for name, commits in (data.get("branches") or {}).items()},
+        settings=_repository_settings(data.get("repository_settings") or {}, f"{path}: repository_settings"),
+        custom_roles={str(k): str(v) for k, v in (data.get("custom_roles") or {}).items()},
+        permissions=_permissions(data.get("permissions"), f"{path}: permissions"),
     )
+
+
+def _repository_settings(data: dict, where: str) -> RepositorySettings:
+    _only(data, set(RepositorySettings.__dataclass_fields__), where)
+    settings = RepositorySettings(bool(data.get("private", False)), str(data.get("plan", "free")))
+    if settings.plan not in PLANS:
+        raise ValueError(f"{where}: plan {settings.plan!r} is not one of {PLANS}")
+    return settings
+
+
+def _permissions(data: Any, where: str) -> dict[str, str] | None:
+    """A job's ``permissions:`` as a workflow writes it: a map of scopes, ``read-all`` or ``write-all``."""
+    if data is None:
+        return None
+    if data in ("read-all", "write-all"):
+        return {scope: data.removesuffix("-all") for scope in SCOPES}
+    if not isinstance(data, dict) or any(str(v) not in ("read", "write", "none") for v in data.values()):
+        raise ValueError(f"{where}: a map of scopes to read, write or none (or read-all, write-all)")
+    return {str(k): str(v) for k, v in data.items()}
 
 
 def _checkout(value: Any, where: str) -> str:

@@ -45,7 +45,9 @@ class PostedEvent:
 def seed(github: GitHubEmulator, scenario: Scenario, workflow_login: str) -> World:
     """Put the repository, people, issue, thread and pull request in the emulator."""
     repository = scenario.repository
-    github.create_repo(repository, scenario.repo_dir)
+    github.create_repo(repository, scenario.repo_dir, private=scenario.settings.private, plan=scenario.settings.plan)
+    for name, base in scenario.custom_roles.items():
+        github.add_custom_role(repository.split("/")[0], name, base)
     for login, role in scenario.roles().items():
         if login != workflow_login:  # the workflow token shares its login with the bot's comments
             github.set_permission(repository, login, role)

@@ -9,7 +9,7 @@ REPORT_KEYS = {
     "model_requests", "leaked_secrets", "api_requests", "log", "containers_left", "duration_s", "model_s",
     "review_comments", "reviews", "runs", "prompts", "model_request_messages", "first_request_text",
     "bench_comment_ids", "cancel", "transcript_result", "unused_faults", "git_config_left",
-    "unknown_api_requests", "spec_violations",
+    "unknown_api_requests", "spec_violations", "workflow_dispatches",
 }
 RUN_REPORT_KEYS = {
     "exit_code", "outputs", "step_summary", "model_requests", "leaked_secrets", "api_requests", "log",
@@ -199,6 +199,11 @@ def _pull_body_contains(wanted, report, context):
     _contains_all(wanted, report["pulls"][-1]["body"], "the pull request's body", context)
 
 
+def _pull_titles(wanted, report, context):
+    """Each pull request's title, in order."""
+    assert [pull["title"] for pull in report["pulls"]] == wanted, f"{report['pulls']}{context}"
+
+
 def _pull_states(wanted, report, context):
     """Each pull request's state (``open``, ``closed``), in order."""
     assert [pull["state"] for pull in report["pulls"]] == wanted, f"{report['pulls']}{context}"
@@ -268,6 +273,14 @@ def _index_requests(wanted, report, context):
 def _pull_drafts(wanted, report, context):
     """Each pull request's draft flag, in order."""
     assert [pull["draft"] for pull in report["pulls"]] == wanted, f"{report['pulls']}{context}"
+def _workflow_dispatches(wanted, report, context):
+    """``[{workflow, ref}]``: the workflow runs requested through the API, in order and no others; a
+    workflow by its file name (``ci.yml``) or its path."""
+    got = [(d["workflow"], d["ref"]) for d in report["workflow_dispatches"]]
+    assert len(got) == len(wanted), f"dispatches: {got}{context}"
+    for want, (workflow, ref) in zip(wanted, got):
+        assert want["workflow"] in (workflow, workflow.rsplit("/", 1)[-1]) and want["ref"] == ref, \
+            f"dispatches: {got}, wanted {wanted}{context}"
 
 
 def _api_statuses(wanted, report, context):
@@ -287,11 +300,12 @@ CHECKS = {
     "run_results": _run_results, "comment_contains": _comment_contains, "min_edits": _min_edits,
     "max_edit_rate_s": _max_edit_rate_s, "duration_below_s": _duration_below_s, "outputs": _outputs,
     "step_summary_contains": _step_summary_contains, "pull_body_contains": _pull_body_contains,
-    "pull_states": _pull_states, "outputs_match_transcript": _outputs_match_transcript,
+    "pull_states": _pull_states, "pull_titles": _pull_titles, "outputs_match_transcript": _outputs_match_transcript,
     "outputs_match_model": _outputs_match_model,
     "cancel_ends_within_s": _cancel_ends_within_s, "api_statuses": _api_statuses,
     "model_saw": _model_saw, "index_requests": _index_requests, "pull_drafts": _pull_drafts,
     "pull_files_changed": _pull_files_changed, "commit_subjects": _commit_subjects,
+    "workflow_dispatches": _workflow_dispatches,
 }
 
 

@@ -16,12 +16,15 @@ def report(**changes) -> dict:
         "exit_code": 0, "outputs": {"result": "success", "turns": "3", "cost-usd": "0.0123"},
         "step_summary": "## codeagent: success",
         "pulls": [{"state": "closed", "body": "Closes #7\n\nLeft out: x\n\n## Files changed\n\n- `a.py`\n"
-                                               "- ``odd`name.md`` (added)\n\n---\n"}],
+                                               "- ``odd`name.md`` (added)\n\n---\n", "title": "[WIP] Add it",
+                   "draft": False}],
         "branches": [{"name": "codeagent/issue-7", "commits": [{"message": "codeagent: received #7"},
                                                                {"message": "codeagent: Add a helper (#7)\n\nBody"}]}],
         "review_comments": [], "git_config_left": [],
         "issue_comments": [{"id": 1, "issue_number": 7, "author": "octo-owner", "body": "/code"}, PROGRESS],
         "bench_comment_ids": [1], "duration_s": 20.0, "cancel": None,
+        "workflow_dispatches": [{"workflow": ".github/workflows/ci.yml", "ref": "codeagent/issue-7", "inputs": {},
+                                 "actor": "github-actions[bot]"}],
         "transcript_result": {"type": "result", "num_turns": 3, "total_cost_usd": 0.01234},
         "api_requests": [{"method": "POST", "path": "/repos/o/r/issues/7/comments", "status": 502, "time": 1.0},
                          {"method": "POST", "path": "/repos/o/r/issues/7/comments", "status": 201, "time": 2.0},
@@ -43,6 +46,9 @@ def report(**changes) -> dict:
     {"duration_below_s": 21},
     {"pull_files_changed": ["- `a.py`", "- ``odd`name.md`` (added)"]},
     {"commit_subjects": {"codeagent/issue-7": ["received #7", "add a helper"]}},
+    {"workflow_dispatches": [{"workflow": "ci.yml", "ref": "codeagent/issue-7"}]},
+    {"pull_titles": ["[WIP] Add it"], "pull_drafts": [False]},
+    {"workflow_dispatches": [{"workflow": ".github/workflows/ci.yml", "ref": "codeagent/issue-7"}]},
 ])
 def test_a_report_that_holds_passes(expect):
     check_expectations(expect, report())
@@ -64,6 +70,11 @@ def test_a_report_that_holds_passes(expect):
     ({"commit_subjects": {"codeagent/issue-7": ["received #7"]}}, {}),
     ({"commit_subjects": {"codeagent/issue-7": ["received #7", "Body"]}}, {}),
     ({"no_such_check": 1}, {}),
+    ({"workflow_dispatches": [{"workflow": "ci.yml", "ref": "main"}]}, {}),
+    ({"workflow_dispatches": [{"workflow": "lint.yml", "ref": "codeagent/issue-7"}]}, {}),
+    ({"workflow_dispatches": []}, {}),
+    ({"pull_titles": ["Add it"]}, {}),
+    ({"pull_drafts": [True]}, {}),
 ])
 def test_a_report_that_does_not_hold_fails(expect, changes):
     with pytest.raises(AssertionError):
