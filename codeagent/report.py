@@ -27,6 +27,8 @@ SUBJECT_LIMIT = 72
 """Longest commit subject line."""
 WIP_PREFIX = "[WIP] "
 """Title prefix of a pull request that cannot be a draft (private repository on a Free or Pro plan)."""
+NO_DRAFTS = (f"GitHub allows no draft pull requests in this repository (a private repository of a GitHub Free or "
+             f"Pro account), so the pull request is titled `{WIP_PREFIX.strip()} …` until the work is done.")
 SECTION_START, SECTION_END = "<!-- codeagent:start -->", "<!-- codeagent:end -->"
 """The part of a pull request's body the action owns; what people write around it stays."""
 MARKER = "<!-- codeagent: -->"
@@ -240,7 +242,8 @@ def failure_comment(error_title: str, message: str, run_url: str) -> str:
 def work_kept(change: Change | None, pull: PullRequest) -> str:
     if change is None or change.commit is None:
         return "The agent changed no files before it stopped."
-    return f"What it wrote ({plural(len(change.commit.files), 'file')}) is pushed to the draft pull request {pull.html_url}."
+    kind = "draft pull request" if pull.draft else "pull request"
+    return f"What it wrote ({plural(len(change.commit.files), 'file')}) is pushed to the {kind} {pull.html_url}."
 
 
 def setup_failed(result: StepResult, origin: str = "`setup`") -> str:

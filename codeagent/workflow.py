@@ -148,6 +148,8 @@ class Run:
         self.target = target
         self.branches.hand_to_agent(target.branch, target.tip)
         self.progress.pull_request(target.pull.html_url)
+        if target.wip_title and target.new_pull:
+            self.progress.note(report.NO_DRAFTS)
         self.progress.phase(BRANCH_READY, Status.DONE)
         self.log.info(f"branch {target.branch} at {target.tip[:12]}, pull request {target.pull.html_url}")
 
