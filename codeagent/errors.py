@@ -19,6 +19,12 @@ class ConfigError(CodeagentError):
     title = "Invalid configuration"
 
 
+class SubjectNotFound(ConfigError):
+    """A manual run names an issue or pull request the repository does not have."""
+
+    title = "No such issue"
+
+
 class EventError(CodeagentError):
     """The event payload is malformed or misses something the action needs."""
 

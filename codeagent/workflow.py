@@ -17,7 +17,8 @@ from dataclasses import replace
 from codeagent import conversation, report, verify
 from codeagent.agent.base import AgentRun
 from codeagent.changes import Caps, Change, FileChange
-from codeagent.errors import Cancelled, CodeagentError, ConfigError, GitError, GitHubError, SandboxError, SetupError
+from codeagent.errors import (Cancelled, CodeagentError, ConfigError, GitError, GitHubError, SandboxError, SetupError,
+                             SubjectNotFound)
 from codeagent.event import Trigger
 from codeagent.github_types import PullRequest
 from codeagent.log import Log
@@ -115,8 +116,9 @@ class Run:
             issue = self.github.issue(self.trigger.issue_number)
         except GitHubError as error:
             if "404" in str(error):
-                raise ConfigError(f"issue #{self.trigger.issue_number} does not exist in {self.trigger.repository}; "
-                                  "run the workflow again with the number of an open issue or pull request") from None
+                raise SubjectNotFound(f"issue #{self.trigger.issue_number} does not exist in "
+                                      f"{self.trigger.repository}; run the workflow again with the number of an "
+                                      "open issue or pull request") from None
             raise
         return replace(self.trigger, subject=issue, is_pull_request=issue.is_pull_request)
 
@@ -478,7 +480,7 @@ class Run:
         if self.progress.started:
             self.progress.blocked(self.sandbox.usage.blocked)
             self.progress.finish("cancelled" if isinstance(error, Cancelled) else "failure", reason=str(error))
-        else:
+        elif not isinstance(error, SubjectNotFound):  # no comment on an issue that is not there
             try:
                 self.reply(report.failure_comment(error.title, str(error), self.run_url))
             except CodeagentError as second:  # the annotation and the summary still say it
