@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from githubkit_schemas.latest import models
 
-from bench.run import REPO_ROOT, WORKFLOW_TOKEN_LOGIN
+from bench.run import EXAMPLE_WORKFLOW, REPO_ROOT, WORKFLOW_TOKEN_LOGIN
 from bench.github.emulator import GitHubEmulator
 from bench.github.spec.conformance import describe
-from bench.runner import RunnerLayout, checkout, github_env
+from bench.runner import RunnerLayout, checkout, github_env, job_permissions
 from bench.scenario import load_scenario
 from bench.seeding import post_event, seed
 from bench.github.test_emulator import validate
@@ -143,4 +143,36 @@ def test_typos_in_the_new_blocks_are_errors(tmp_path):
     (tmp_path / "scenario.yaml").write_text(
         "repository: o/r\nevent: {name: issue_comment}\nruns: [{event: {name: issue_comment}, modle: []}]\n")
     with pytest.raises(ValueError, match="modle"):
+        load_scenario(tmp_path)
+
+
+def test_a_private_repository_on_a_plan_with_custom_roles(tmp_path, stop):
+    github, scenario, _, posted = seeded(tmp_path / "draft", "draft-refused-private-repo")
+    stop(github)
+    repo = github.state.repo(scenario.repository)
+    assert (repo.private, repo.plan, repo.drafts_allowed) == (True, "free", False)
+    assert posted.payload["repository"]["private"] is True
+    github, scenario, _, _ = seeded(tmp_path / "role", "custom-role-write")
+    stop(github)
+    repo, user = github.state.repo(scenario.repository), github.state.find_user("rel-eng")
+    assert (github.state.role(repo, user), github.state.role_name(repo, user)) == ("write", "release-engineer")
+
+
+def test_the_workflow_tokens_permissions_are_the_scenarios_or_the_example_workflows(tmp_path):
+    assert load_scenario(SCENARIOS / "dispatch-workflows").permissions == {
+        "contents": "write", "issues": "write", "pull-requests": "write", "actions": "write"}
+    assert load_scenario(SCENARIOS / "add-word-count").permissions is None
+    assert job_permissions(EXAMPLE_WORKFLOW) == {"contents": "write", "issues": "write", "pull-requests": "write"}
+    (tmp_path / "scenario.yaml").write_text("repository: o/r\nevent: {name: issue_comment}\npermissions: read-all\n")
+    assert load_scenario(tmp_path).permissions["actions"] == "read"
+
+
+@pytest.mark.parametrize("block, error", [
+    ("repository_settings: {privat: true}", "privat"),
+    ("repository_settings: {private: true, plan: business}", "business"),
+    ("permissions: {actions: admin}", "read, write or none"),
+])
+def test_typos_in_the_repository_blocks_are_errors(tmp_path, block, error):
+    (tmp_path / "scenario.yaml").write_text(f"repository: o/r\nevent: {{name: issue_comment}}\n{block}\n")
+    with pytest.raises(ValueError, match=error):
         load_scenario(tmp_path)

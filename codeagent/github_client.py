@@ -13,6 +13,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from functools import partial, wraps
 from typing import Any, Callable, TypeVar, cast
+from urllib.parse import quote
 
 from github import Auth, Github, GithubException
 from github.GithubObject import NotSet
@@ -29,6 +30,7 @@ RECENT = timedelta(minutes=10)
 """How far back a comment with the same body counts as ours when a retried post looks for it: longer
 than one call can take (see codeagent.github_retry). Our progress and failure comments carry the run's link,
 so another comment with the same text in that window is, in practice, ours."""
+DISPATCHING = "starting a workflow"
 T = TypeVar("T")
 
 
@@ -67,6 +69,8 @@ def explain(action: str, error: GithubException) -> str:
             f"{action}: {message.rstrip('.')}. Enable it under the repository's Settings → Actions → General → "
             "Workflow permissions → \"Allow GitHub Actions to create and approve pull requests\"."
         )
+    if error.status == 403 and action == DISPATCHING:
+        return f"{action}: 403 {message}. Starting a workflow needs `actions: write` in the job's `permissions:`."
     if error.status in (403, 404):
         return (
             f"{action}: {error.status} {message}. The workflow token may lack permissions: the job needs "
@@ -214,9 +218,9 @@ class GitHubClient:
         return [FileChange(f.filename, FILE_STATUS.get(f.status, "modified"), f.previous_filename or None)
                 for f in self._repo.get_pull(number).get_files()]
 
-    @_api_call("starting a workflow")
+    @_api_call(DISPATCHING)
     def dispatch_workflow(self, workflow: str, ref: str) -> str:
-        """Run ``workflow`` (its name, file name or id) on ``ref``; the link to its runs.
+        """Run ``workflow`` (its name, file name or id) on ``ref``; the link to its runs on ``ref``.
 
         Pushes made with the workflow token start no workflow; a dispatch does (it needs
         `permissions: actions: write`)."""
@@ -226,7 +230,10 @@ class GitHubClient:
             raise GitHubError(f"the repository has no workflow named `{workflow}`; fix `dispatch-workflows` (names "
                               "or file names of workflows that declare `workflow_dispatch`)")
         found.create_dispatch(ref, throw=True)
-        return found.html_url
+        # html_url is the workflow file (.../blob/main/.github/workflows/ci.yml); its runs are under actions/.
+        repository_url = found.html_url.split("/blob/", 1)[0]
+        return (f"{repository_url}/actions/workflows/{quote(found.path.rsplit('/', 1)[-1])}"
+                f"?query={quote('branch:' + ref, safe='')}")
 
     @_api_call("reading the pull request")
     def pull_request(self, number: int) -> PullRequest:
