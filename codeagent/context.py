@@ -35,6 +35,9 @@ class RunnerContext:
     gateway_hosts: str = ""
     """`CODEAGENT_GATEWAY_HOSTS`: names the gateway resolves to fixed addresses (the bench's stand-in
     registries); only the runner's environment can set it, never the repository."""
+    sandbox_image: str = ""
+    """`CODEAGENT_SANDBOX_IMAGE`: a released action image names its sandbox image here (by digest);
+    empty in an image built from the Dockerfile, which is its own sandbox."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> RunnerContext:
@@ -55,6 +58,7 @@ class RunnerContext:
             summary_file=path("GITHUB_STEP_SUMMARY"),
             debug=environ.get("RUNNER_DEBUG") == "1" or environ.get("ACTIONS_STEP_DEBUG", "").lower() == "true",
             gateway_hosts=environ.get("CODEAGENT_GATEWAY_HOSTS", ""),
+            sandbox_image=environ.get("CODEAGENT_SANDBOX_IMAGE", ""),
         )
 
     @property

@@ -32,6 +32,7 @@ from codeagent.redact import Redactor
 from codeagent.repository import Repository
 from codeagent.sandbox.engine import Engine, Limits
 from codeagent.sandbox.images import choose_image
+from codeagent.sandbox.prefetch import Prefetch
 from codeagent.sandbox.workbench import AgentOptions, AgentSandbox, StateDirs
 from codeagent.settings import SECRET_FIELDS, Settings, input_name, load_settings, read_inputs, unknown_inputs
 from codeagent.workflow import Run
@@ -68,13 +69,15 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
         log.info(f"Nothing to do: {request.reason}")
         write_outputs(context, {"result": "skipped"})
         return EXIT_OK
+    # A released action's sandbox image is pulled while the run checks, acknowledges and branches.
+    released_sandbox = Prefetch(context.sandbox_image).start()
     try:
         settings = read_settings(request, environ, log)
     except Exception as error:
         failure = expected(error, log)
         say_config_failure(request, failure, log)
         return finish(log, context, None, failure)
-    return run(request, settings, log)
+    return run(request, settings, log, released_sandbox)
 
 
 def read_request(context: RunnerContext, environ: Mapping[str, str], log: Log) -> Request | Skip:
@@ -120,7 +123,7 @@ def state(request: Request) -> StateDirs:
     return StateDirs(request.context.state_dir(request.trigger.issue_number))
 
 
-def run(request: Request, settings: Settings, log: Log) -> int:
+def run(request: Request, settings: Settings, log: Log, released_sandbox: Prefetch | None = None) -> int:
     """Wire the adapters and run; an unexpected error is logged with its traceback and said."""
     context, trigger = request.context, request.trigger
     redact = Redactor(settings.secrets())
@@ -131,7 +134,7 @@ def run(request: Request, settings: Settings, log: Log) -> int:
     signal.signal(signal.SIGTERM, _raise_cancelled)
     workflow = None
     try:
-        workflow = wire(request, settings, github, redact, log)
+        workflow = wire(request, settings, github, redact, log, released_sandbox or Prefetch(""))
         outcome = workflow.execute()
     except Exception as error:
         failure = expected(error, log)
@@ -142,7 +145,8 @@ def run(request: Request, settings: Settings, log: Log) -> int:
     return finish(log, context, outcome, None, redact)
 
 
-def wire(request: Request, settings: Settings, github: GitHubClient, redact: Redactor, log: Log) -> Run:
+def wire(request: Request, settings: Settings, github: GitHubClient, redact: Redactor, log: Log,
+         released_sandbox: Prefetch) -> Run:
     context, trigger, dirs = request.context, request.trigger, state(request)
     identity = Identity(settings.commit_author_name, settings.commit_author_email)
     checkout = Checkout(context.workspace)
@@ -160,7 +164,7 @@ def wire(request: Request, settings: Settings, github: GitHubClient, redact: Red
     options = AgentOptions(settings.agent_model, settings.max_turns, settings.allowed_tools, settings.max_cost_usd,
                            limits, {"codeagent.run": context.run_id})
     sandbox = AgentSandbox(
-        Engine, cli, gateway, dirs, checkout, options, log,
+        lambda: Engine(released_sandbox=released_sandbox), cli, gateway, dirs, checkout, options, log,
         choose_image=lambda engine: choose_image(engine, settings, branches, str(checkout.path), log),
         check_key=lambda: check_key(cli.vendor, secret, settings.base_url(), secret_input, oauth))
     return Run(trigger, settings, github, branches, sandbox, log, context.run_url)

@@ -26,6 +26,7 @@ from docker.types import LogConfig
 
 from codeagent.errors import SandboxError
 from codeagent.sandbox.lines import LineSplitter
+from codeagent.sandbox.prefetch import Prefetch
 
 CLI_DIR = "/opt/codeagent/cli"
 """Where the agent CLIs (and the forwarder) are, in the action image and in any sandbox."""
@@ -104,7 +105,9 @@ class SelfContainer:
 class Engine:
     """The Docker engine the runner gave the action."""
 
-    def __init__(self, client: DockerClient | None = None) -> None:
+    def __init__(self, client: DockerClient | None = None, released_sandbox: Prefetch | None = None) -> None:
+        """``released_sandbox``: a released action's sandbox image, being pulled (none for a Dockerfile build)."""
+        self._released_sandbox = released_sandbox
         try:
             self._docker = client or DockerClient.from_env(timeout=120)
             self._docker.ping()
@@ -117,6 +120,13 @@ class Engine:
     def own_image(self) -> str:
         """The action's image id, or "" outside a container."""
         return self.own.image if self.own else ""
+
+    @property
+    def toolchain_image(self) -> str:
+        """The image with the toolchain and the agent CLIs: a released action's sandbox image (once its
+        background pull is done), else the action's own, which a Dockerfile build makes with both."""
+        released = self._released_sandbox.image() if self._released_sandbox else ""
+        return released or self.own_image
 
     def host_path(self, path: str) -> str:
         """The host path behind ``path`` of this container (itself outside a container)."""

@@ -50,8 +50,9 @@ def choose_image(engine: Engine, settings: Settings, source: DefaultBranch, work
         return SandboxImage(settings.sandbox_image)
     definition = find_devcontainer(source)
     if definition is None:
-        log.info("sandbox image: the action's own (Python, Node.js, build tools)")
-        return SandboxImage(engine.own_image)
+        image = engine.toolchain_image  # a released action's sandbox image, once its background pull is done
+        log.info(f"sandbox image: {image} (the action's toolchain: Python, Node.js, build tools)")
+        return SandboxImage(image)
     return devcontainer_image(engine, definition, source, workspace, log)
 
 

@@ -272,16 +272,16 @@ class AgentSandbox:
                   Mount(str(self.state.repository / "objects"), AGENT_OBJECTS, read_only=True),
                   Mount(str(self.state.home), SANDBOX_HOME),
                   Mount(str(self.state.gateway_socket.parent), GATEWAY_DIR, read_only=True)]
-        if self.image.name != self.action_image:
+        if self.image.name != self.engine.toolchain_image:
             mounts.append(Mount(self._cli_volume_name(), CLI_DIR, read_only=True, volume=True))
         limits = Limits(**{**self.options.limits.__dict__, "timeout_s": timeout_s})
         return ContainerSpec(image=self.image.name, command=wrapped, user=self._user(), workdir=workspace,
                              env=environment, mounts=tuple(mounts), limits=limits, labels=self.options.labels)
 
     def _cli_volume_name(self) -> str:
-        """A project's own image gets the CLIs (and the forwarder) from the action's image, read-only."""
+        """A project's own image gets the CLIs (and the forwarder) from the toolchain image, read-only."""
         if not self._cli_volume:
-            image = self.action_image
+            image = self.engine.toolchain_image
             name = "codeagent-cli-" + image.split(":")[-1][:12]
             self._cli_volume = self.engine.volume_from_image(image, CLI_DIR, name, self.options.labels)
         return self._cli_volume
