@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -102,6 +103,10 @@ static void serve(int listener, const char *gateway_path) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             _exit(1);
         }
+        /* A relay passes each piece on as it comes: without this, Nagle holds a streamed answer's
+           next small write until the client's delayed ACK of the last one (~40 ms). */
+        int yes = 1;
+        setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
         pid_t pid = fork();
         if (pid == 0) {
             close(listener);
