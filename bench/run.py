@@ -23,6 +23,7 @@ from bench.github.emulator import GitHubEmulator
 from bench.leaks import LeakDetector
 from bench.misbehaviour import CancelWatch, install_faults, unused
 from bench.model.server import ModelServer
+from bench.release import ActionImage, pull
 from bench.runner import (
     RunnerLayout,
     build_action_image,
@@ -51,6 +52,13 @@ def build_image(tag: str = ACTION_IMAGE, base_image: str = BASE_IMAGE) -> str:
     """Build the action image from this checkout (the runner builds it per job)."""
     build_action_image(REPO_ROOT, tag, base_image)
     return tag
+
+
+def build(tag: str = ACTION_IMAGE, base_image: str = BASE_IMAGE) -> ActionImage:
+    """`build_image`, timed: the `image: Dockerfile` path."""
+    started = time.monotonic()
+    build_action_image(REPO_ROOT, tag, base_image)
+    return ActionImage(tag, build_s=round(time.monotonic() - started, 2))
 
 
 class ContainerWatch:
@@ -148,8 +156,12 @@ RUN_KEYS = ("exit_code", "outputs", "step_summary", "model_requests", "api_reque
 are every run's, the emulator's state is the final one."""
 
 
-def run_scenario(scenario: Scenario, work_root: Path, image: str = ACTION_IMAGE) -> dict[str, Any]:
-    """Run ``scenario`` end to end (each of its runs in turn, against one emulator) and return the report."""
+def run_scenario(scenario: Scenario, work_root: Path, image: str | ActionImage = ACTION_IMAGE) -> dict[str, Any]:
+    """Run ``scenario`` end to end (each of its runs in turn, against one emulator) and return the report.
+
+    ``image``: a tag the bench built from the Dockerfile, or a released image, pulled first as the
+    runner pulls a ``docker://`` image at the start of the job."""
+    action = pull(image if isinstance(image, ActionImage) else ActionImage(image))
     api_key = "sk-ant-bench-" + secrets.token_hex(16)
     runs = scenario.runs()
     tokens = ["ghs_" + secrets.token_hex(18) for _ in runs]  # a new workflow token per run, as on GitHub
@@ -170,15 +182,15 @@ def run_scenario(scenario: Scenario, work_root: Path, image: str = ACTION_IMAGE)
         world = seed(github, scenario, WORKFLOW_TOKEN_LOGIN)
         reports = []
         for index, (run, token) in enumerate(zip(runs, tokens), 1):
-            bench_run = BenchRun(client, image, github, token, api_key, leak_forms, work_root / f"run-{index}", index)
+            bench_run = BenchRun(client, action, github, token, api_key, leak_forms, work_root / f"run-{index}", index)
             reports.append(bench_run.run(scenario, world, run))
-        return _report(scenario, github, world, reports)
+        return _report(scenario, github, world, reports, action)
 
 
 class BenchRun:
     """One workflow run of a scenario: the event, a fresh checkout, the action container, what it left."""
 
-    def __init__(self, client: docker.DockerClient, image: str, github: GitHubEmulator, token: str, api_key: str,
+    def __init__(self, client: docker.DockerClient, image: ActionImage, github: GitHubEmulator, token: str, api_key: str,
                  leak_forms: dict[str, str], root: Path, number: int) -> None:
         self.client, self.image, self.github, self.token, self.api_key = client, image, github, token, api_key
         self.leak_forms, self.root, self.number = leak_forms, root, number
@@ -202,7 +214,7 @@ class BenchRun:
                            posted.sha, scenario.checkout)
             layout.event_path.write_text(json.dumps(posted.payload, indent=2))
             inputs = {"anthropic-api-key": self.api_key, "anthropic-base-url": model.url, **run.inputs}
-            env, unexpected = input_env(REPO_ROOT / "action.yml", inputs, {"${{github.token}}": self.token})
+            env, unexpected = input_env(self.image.action_yml, inputs, {"${{github.token}}": self.token})
             gh_env, files = github_env(
                 layout, repository=scenario.repository, event_name=run.event.name, actor=run.event.author, sha=sha,
                 api_url=github.api_url, server_url=github.server_url, graphql_url=github.graphql_url,
@@ -210,7 +222,7 @@ class BenchRun:
             )
             faults = install_faults(run.faults, github, model)
             try:
-                action = run_container_action(self.client, self.image, layout, {**env, **gh_env, **runner_env},
+                action = run_container_action(self.client, self.image.ref, layout, {**env, **gh_env, **runner_env},
                                               cancel=cancel.trigger, cancel_after_s=cancel.after_s)
             finally:
                 github.faults.clear()  # a later run meets only its own
@@ -326,13 +338,17 @@ def message_text(message: dict) -> str:
     return "\n".join(parts)
 
 
-def _report(scenario: Scenario, github: GitHubEmulator, world: World, runs: list[dict[str, Any]]) -> dict[str, Any]:
+def _report(scenario: Scenario, github: GitHubEmulator, world: World, runs: list[dict[str, Any]],
+            image: ActionImage) -> dict[str, Any]:
     """The last run's account, the emulator's final state, and every run in order."""
     repository, last = scenario.repository, runs[-1]
     return {
         "scenario": scenario.name,
         "repository": repository,
         **{key: last[key] for key in RUN_KEYS},
+        "action_image": image.ref,
+        "image_build_s": image.build_s,
+        "image_pull_s": image.pull_s,
         "pulls": github.pulls(repository),
         "branches": github.branches(repository),
         "issue_comments": github.comments(repository),

@@ -12,7 +12,9 @@ import tempfile
 import traceback
 from pathlib import Path
 
-from bench.run import ACTION_IMAGE, REPO_ROOT, build_image, run_scenario
+from bench.registry import LocalRegistry
+from bench.release import ActionImage, publish
+from bench.run import ACTION_IMAGE, BASE_IMAGE, REPO_ROOT, build, run_scenario
 from bench.runner import remove_tree
 from bench.scenario import load_scenario
 
@@ -25,13 +27,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--report", type=Path, help="write the JSON report here")
     parser.add_argument("--keep", action="store_true", help="keep the runner's work folder for a look afterwards")
     parser.add_argument("--no-build", action="store_true", help="use the action image as last built")
+    parser.add_argument("--released", action="store_true",
+                        help="the released path: publish both images with scripts/release to a local registry, "
+                             "then pull the action image from docker://localhost:PORT/... and run it")
     return parser.parse_args(argv)
 
 
 def account(report: dict) -> str:
     """A few lines a person reads: result of each run, PRs, commits, comments."""
     runs = report.get("runs") or [report]
-    lines = [f"{f'run {n}: ' if len(runs) > 1 else ''}exit code {run['exit_code']}, "
+    image = report.get("action_image", "")
+    lines = [f"action image {image}: " + (f"pulled in {report['image_pull_s']} s" if report.get("image_pull_s") is not None
+                                           else f"built in {report.get('image_build_s')} s")] if image else []
+    lines += [f"{f'run {n}: ' if len(runs) > 1 else ''}exit code {run['exit_code']}, "
              f"result {run['outputs'].get('result', '-')}, {run['duration_s']} s ({run['model_s']} s in the model), "
              f"{run['model_requests']} model requests"
              + (f", cancelled at {run['cancel']['at_s']} s ({', '.join(run['cancel']['signals'])})"
@@ -68,16 +76,23 @@ def broken_report(name: str, error: str) -> dict:
             "containers_left": [], "duration_s": 0.0, "model_s": 0.0, "prompts": [], "model_request_messages": 0,
             "first_request_text": "", "issue_number": None, "pull_number": None, "bench_comment_ids": [],
             "unknown_api_requests": [], "cancel": None, "transcript_result": None, "unused_faults": [], "runs": [],
-            "user_messages": [], "index_requests": []}
+            "user_messages": [], "index_requests": [], "action_image": "", "image_build_s": None,
+            "image_pull_s": None}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     scenario = load_scenario(args.scenario)
-    image = build_image() if not args.no_build else ACTION_IMAGE
     work_root = Path(tempfile.mkdtemp(prefix=f"codeagent-run-{scenario.name}-"))
     try:
-        report = run_scenario(scenario, work_root, image)
+        if args.released:
+            with LocalRegistry() as registry:  # stopped, and its storage removed, right after the run
+                release = publish(registry, work_root / "release", BASE_IMAGE)
+                print(f"published {release.action_image} and {release.sandbox_image} to the local registry in "
+                      f"{release.publish_s:.1f} s", file=sys.stderr)
+                report = run_scenario(scenario, work_root, release.image)
+        else:
+            report = run_scenario(scenario, work_root, build() if not args.no_build else ActionImage(ACTION_IMAGE))
     except Exception:  # the bench itself broke: still write a complete report
         report = broken_report(scenario.name, traceback.format_exc())
     finally:

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from bench.github.spec.conformance import describe
-from bench.run import REPO_ROOT, build_image, run_scenario
+from bench.release import ActionImage
+from bench.run import REPO_ROOT, build, run_scenario
 from bench.scenario import load_scenario
 from tests.e2e.expectations import REPORT_KEYS, RUN_REPORT_KEYS, check_expectations, check_invariants
 
@@ -38,8 +39,8 @@ SCENARIOS = OURS + [s for s in SHARED if not any(o.name == s.name and _same_scen
 
 
 @pytest.fixture(scope="session")
-def action_image() -> str:
-    return build_image()
+def action_image() -> ActionImage:
+    return build()
 
 
 RUN_PENDING = os.environ.get("CODEAGENT_RUN_PENDING") == "1"
