@@ -141,10 +141,11 @@ CMD ["bash"]
 
 # action: the action alone (released; names its sandbox image at build time).
 FROM os AS action
-ARG SANDBOX_IMAGE=""
-ENV CODEAGENT_SANDBOX_IMAGE=${SANDBOX_IMAGE}
 COPY --from=venv /opt/codeagent/venv /opt/codeagent/venv
 COPY --from=code /opt/codeagent/ /opt/codeagent/
+# Last: each release names another sandbox digest, and nothing above should depend on it.
+ARG SANDBOX_IMAGE=""
+ENV CODEAGENT_SANDBOX_IMAGE=${SANDBOX_IMAGE}
 ENTRYPOINT ["/opt/codeagent/venv/bin/python", "/opt/codeagent/entrypoint.py"]
 
 # full (default): the sandbox plus the action; the action is its own sandbox image.
