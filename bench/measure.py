@@ -114,43 +114,77 @@ def registry_size(host: str, ref: str) -> float:
 def run_summary(report: dict) -> dict:
     """Overhead, requests (besides the progress comment's edits) and the result of one report."""
     progress = {c["id"] for c in report["issue_comments"] if PROGRESS_MARKER in c["body"]}
+    times = [r["time"] for r in report["api_requests"] if "time" in r]
     edits = [r for r in report["api_requests"]
              if r["method"] == "PATCH" and any(r["path"].endswith(f"/issues/comments/{i}") for i in progress)]
     return {"overhead_s": round(report["duration_s"] - report["model_s"], 2), "duration_s": report["duration_s"],
             "model_s": report["model_s"], "requests": len(report["api_requests"]) - len(edits),
             "progress_edits": len(edits), "result": report["outputs"].get("result"),
-            "image_pull_s": report.get("image_pull_s")}
+            "image_pull_s": report.get("image_pull_s"), "first_request_s": min(times) if times else None,
+            "phases": phases(report["step_summary"])}
 
 
-def run_current(runs: int, image: ActionImage, scenario: Path) -> list[dict]:
-    summaries = []
-    for _ in range(runs):
-        work = Path(tempfile.mkdtemp(prefix="codeagent-bench-"))
-        try:
-            summaries.append(run_summary(run_scenario(load_scenario(scenario), work, image)))
-        finally:
-            remove_tree(work)
-        print(f"  {scenario.name}: {summaries[-1]}", file=sys.stderr)
-    return summaries
+def phases(summary: str) -> dict[str, float]:
+    """The step summary's "Phases" table: seconds by phase."""
+    found = {}
+    for line in summary.split("### Phases", 1)[-1].splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[1].endswith(" s"):
+            try:
+                found[cells[0]] = float(cells[1][:-2])
+            except ValueError:
+                continue
+    return found
 
 
-def run_baseline(runs: int, revision: str, python: str) -> list[dict]:
-    """The same scenario with the baseline commit's own bench and image (its Dockerfile, its tag)."""
-    checkout = Path(tempfile.mkdtemp(prefix="codeagent-baseline-src-"))
-    shutil.rmtree(checkout)
-    subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "add", "-q", "--detach", str(checkout), revision],
-                   check=True)
+def run_once(image: ActionImage, scenario: Path, label: str) -> dict:
+    """One run of ``scenario`` with this commit's bench; its summary."""
+    work = Path(tempfile.mkdtemp(prefix="codeagent-bench-"))
     try:
-        tag = f"{ACTION_IMAGE}-baseline"
-        out = subprocess.run([python, "-c", BASELINE_DRIVER, tag, str(checkout / "scenarios" / "add-word-count"),
-                              str(runs)], cwd=checkout, check=True, capture_output=True, text=True,
-                             env={**os.environ, "PYTHONPATH": str(checkout)})
-        summaries = [run_summary(report) for report in json.loads(out.stdout.strip().splitlines()[-1])]
-        for summary in summaries:
-            print(f"  baseline {revision}: {summary}", file=sys.stderr)
-        return summaries
+        summary = run_summary(run_scenario(load_scenario(scenario), work, image))
     finally:
-        subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(checkout)], check=False)
+        remove_tree(work)
+    print(f"  {label}: {summary}", file=sys.stderr)
+    return summary
+
+
+class Baseline:
+    """The baseline commit checked out beside this one (``git worktree add --detach``), run with its own
+    bench and its own image; removed at the end."""
+
+    def __init__(self, revision: str, python: str) -> None:
+        self.revision, self.python = revision, python
+        self.checkout = Path(tempfile.mkdtemp(prefix="codeagent-baseline-src-"))
+
+    def __enter__(self) -> Baseline:
+        self.checkout.rmdir()
+        subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "add", "-q", "--detach", str(self.checkout),
+                        self.revision], check=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(self.checkout)], check=False)
+
+    def run_once(self) -> dict:
+        out = subprocess.run([self.python, "-c", BASELINE_DRIVER, f"{ACTION_IMAGE}-baseline",
+                              str(self.checkout / "scenarios" / "add-word-count"), "1"], cwd=self.checkout, check=True,
+                             capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(self.checkout)})
+        [summary] = [run_summary(report) for report in json.loads(out.stdout.strip().splitlines()[-1])]
+        print(f"  baseline {self.revision}: {summary}", file=sys.stderr)
+        return summary
+
+
+def measure_overhead(runs: int, image: ActionImage, baseline: str, work: Path) -> dict:
+    """This commit (Dockerfile and released path) and the baseline, one run of each in turn, so that
+    the machine's load falls on all three alike."""
+    results: dict[str, list[dict]] = {"current": [], "released": [], "baseline": []}
+    with LocalRegistry() as registry, Baseline(baseline, sys.executable) as old:
+        release = publish(registry, work / "release-overhead", BASE_IMAGE)
+        for _ in range(runs):
+            results["current"].append(run_once(image, SCENARIO, "this commit"))
+            results["released"].append(run_once(release.image, SCENARIO, "this commit, released"))
+            results["baseline"].append(old.run_once())
+    return results
 
 
 def large_scenario(work: Path, files: int = LARGE_FILES) -> Path:
@@ -261,10 +295,11 @@ def table(results: dict, runs: int, baseline: str) -> str:
             rows.append(f"| the same, released image (sandbox pulled in the background; median of {runs}) | "
                         f"{cell(released, 'overhead_s')} (action pulled in {cell(released, 'image_pull_s')}) | | |")
     if "large" in results:
-        large, small = results["large"], results["overhead"]["current"] if "overhead" in results else []
+        large, small = results["large"], results["large_small"]
         ratio = (median([s["overhead_s"] for s in large]) / median([s["overhead_s"] for s in small])
                  if small else float("nan"))
-        rows.append(f"| overhead with {LARGE_FILES:,} more files in the repository (median of {runs}) | "
+        rows.append(f"| overhead with {LARGE_FILES:,} more files in the repository (median of {runs}; the "
+                    f"bundled one {median([s['overhead_s'] for s in small]):.2f} s in the same turns) | "
                     f"{median([s['overhead_s'] for s in large]):.2f} s ({ratio:.2f}× the small one) | | ≤ 1.5× |")
     if "gateway" in results:
         samples = results["gateway"]
@@ -300,15 +335,15 @@ def main(argv: list[str] | None = None) -> int:
         image = build() if {"overhead", "large", "gateway"} & set(sections) else None
         if "images" in sections:
             results["images"] = measure_images(args.runs, work)
-        if "overhead" in sections or "large" in sections:
-            results["overhead"] = {"current": run_current(args.runs, image, SCENARIO)}
         if "overhead" in sections:
-            with LocalRegistry() as registry:
-                release = publish(registry, work / "release-overhead", BASE_IMAGE)
-                results["overhead"]["released"] = run_current(args.runs, release.image, SCENARIO)
-            results["overhead"]["baseline"] = run_baseline(args.runs, args.baseline, sys.executable)
+            results["overhead"] = measure_overhead(args.runs, image, args.baseline, work)
         if "large" in sections:
-            results["large"] = run_current(args.runs, image, large_scenario(work))
+            large = large_scenario(work)
+            results["large"], small = [], []
+            for _ in range(args.runs):  # in turn with the small one, under the same load
+                small.append(run_once(image, SCENARIO, "small repository"))
+                results["large"].append(run_once(image, large, f"{LARGE_FILES:,} more files"))
+            results["large_small"] = small
         if "gateway" in sections:
             results["gateway"] = measure_gateway(image.ref, rounds=args.runs)
     finally:
