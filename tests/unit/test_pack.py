@@ -1,0 +1,56 @@
+"""The packer with real git: only what the agent changed is staged, whatever the repository's size."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from codeagent.sandbox import pack
+
+EXCLUDES = Path(pack.__file__).with_name("never-commit.gitignore")
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def checkout_with_files(root: Path, count: int) -> tuple[Path, str]:
+    workspace = root / "ws"
+    for number in range(count):
+        path = workspace / f"data/d{number % 10}/f{number:04d}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{number}\n")
+    git(workspace, "init", "-q")
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-qm", "base")
+    return workspace, git(workspace, "rev-parse", "HEAD")
+
+
+def arguments(root: Path, workspace: Path, base: str) -> list[str]:
+    out = root / "out"
+    out.mkdir()
+    return ["--base", base, "--workspace", str(workspace), "--objects", str(workspace / ".git" / "objects"),
+            "--out", str(out), "--index", str(workspace / ".git" / "index"), "--excludes", str(EXCLUDES)]
+
+
+def test_only_the_changed_paths_are_staged_not_every_file_of_the_index(tmp_path):
+    workspace, base = checkout_with_files(tmp_path, 500)
+    (workspace / "data/d1/f0001.txt").write_text("changed\n")
+    (workspace / "data/d2/f0002.txt").unlink()
+    (workspace / "new.txt").write_text("new\n")
+    packer = pack.Packer(pack._arguments(arguments(tmp_path, workspace, base)))
+    packer._init()
+    assert sorted(packer._changed_paths()) == ["data/d1/f0001.txt", "data/d2/f0002.txt", "new.txt"]
+
+
+def test_the_bundle_holds_one_commit_with_exactly_the_agents_change(tmp_path):
+    workspace, base = checkout_with_files(tmp_path, 50)
+    (workspace / "data/d3/f0003.txt").write_text("changed\n")
+    (workspace / "added.txt").write_text("added\n")
+    assert pack.main(arguments(tmp_path, workspace, base)) == 0
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    changed = git(workspace, "--git-dir", str(tmp_path / "out" / "pack.git"), "diff", "--name-only", base,
+                  manifest["commit"])
+    assert changed.splitlines() == ["added.txt", "data/d3/f0003.txt"]
