@@ -68,6 +68,16 @@ class ScratchEngine:
                     self._process.wait()
             self._process = None
         if self.root is not None:
-            subprocess.run(["rm", "-rf", "--one-file-system", str(self.root)], check=False)
+            # dockerd leaves its default network namespace bind-mounted under the exec root.
+            for mount in reversed(_mounts_below(self.root)):
+                subprocess.run(["umount", "-l", mount], check=False, capture_output=True)
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
+
+
+def _mounts_below(root: Path) -> list[str]:
+    """Mount points at or below ``root``, in the order they were mounted."""
+    prefix = str(root) + "/"
+    with open("/proc/self/mounts") as mounts:
+        points = [line.split()[1].replace("\\040", " ") for line in mounts]
+    return [point for point in points if point.startswith(prefix)]
