@@ -11,9 +11,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bench.registry import LocalRegistry
-from bench.release import publish
-from bench.run import BASE_IMAGE, REPO_ROOT, run_scenario
+from bench.run import REPO_ROOT
 from bench.scenario import load_scenario
 from tests.e2e.expectations import REPORT_KEYS, check_expectations
 
@@ -23,12 +21,10 @@ SCENARIO = REPO_ROOT / "scenarios" / "add-word-count"
 
 
 @pytest.fixture(scope="module")
-def released(tmp_path_factory):
-    """The bundled scenario, run from a released image; the registry is gone afterwards."""
-    with LocalRegistry() as registry:
-        release = publish(registry, tmp_path_factory.mktemp("release"), BASE_IMAGE)
-        report = run_scenario(load_scenario(SCENARIO), tmp_path_factory.mktemp("released-run"), release.image)
-        yield release, report
+def released(released_run):
+    """(release, report): the bundled scenario run from a released image (started with the session,
+    tests/e2e/conftest.py); the registry is gone afterwards."""
+    return released_run.result()
 
 
 def test_the_released_action_yml_runs_the_published_image(released):
