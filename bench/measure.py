@@ -57,8 +57,8 @@ image = build_image(tag)
 reports = []
 for _ in range(runs):
     report = run_scenario(load_scenario(Path(scenario)), Path(tempfile.mkdtemp(prefix="codeagent-baseline-")), image)
-    reports.append({key: report[key] for key in ("exit_code", "duration_s", "model_s", "api_requests",
-                                                  "issue_comments", "outputs")})
+    reports.append({key: report.get(key) for key in ("exit_code", "duration_s", "model_s", "api_requests",
+                                                      "issue_comments", "outputs", "step_summary")})
 print(json.dumps(reports))
 """
 
@@ -121,7 +121,7 @@ def run_summary(report: dict) -> dict:
             "model_s": report["model_s"], "requests": len(report["api_requests"]) - len(edits),
             "progress_edits": len(edits), "result": report["outputs"].get("result"),
             "image_pull_s": report.get("image_pull_s"), "first_request_s": min(times) if times else None,
-            "phases": phases(report["step_summary"])}
+            "phases": phases(report.get("step_summary") or "")}
 
 
 def phases(summary: str) -> dict[str, float]:
@@ -177,9 +177,11 @@ class Baseline:
 def measure_overhead(runs: int, image: ActionImage, baseline: str, work: Path) -> dict:
     """This commit (Dockerfile and released path) and the baseline, one run of each in turn, so that
     the machine's load falls on all three alike."""
-    results: dict[str, list[dict]] = {"current": [], "released": [], "baseline": []}
+    results: dict = {"current": [], "released": [], "baseline": []}
     with LocalRegistry() as registry, Baseline(baseline, sys.executable) as old:
         release = publish(registry, work / "release-overhead", BASE_IMAGE)
+        results["sizes_mb"] = {"action": registry_size(registry.host, release.action_image),
+                               "sandbox": registry_size(registry.host, release.sandbox_image)}
         for _ in range(runs):
             results["current"].append(run_once(image, SCENARIO, "this commit"))
             results["released"].append(run_once(release.image, SCENARIO, "this commit, released"))
@@ -278,6 +280,10 @@ def table(results: dict, runs: int, baseline: str) -> str:
                  f"({build_s / both_s:.1f}× faster) | | |",
                  f"| compressed size: action image / sandbox image | {images['sizes_mb']['action']:.0f} MB / "
                  f"{images['sizes_mb']['sandbox']:.0f} MB | | |"]
+    if "images" not in results and "sizes_mb" in results.get("overhead", {}):
+        sizes = results["overhead"]["sizes_mb"]
+        rows.append(f"| compressed size: action image / sandbox image | {sizes['action']:.0f} MB / "
+                    f"{sizes['sandbox']:.0f} MB | | |")
     if "overhead" in results:
         overhead = results["overhead"]
         now, released, old = overhead["current"], overhead.get("released", []), overhead.get("baseline", [])
@@ -331,12 +337,16 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"scripts/bench: unknown sections {sorted(unknown)}; known: {', '.join(SECTIONS)}")
     work = Path(tempfile.mkdtemp(prefix="codeagent-measure-"))
     results: dict = {"runs": args.runs, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save = lambda: args.out.with_suffix(".json").write_text(json.dumps(results, indent=2))  # noqa: E731
     try:
         image = build() if {"overhead", "large", "gateway"} & set(sections) else None
         if "images" in sections:
             results["images"] = measure_images(args.runs, work)
+            save()  # each section's samples are kept, whatever happens in a later one
         if "overhead" in sections:
             results["overhead"] = measure_overhead(args.runs, image, args.baseline, work)
+            save()
         if "large" in sections:
             large = large_scenario(work)
             results["large"], small = [], []
@@ -344,14 +354,14 @@ def main(argv: list[str] | None = None) -> int:
                 small.append(run_once(image, SCENARIO, "small repository"))
                 results["large"].append(run_once(image, large, f"{LARGE_FILES:,} more files"))
             results["large_small"] = small
+            save()
         if "gateway" in sections:
             results["gateway"] = measure_gateway(image.ref, rounds=args.runs)
     finally:
         remove_tree(work)
     text = table(results, args.runs, args.baseline)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=2))
+    save()
     print(text)
     return 0
 
