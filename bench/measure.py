@@ -31,7 +31,7 @@ import urllib.request
 from pathlib import Path
 
 from bench.registry import LocalRegistry
-from bench.release import ActionImage, publish
+from bench.release import ActionImage, forget, publish
 from bench.run import ACTION_IMAGE, BASE_IMAGE, REPO_ROOT, build, run_scenario
 from bench.runner import remove_tree
 from bench.scenario import load_scenario
@@ -140,6 +140,8 @@ def phases(summary: str) -> dict[str, float]:
 def run_once(image: ActionImage, scenario: Path, label: str) -> dict:
     """One run of ``scenario`` with this commit's bench; its summary."""
     work = Path(tempfile.mkdtemp(prefix="codeagent-bench-"))
+    if image.pull:  # as on a runner, each job pulls: the engine keeps no tag of it between runs
+        forget(image.ref)
     try:
         summary = run_summary(run_scenario(load_scenario(scenario), work, image))
     finally:
