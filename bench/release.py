@@ -88,7 +88,7 @@ def forget(ref: str, client: docker.DockerClient | None = None) -> None:
     for name in [*image.tags, *image.attrs.get("RepoDigests", [])]:
         if name.startswith(repository + ":") or name.startswith(repository + "@"):
             try:
-                client.images.remove(name, noprune=False)
+                client.images.remove(name, noprune=True)  # the build cache stays
             except ImageNotFound:
                 pass
 
