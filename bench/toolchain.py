@@ -86,22 +86,42 @@ def build_images(client: docker.DockerClient, images: tuple[ScenarioImage, ...])
                                 forcerm=True, labels={IMAGE_LABEL: digest})
 
 
+_running = 0
+"""Scenarios of this process inside `removing_built_images` now (tests/e2e runs several at once)."""
+_before: set[str] = set()
+"""The devcontainer images there were when the first of them started."""
+_running_lock = threading.Lock()
+
+
 @contextmanager
 def removing_built_images(client: docker.DockerClient) -> Iterator[None]:
     """Images the action builds (from a devcontainer's Dockerfile) during the block are removed after it, so
-    each run of a scenario builds its image again and none piles up on the engine."""
-    def built() -> set[str]:
-        return {image.id for image in client.images.list(filters={"label": BUILT_LABEL})}
+    each run of a scenario builds its image again and none piles up on the engine.
 
-    before = built()
+    They are removed when the last of this process's scenarios running at once ends: an image
+    that appeared meanwhile may be another scenario's, built and not yet started (removing it
+    then fails that run)."""
+    global _running, _before
+
+    def built() -> set[str]:
+        # Ids only: listing image objects reads each one, and one removed meanwhile is a 404.
+        return set(client.api.images(quiet=True, filters={"label": BUILT_LABEL}))
+
+    with _running_lock:
+        if _running == 0:
+            _before = built()
+        _running += 1
     try:
         yield
     finally:
-        for image in built() - before:
-            try:
-                client.images.remove(image, force=False, noprune=False)
-            except APIError:  # another bench's run uses it right now: it removes it itself
-                pass
+        with _running_lock:
+            _running -= 1
+            leftover = built() - _before if _running == 0 else set()
+            for image in leftover:
+                try:
+                    client.images.remove(image, force=False, noprune=False)
+                except (APIError, ImageNotFound):  # another bench's run uses it right now: it removes it itself
+                    pass
 
 
 @contextmanager
