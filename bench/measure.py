@@ -44,7 +44,7 @@ BASELINE = "44a539f"
 SECTIONS = ("images", "overhead", "large", "gateway")
 
 BASELINE_DRIVER = """
-import json, sys, tempfile
+import json, shutil, sys, tempfile
 from pathlib import Path
 try:
     from bench.run import build_image, run_scenario
@@ -56,7 +56,11 @@ tag, scenario, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 image = build_image(tag)
 reports = []
 for _ in range(runs):
-    report = run_scenario(load_scenario(Path(scenario)), Path(tempfile.mkdtemp(prefix="codeagent-baseline-")), image)
+    work = Path(tempfile.mkdtemp(prefix="codeagent-baseline-"))
+    try:
+        report = run_scenario(load_scenario(Path(scenario)), work, image)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     reports.append({key: report.get(key) for key in ("exit_code", "duration_s", "model_s", "api_requests",
                                                       "issue_comments", "outputs", "step_summary")})
 print(json.dumps(reports))
