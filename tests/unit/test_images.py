@@ -16,6 +16,7 @@ from codeagent.settings import Settings
 
 class FakeEngine:
     own_image = "sha256:action"
+    toolchain_image = own_image  # no released sandbox image: the action's own has the toolchain
 
     def __init__(self, images: dict[str, dict[str, str]] | None = None) -> None:
         self.images = dict(images or {})
