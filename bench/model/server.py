@@ -1,11 +1,12 @@
-"""A scripted Anthropic Messages API on loopback, for driving the real Claude Code CLI.
+"""A scripted model on loopback, for driving the real agent CLIs: Claude Code, Codex, Gemini CLI.
 
-The CLI is pointed at it with ``ANTHROPIC_BASE_URL``. Requests that carry tools are
-turns of the agent loop and are answered from the script, one turn each; requests
-without tools (side requests: title generation and the like) get a short text and do
-not advance the script. Streaming answers follow the real event sequence
-(https://docs.anthropic.com/en/api/messages-streaming), so the CLI parses them the
-way it parses the real API's.
+It speaks each vendor's API, chosen by the request's path: the Anthropic Messages API
+(``/v1/messages``), the OpenAI Responses API (``/v1/responses``) and the Gemini API
+(``/v1beta/models/M:streamGenerateContent``); each lives in a wire module (`bench.model.wire`).
+Requests that carry tools are turns of the agent loop and are answered from the script, one turn
+each; requests without tools (side requests: title generation and the like) get a short text and
+do not advance the script. Streaming answers follow each API's real event sequence, so the CLIs
+parse them the way they parse the real API's.
 """
 
 import json
@@ -16,21 +17,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import ModuleType
 from typing import Any
 
-from bench.model.anthropic_wire import error_body, message, new_id, sse_events, usage_for
+from bench.model import anthropic_wire, gemini_wire, openai_wire
+from bench.model.wire import Answer, endpoint
 
 log = logging.getLogger(__name__)
 
 FINAL_TEXT = "I have finished the task."
 SIDE_TEXT = "Scripted answer"
-MODELS = {"data": [{"type": "model", "id": "claude-sonnet-4-5-20250929", "display_name": "Claude Sonnet 4.5",
-                    "created_at": "2025-09-29T00:00:00Z"}],
-          "has_more": False, "first_id": "claude-sonnet-4-5-20250929", "last_id": "claude-sonnet-4-5-20250929"}
-"""``GET /v1/models`` (https://docs.anthropic.com/en/api/models-list): one model, one page."""
-# Headers that carry the Anthropic key itself; the CLI must send it, so finding a
+MODELS = anthropic_wire.MODELS
+WIRES: tuple[ModuleType, ...] = (anthropic_wire, openai_wire, gemini_wire)
+"""The APIs the server speaks; a request's path picks one."""
+# Headers that carry the model key itself; the CLI must send it, so finding a
 # secret there is not a leak.
-AUTH_HEADERS = {"x-api-key", "authorization"}
+AUTH_HEADERS = {"x-api-key", "authorization", "x-goog-api-key"}
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,13 @@ class RecordedRequest:
     other paths."""
     raw: str = field(default="", repr=False)
     """The body as sent."""
+    wire: str = "anthropic"
+    """The vendor whose API the path belongs to (``anthropic``, ``openai``, ``google``)."""
 
 
 @dataclass
 class Fault:
-    """Something that goes wrong on a request to /v1/messages.
+    """Something that goes wrong on a model call (``/v1/messages``, ``/v1/responses``, ``...:streamGenerateContent``).
 
     It hits the Nth request to /v1/messages when ``request`` is set (1-based, side
     requests included); otherwise the request for script ``turn`` when that is set;
@@ -66,15 +70,18 @@ class Fault:
     request: int | None = None
     turn: int | None = None
     status: int | None = None
-    """Answer with this HTTP status and an Anthropic error body (429, 500, 529...)."""
+    """Answer with this HTTP status and the API's error body (429, 500, 529...)."""
     retry_after: float | None = None
     """Seconds for the Retry-After header of a ``status`` answer."""
     delay: float = 0.0
     """Seconds to wait before answering."""
     stream_error: bool = False
-    """Break the stream with an ``error`` event after the first block starts."""
+    """Break the stream after its first block, as each API's clients retry: Anthropic with an ``error``
+    event, OpenAI without ``response.completed``, Gemini without a ``finishReason``."""
     times: int = 1
     """How many matching requests it hits before it is used up."""
+    message: str | None = None
+    """The error message of a ``status`` answer, instead of the API's usual one."""
 
     def matches(self, number: int, turn: int | None) -> bool:
         """Whether this fault hits request ``number`` that would serve ``turn``."""
@@ -101,17 +108,21 @@ class ModelServer:
     """
 
     def __init__(self, script: list[list[dict]], workspace: str,
-                 secrets: dict[str, str] | None = None, host="127.0.0.1", port=0, api_key: str | None = None):
-        """``api_key``: when given, requests with another ``x-api-key`` get a 401, as from Anthropic."""
+                 secrets: dict[str, str] | None = None, host="127.0.0.1", port=0, api_key: str | None = None,
+                 oauth: bool = False):
+        """``api_key``: when given, requests with another key get the API's refusal (a 401 from
+        Anthropic and OpenAI, a 400 from Google); with ``oauth`` it is a subscription token, which
+        Anthropic takes as a bearer token with the OAuth beta."""
         self.script = script
         self.api_key = api_key
+        self.oauth = oauth
         self.workspace = workspace
         self.secrets = dict(secrets or {})
         self.faults: list[Fault] = []
         self.requests: list[RecordedRequest] = []
         self.model_seconds = 0.0
-        self.answered: list[tuple[str, dict, bool]] = []
-        """(model, usage, offered tools) of every answer served whole: what the agent was billed for."""
+        self.answered: list[tuple[ModuleType, str, dict, bool]] = []
+        """(wire, model, usage, offered tools) of every answer served whole: what the agent was billed for."""
         self._lock = threading.Lock()
         self._turn_asked = threading.Condition(self._lock)
         self._messages = 0
@@ -151,14 +162,21 @@ class ModelServer:
             self.secrets[name] = value
 
     def request_count(self) -> int:
-        """How many requests to /v1/messages arrived (faulted ones included)."""
+        """How many model calls arrived (faulted ones included; not token counts or the model list)."""
         with self._lock:
-            return sum(1 for r in self.requests if _endpoint(r.path) == "/v1/messages")
+            return sum(1 for r in self.requests if _wire(r.method, r.path).is_model_call(r.method, r.path))
 
     def wait_for_turn(self, turn: int, timeout: float | None = None) -> bool:
         """Block until a request for script ``turn`` (from 0) arrived, before its answer; False after ``timeout``."""
         with self._turn_asked:
             return self._turn_asked.wait_for(lambda: self._highest_turn_asked >= turn, timeout)
+
+    def model_calls(self) -> list[tuple[ModuleType, dict]]:
+        """(wire, body) of each model call that carried a JSON body, in order."""
+        with self._lock:
+            requests = list(self.requests)
+        return [(_wire(r.method, r.path), r.body) for r in requests
+                if isinstance(r.body, dict) and _wire(r.method, r.path).is_model_call(r.method, r.path)]
 
     def visible_texts(self) -> list[str]:
         """Each request as text, leaving out the headers that carry the key by design."""
@@ -167,14 +185,13 @@ class ModelServer:
 
     def leaked_secrets(self) -> list[str]:
         """Names of secrets whose value appeared in any request's path, body or
-        headers, leaving out the x-api-key and authorization headers, which carry
-        the Anthropic key by design."""
+        headers, leaving out the headers that carry the model key by design."""
         with self._lock:
             seen = "\n".join(_visible_text(r) for r in self.requests)
             return sorted(n for n, v in self.secrets.items() if v and v in seen)
 
-    def _answer(self, body: dict) -> tuple[int | None, Fault | None, list[dict]]:
-        """Pick the answer to a /v1/messages request: (turn, fault, content blocks).
+    def _answer(self, wire: ModuleType, body: dict) -> tuple[int | None, Fault | None, list[dict]]:
+        """Pick the answer to a model call: (turn, fault, content blocks).
 
         Counts the request and uses up the turn and fault it gets.
         """
@@ -188,47 +205,44 @@ class ModelServer:
             if fault:
                 fault.times -= 1
             if fault and fault.breaks_answer:
-                return None, fault, self._blocks(turn)
+                return None, fault, self._blocks(wire, body, turn)
             if turn is not None:
                 self._turns += 1
-        return turn, fault, self._blocks(turn)
+        return turn, fault, self._blocks(wire, body, turn)
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self.requests.append(request)
 
-    def _served(self, answer: dict, has_tools: bool) -> None:
+    def _served(self, wire: ModuleType, answer: Answer, has_tools: bool) -> None:
         with self._lock:
-            self.answered.append((str(answer.get("model") or ""), dict(answer.get("usage") or {}), has_tools))
+            self.answered.append((wire, answer.model, dict(answer.usage), has_tools))
 
     def billed(self) -> dict[str, Any]:
-        """What the answers served come to: agent-loop turns and their cost at codeagent's prices."""
+        """What the answers served come to: agent-loop turns and their cost at codeagent's prices,
+        each priced as its vendor's."""
         from codeagent.gateway.prices import cost_usd
 
         with self._lock:
             answered = list(self.answered)
-        cost = sum(cost_usd("anthropic", model, input_tokens=usage.get("input_tokens", 0),
-                            output_tokens=usage.get("output_tokens", 0),
-                            cache_write_tokens=usage.get("cache_creation_input_tokens", 0),
-                            cache_read_tokens=usage.get("cache_read_input_tokens", 0))
-                   for model, usage, _ in answered)
+        cost = sum(cost_usd(wire.VENDOR, model, **wire.tokens(usage)) for wire, model, usage, _ in answered)
         return {"turns": sum(1 for *_, tools in answered if tools), "cost_usd": cost}
 
     def _add_seconds(self, seconds: float) -> None:
         with self._lock:
             self.model_seconds += seconds
 
-    def _blocks(self, turn: int | None) -> list[dict]:
+    def _blocks(self, wire: ModuleType, body: dict, turn: int | None) -> list[dict]:
         if turn is None:
-            return [{"type": "text", "text": SIDE_TEXT}]
+            return wire.side_blocks(body, SIDE_TEXT)
         if turn >= len(self.script):
             return [{"type": "text", "text": FINAL_TEXT}]
-        return [_with_ids(_substitute(b, self.workspace)) for b in self.script[turn]]
+        return [_substitute(b, self.workspace) for b in self.script[turn]]
 
 
-def _endpoint(path: str) -> str:
-    """``path`` without its query (Claude Code appends ``?beta=true``)."""
-    return path.split("?")[0].rstrip("/")
+def _wire(method: str, path: str, headers: dict[str, str] | None = None) -> ModuleType:
+    """The API a request's path belongs to (Anthropic's for paths none serves, which get its 404)."""
+    return next((wire for wire in WIRES if wire.serves(method, path, headers or {})), anthropic_wire)
 
 
 def _has_tools(body: Any) -> bool:
@@ -253,12 +267,6 @@ def _substitute(value: Any, workspace: str) -> Any:
     return value
 
 
-def _with_ids(block: dict) -> dict:
-    if block["type"] == "tool_use":
-        return {"type": "tool_use", "id": new_id("toolu_"), **block}
-    return block
-
-
 class _Handler(BaseHTTPRequestHandler):
     """Answers one HTTP request on behalf of ``self.server.model``."""
 
@@ -280,10 +288,11 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         raw = self._read_body()
         parsed = _parse_json(raw)
-        turn, respond = self._route(parsed if isinstance(parsed, dict) else {})
+        wire = _wire(self.command, self.path, dict(self.headers))
+        turn, respond = self._route(wire, parsed if isinstance(parsed, dict) else {})
         # Kept before answering, so a client holding its answer finds its request.
         self.server.model._record(RecordedRequest(
-            self.command, self.path, dict(self.headers), parsed, _has_tools(parsed), turn, raw))
+            self.command, self.path, dict(self.headers), parsed, _has_tools(parsed), turn, raw, wire.VENDOR))
         try:
             respond()
         finally:
@@ -293,68 +302,65 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length).decode("utf-8", "replace") if length else ""
 
-    def _route(self, body: dict) -> tuple[int | None, Callable[[], None]]:
+    def _route(self, wire: ModuleType, body: dict) -> tuple[int | None, Callable[[], None]]:
         """The script turn this request gets, if any, and how to answer it."""
-        path = _endpoint(self.path)
-        key = self.server.model.api_key
-        if key is not None and path.startswith("/v1/") and self.headers.get("x-api-key") != key:
-            return None, partial(self._send_json, 401, error_body(401, "invalid x-api-key"))
-        if self.command == "POST" and path == "/v1/messages":
-            turn, fault, blocks = self.server.model._answer(body)
-            return turn, partial(self._send_answer, body, fault, blocks)
-        if self.command == "POST" and path == "/v1/messages/count_tokens":
-            tokens = usage_for(body, [])["input_tokens"]
-            return None, partial(self._send_json, 200, {"input_tokens": tokens})
-        if self.command == "GET" and path == "/v1/models":
-            # What codeagent asks before any branch exists, to check the key.
-            return None, partial(self._send_json, 200, MODELS)
+        path, model = endpoint(self.path), self.server.model
+        if model.api_key is not None and wire.serves(self.command, self.path, dict(self.headers)) and \
+                not wire.authorized(dict(self.headers), self.path, model.api_key, model.oauth):
+            return None, partial(self._send_json, *wire.bad_key())
+        if wire.is_model_call(self.command, self.path):
+            turn, fault, blocks = model._answer(wire, body)
+            return turn, partial(self._send_answer, wire, body, fault, blocks)
+        known = wire.other(self.command, self.path, body)
+        if known is not None:
+            return None, partial(self._send_json, *known)
         if self.command in ("GET", "HEAD") and path in ("", "/api/hello"):
             # HEAD /api/hello is the CLI's connectivity probe (sent unless
             # CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC is set).
             return None, partial(self._send_json, 200, {"status": "ok"})
         log.warning("model server: unknown request %s %s", self.command, self.path)
         text = f"Not found: {self.command} {self.path}"
-        return None, partial(self._send_json, 404, error_body(404, text))
+        return None, partial(self._send_json, 404, wire.error_body(404, text))
 
-    def _send_answer(self, body: dict, fault: Fault | None, blocks: list[dict]) -> None:
+    def _send_answer(self, wire: ModuleType, body: dict, fault: Fault | None, blocks: list[dict]) -> None:
         if fault and fault.delay:
             time.sleep(fault.delay)
         if fault and fault.status:
             headers = {} if fault.retry_after is None else {"retry-after": f"{fault.retry_after:g}"}
-            self._send_json(fault.status, error_body(fault.status), headers)
+            self._send_json(fault.status, wire.error_body(fault.status, fault.message), headers)
             return
-        answer = message(body, blocks)
         broken = bool(fault and fault.stream_error)
+        answer = wire.respond(self.path, body, blocks, broken=broken)
         if not broken:
-            self.server.model._served(answer, _has_tools(body))
-        if body.get("stream"):
-            self._send_sse(sse_events(answer, broken=broken))
+            self.server.model._served(wire, answer, _has_tools(body))
+        if answer.content_type == "application/json":
+            self._send_json(200, json.loads(answer.chunks[0]))
         else:
-            self._send_json(200, answer)
+            self._send_stream(answer.chunks)
 
     def _send_json(self, status: int, payload: Any, headers: dict | None = None) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         for name, value in {"content-type": "application/json",
-                            "request-id": new_id("req_"), **(headers or {})}.items():
+                            "request-id": anthropic_wire.new_id("req_"), **(headers or {})}.items():
             self.send_header(name, value)
         self.send_header("content-length", str(len(data)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
 
-    def _send_sse(self, events: list[tuple[str, dict]]) -> None:
+    def _send_stream(self, chunks: list[bytes]) -> None:
         # No length is known up front for a stream: the body ends when the
         # connection closes, as HTTP/1.1 allows.
         self.close_connection = True
         self.send_response(200)
         self.send_header("content-type", "text/event-stream; charset=utf-8")
         self.send_header("cache-control", "no-cache")
-        self.send_header("request-id", new_id("req_"))
+        self.send_header("request-id", anthropic_wire.new_id("req_"))
         self.send_header("connection", "close")
         self.end_headers()
-        for name, data in events:
-            self.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
+        for chunk in chunks:
+            self.wfile.write(chunk)
             self.wfile.flush()
 
 
