@@ -4,8 +4,9 @@
 #            before the job's first reaction.
 #   sandbox  what the agent works in: a toolchain most projects build and test with
 #            (Python 3 + pip/venv, Node.js 22 LTS + npm + corepack, build-essential, git,
-#            ripgrep, jq, curl, unzip), the agent CLIs and the forwarder. No secret is ever
-#            in it; the action starts it as a sibling container with no network.
+#            ripgrep, jq, curl, unzip), the agent CLIs (Claude Code, Codex CLI, Gemini CLI,
+#            each in /opt/codeagent/cli/<agent>) and the forwarder. No secret is ever in it;
+#            the action starts it as a sibling container with no network.
 #   full     (default) both in one image: what `runs: image: Dockerfile` builds (a fork, a
 #            pinned sha, the local bench), where the action is its own sandbox.
 #
@@ -100,6 +101,53 @@ shutil.copyfileobj(z.open('claude_agent_sdk/_bundled/claude'), open('/out/opt/co
     rm -f /tmp/sdk.whl; \
     HOME=/tmp /out/opt/codeagent/cli/claude --version
 
+# -- cli-codex: the Codex CLI, its static musl binary from npm (no Node needed) -----------
+# @openai/codex is a Node launcher; the binary is in its per-platform package, published as
+# @openai/codex@<version>-linux-<arch>. Kept: bin/codex, codex-path/rg (the binary puts that
+# directory first on the PATH of the commands it runs) and codex-package.json (the layout).
+# Left out: its own sandbox (bwrap; the container is the sandbox), voice and code-mode helpers.
+# Keep in step with bench/clis.py, which reads these ARGs for the bench's own copy.
+FROM os AS cli-codex
+ARG TARGETARCH
+ARG CODEX_VERSION=0.171.0
+ARG CODEX_INTEGRITY_AMD64=sha512-l66NZkQgdk2C3pbcfULDz42yEUB581MVA6I+Y43Wp4OIqEy73HCdmZ0GTjeAHY2ycuH4N00d9VsLrwT1jxshTw==
+ARG CODEX_INTEGRITY_ARM64=sha512-9z17t4bbUJ9UCIb49O4PoA+ki+45q3rd8nZ8PeH6sYnlKkBld/Xpo/OS3h3Ti954+foshX4o7k5TCU8N7zzqQA==
+COPY docker/fetch.py /usr/local/lib/codeagent-fetch.py
+RUN set -eu; \
+    arch="${TARGETARCH:-$(dpkg --print-architecture)}"; \
+    case "$arch" in \
+      amd64) plat=linux-x64;   triple=x86_64-unknown-linux-musl;  sum="$CODEX_INTEGRITY_AMD64" ;; \
+      arm64) plat=linux-arm64; triple=aarch64-unknown-linux-musl; sum="$CODEX_INTEGRITY_ARM64" ;; \
+      *) echo "unsupported architecture: $arch" >&2; exit 1 ;; \
+    esac; \
+    python3 /usr/local/lib/codeagent-fetch.py \
+        "https://registry.npmjs.org/@openai/codex/-/codex-$CODEX_VERSION-$plat.tgz" "$sum" /tmp/codex.tgz; \
+    d=/out/opt/codeagent/cli/codex; mkdir -p $d; \
+    tar -xzf /tmp/codex.tgz -C $d --strip-components=3 --no-same-owner \
+        package/vendor/$triple/bin/codex package/vendor/$triple/codex-path package/vendor/$triple/codex-package.json; \
+    chmod -R a+rX $d; rm -f /tmp/codex.tgz; \
+    HOME=/tmp $d/bin/codex --version
+
+# -- cli-gemini: the Gemini CLI bundle from npm; it runs on the toolchain's Node.js -------
+# `node` beside the bundle is a link to the image's Node.js (the same pinned build); the CLI
+# volume of a project's own image gets the binary itself (copied with links followed), so
+# Gemini CLI runs where the image has no Node.js. package.json is kept: "type": "module".
+# Keep in step with bench/clis.py.
+FROM os AS cli-gemini
+ARG GEMINI_CLI_VERSION=0.61.0
+ARG GEMINI_CLI_INTEGRITY=sha512-dbQ9A0qBtFJNi6XBkHvfZ6Azpn6PNgH/P8h2MZ67RLlX8hSAVjup39CRWqdRxZv7YXIuhrFaytr8y0jKnkoxnQ==
+COPY docker/fetch.py /usr/local/lib/codeagent-fetch.py
+COPY --from=node-dist /out/usr/local/bin/node /usr/local/bin/node
+RUN set -eu; \
+    python3 /usr/local/lib/codeagent-fetch.py \
+        "https://registry.npmjs.org/@google/gemini-cli/-/gemini-cli-$GEMINI_CLI_VERSION.tgz" \
+        "$GEMINI_CLI_INTEGRITY" /tmp/gemini.tgz; \
+    d=/out/opt/codeagent/cli/gemini; mkdir -p $d; \
+    tar -xzf /tmp/gemini.tgz -C $d --strip-components=1 --no-same-owner package/package.json package/bundle; \
+    chmod -R a+rX $d; rm -f /tmp/gemini.tgz; \
+    ln -s /usr/local/bin/node $d/node; \
+    HOME=/tmp GEMINI_CLI_NO_RELAUNCH=true $d/node $d/bundle/gemini.js --version
+
 # -- forward: the sandbox's static TCP -> unix-socket forwarder (runs in any image) -----
 FROM toolchain AS forward
 COPY codeagent/sandbox/forwarder.c /tmp/forwarder.c
@@ -124,11 +172,16 @@ COPY codeagent /opt/codeagent/codeagent
 RUN python3 -m compileall -q /opt/codeagent/codeagent /opt/codeagent/entrypoint.py
 
 # =====================================================================================
-# sandbox: the toolchain, Node.js, the agent CLIs and the forwarder.
+# sandbox: the toolchain, Node.js, the agent CLIs and the forwarder. All three CLIs, each a
+# layer of its own (measured: Claude Code 363 MiB, 165 MiB gzipped; Codex 306/119 MiB; Gemini
+# 94/20 MiB, on the image's Node.js): one image whichever agent a workflow picks, pulled in the
+# background from the action's start, before the agent is known (README, "Agents").
 FROM toolchain AS sandbox
 COPY --from=node-dist /out/ /
-COPY --from=cli-claude /out/ /
 COPY --from=forward /out/ /
+COPY --from=cli-claude /out/ /
+COPY --from=cli-codex /out/ /
+COPY --from=cli-gemini /out/ /
 ENV COREPACK_ENABLE_DOWNLOAD_PROMPT=0 \
     # Yarn from the npm registry, not repo.yarnpkg.com: one host fewer for the egress allowlist.
     COREPACK_NPM_REGISTRY=https://registry.npmjs.org \

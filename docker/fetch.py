@@ -36,7 +36,12 @@ def resolve_pypi(spec: str) -> str:
 
 
 def main() -> None:
-    source, integrity, out = sys.argv[1:4]
+    fetch(*sys.argv[1:4])
+
+
+def fetch(source: str, integrity: str, out: str) -> None:
+    """Download ``source`` to ``out``; exit with a message when its hash is not ``integrity``.
+    (bench/clis.py fetches the bench's own copies of the agent CLIs with it.)"""
     url = resolve_pypi(source) if source.startswith("pypi:") else source
     algo, _, want = integrity.replace(":", "-", 1).partition("-")
     digest = hashlib.new(algo)
