@@ -49,3 +49,39 @@ def run_claude(prompt: str, base_url: str, workspace: Path, home: Path, max_turn
     env = {**claude_env(base_url, home), **(extra_env or {})}
     return subprocess.run(claude_command(prompt, max_turns), cwd=workspace, env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def run_agent(agent: str, prompt: str, base_url: str, workspace: Path, home: Path, max_turns: int = 10,
+              resume: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run Codex or Gemini CLI once in ``workspace``, as codeagent launches it in the sandbox: its own
+    command line, environment and config files (codeagent/agent/), on the bench's copy of the pinned
+    CLI (bench/clis.py) and with ``base_url`` for the gateway."""
+    from codeagent.agent import CLIS
+    from codeagent.agent.base import LaunchRequest
+
+    cli = CLIS[agent]()
+    cli_dir = _cli_dir(home.parent / "cli")
+    request = LaunchRequest(prompt=prompt, model=cli.default_model, max_turns=max_turns, base_url=base_url,
+                            cli_dir=str(cli_dir), home=str(home), workspace=str(workspace), resume=resume)
+    launch = cli.launch(request)
+    for relative, text in launch.files.items():
+        (home / relative).parent.mkdir(parents=True, exist_ok=True)
+        (home / relative).write_text(text)
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8", **launch.env}
+    return subprocess.run(launch.command, cwd=workspace, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+def _cli_dir(directory: Path) -> Path:
+    """A CLI directory laid out as in the image (``codex/``, ``gemini/`` with ``node`` beside the
+    bundle), of links to the bench's copies."""
+    from bench.clis import codex_binary, gemini_command
+
+    node, gemini_js = (Path(path) for path in gemini_command())
+    links = {"codex": codex_binary().parents[1], "gemini/node": node,
+             "gemini/bundle": gemini_js.parent, "gemini/package.json": gemini_js.parents[1] / "package.json"}
+    for relative, target in links.items():
+        (directory / relative).parent.mkdir(parents=True, exist_ok=True)
+        if not (directory / relative).is_symlink():
+            (directory / relative).symlink_to(target)
+    return directory

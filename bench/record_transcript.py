@@ -1,10 +1,11 @@
-"""Record real Claude Code stream-json transcripts for the parser's golden tests.
+"""Record real agent CLI transcripts for the parsers' golden tests.
 
-Runs the bundled CLI against the scripted model server with the add-word-count
-scenario and writes tests/fixtures/transcripts/*.jsonl. Run it again after
-upgrading claude-agent-sdk (which ships the CLI):
+Runs Claude Code (the bundled CLI), Codex and Gemini CLI (the bench's copies of the pinned
+CLIs, bench/clis.py, launched as codeagent launches them) against the scripted model server with
+the add-word-count scenarios and writes tests/fixtures/transcripts/*.jsonl. Run it again after
+upgrading a CLI (claude-agent-sdk, or the Dockerfile's pins):
 
-    .venv/bin/python -m bench.record_transcript
+    .venv/bin/python -m bench.record_transcript [codex gemini ...]
 
 Temporary paths are replaced so the files stay stable: the workspace becomes
 ``/workspace``, the CLI's home ``/home/runner`` and the server ``127.0.0.1:8080``.
@@ -17,8 +18,9 @@ from pathlib import Path
 
 import yaml
 
-from bench.cli import run_claude
+from bench.cli import run_agent, run_claude
 from bench.model.server import Fault, ModelServer
+from codeagent.gateway.server import BUDGET_REFUSAL
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "add-word-count"
@@ -29,6 +31,30 @@ RECORDINGS = {
     "max-turns": (2, [], {}),
     # The model keeps failing: the CLI retries once, then gives up.
     "api-error": (10, [{"status": 500, "times": 100}], {"CLAUDE_CODE_MAX_RETRIES": "1"}),
+}
+
+
+REFUSED = [{"status": 400, "message": BUDGET_REFUSAL, "times": 100}]
+"""Every call answered as the gateway answers one past the budget."""
+TOOL_ERRORS = {
+    "codex": [[{"type": "tool_use", "name": "exec_command", "input": {"cmd": "cat no-such-file"}}],
+              [{"type": "text", "text": "The file is not there."}]],
+    "gemini": [[{"type": "tool_use", "name": "run_shell_command", "input": {"command": "cat no-such-file"}},
+                {"type": "tool_use", "name": "replace", "input": {
+                    "file_path": "{workspace}/textstats/__init__.py", "instruction": "x",
+                    "old_string": "not there", "new_string": "x"}},
+                {"type": "tool_use", "name": "read_file", "input": {"file_path": "{workspace}/missing.txt"}}],
+               [{"type": "text", "text": "All three failed."}]],
+}
+# name: (agent, script (None: the agent's add-word-count scenario's), max turns, Fault arguments)
+AGENT_RECORDINGS = {
+    "codex-add-word-count": ("codex", None, 10, []),
+    "codex-refused": ("codex", None, 10, REFUSED),
+    "codex-tool-errors": ("codex", TOOL_ERRORS["codex"], 10, []),
+    "gemini-add-word-count": ("gemini", None, 10, []),
+    "gemini-refused": ("gemini", None, 10, REFUSED),
+    "gemini-max-turns": ("gemini", None, 2, []),
+    "gemini-tool-errors": ("gemini", TOOL_ERRORS["gemini"], 10, []),
 }
 
 
@@ -62,15 +88,30 @@ def normalize(transcript: str, workspace: Path, home: Path, url: str) -> str:
     return transcript
 
 
-def main() -> int:
-    """Record every transcript in RECORDINGS."""
+def record_agent(agent: str, script: list | None, max_turns: int, faults: list[dict]) -> str:
+    """Run Codex or Gemini CLI once on a copy of the repo; return its stdout, normalized."""
+    scenario = yaml.safe_load((ROOT / "scenarios" / f"{agent}-add-word-count" / "scenario.yaml").read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        workspace, home = Path(tmp) / "workspace", Path(tmp) / "home"
+        shutil.copytree(SCENARIO / "repo", workspace)
+        home.mkdir()
+        with ModelServer(script or scenario["model"], str(workspace)) as server:
+            server.faults.extend(Fault(**fault) for fault in faults)
+            done = run_agent(agent, scenario_prompt(scenario), server.url, workspace, home, max_turns=max_turns)
+        return normalize(done.stdout, workspace, home, server.url)
+
+
+def main(names: list[str]) -> int:
+    """Record the transcripts named (those that start with a name given: ``codex``), or all."""
     TRANSCRIPTS.mkdir(parents=True, exist_ok=True)
-    for name, (max_turns, faults, env) in RECORDINGS.items():
+    wanted = [name for name in [*RECORDINGS, *AGENT_RECORDINGS] if not names or name.startswith(tuple(names))]
+    for name in wanted:
         path = TRANSCRIPTS / f"{name}.jsonl"
-        path.write_text(record(max_turns, faults, env))
+        text = record(*RECORDINGS[name]) if name in RECORDINGS else record_agent(*AGENT_RECORDINGS[name])
+        path.write_text(text)
         print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -20,6 +20,7 @@ import yaml
 from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, SecretStr, ValidationError,
                       ValidationInfo, field_validator, model_validator)
 
+from codeagent.agent import CLIS
 from codeagent.agent.claude import DEFAULT_TOOLS
 from codeagent.errors import ConfigError
 from codeagent.gateway.egress import NetworkMode
@@ -39,7 +40,8 @@ INPUT_ONLY = (*SECRET_FIELDS, "config_file", "trigger_phrase", "anthropic_base_u
 AGENT_SECRETS = {"claude": ("anthropic_api_key", "claude_code_oauth_token"), "codex": ("openai_api_key",),
                  "gemini": ("gemini_api_key",)}
 """The secret inputs each agent can use (one of them is required)."""
-DEFAULT_MODELS = {"claude": "sonnet", "codex": "gpt-5-codex", "gemini": "gemini-2.5-pro"}
+DEFAULT_MODELS = {name: cli.default_model for name, cli in CLIS.items()}
+"""Each agent's model when `model` is empty: one its pinned CLI knows (codeagent/agent/)."""
 
 _MEMORY = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<unit>[bkmg]?)b?", re.IGNORECASE)
 _DOMAIN = re.compile(r"(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", re.IGNORECASE)
@@ -88,7 +90,7 @@ class Settings(BaseModel):
     trigger_phrase: str = "/code"
     """The first word of a comment that starts a run."""
     model: str = ""
-    """The agent's model; empty means its default (`sonnet`, `gpt-5-codex`, `gemini-2.5-pro`)."""
+    """The agent's model; empty means its default (`sonnet`, `gpt-5.5`, `gemini-2.5-pro`)."""
     max_turns: PositiveInt = 30
     """Most agent turns before the agent is stopped."""
     timeout_minutes: PositiveNumber = 30.0

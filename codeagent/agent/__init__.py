@@ -2,8 +2,10 @@
 
 from codeagent.agent.base import AgentCli
 from codeagent.agent.claude import ClaudeCli
+from codeagent.agent.codex import CodexCli
+from codeagent.agent.gemini import GeminiCli
 
-CLIS: dict[str, type[AgentCli]] = {"claude": ClaudeCli}
+CLIS: dict[str, type[AgentCli]] = {"claude": ClaudeCli, "codex": CodexCli, "gemini": GeminiCli}
 """The `agent` input's values, and the CLI each runs."""
 
-__all__ = ["CLIS", "AgentCli", "ClaudeCli"]
+__all__ = ["CLIS", "AgentCli", "ClaudeCli", "CodexCli", "GeminiCli"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, Sequence
 
 from codeagent.gateway import Usage
 from codeagent.sandbox.engine import SandboxExit
@@ -48,7 +48,8 @@ class Transcript(Protocol):
         """Take one line; return what to show in the log for it (plain words, one line each)."""
         ...
 
-    def result(self) -> CliResult:
+    def result(self, stderr: Sequence[str] = ()) -> CliResult:
+        """What the CLI said at its end; ``stderr``: the last lines of its error output."""
         ...
 
 
@@ -80,7 +81,10 @@ class Launch:
 
 
 class AgentCli(Protocol):
-    """One agent CLI: Claude Code, Codex or Gemini CLI."""
+    """One agent CLI: Claude Code, Codex or Gemini CLI.
+
+    Its files are ``<cli_dir>/<name>`` (a file or a directory) in every image that carries it.
+    """
 
     name: str
     """The `agent` input's value: ``claude``, ``codex``, ``gemini``."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from codeagent.agent import sessions
 from codeagent.agent.base import CliResult, Launch, LaunchRequest
@@ -102,11 +102,11 @@ class Transcript:
         handler = self._HANDLERS.get(str(message.get("type")))
         return handler(self, message) if handler else []
 
-    def result(self) -> CliResult:
+    def result(self, stderr: Sequence[str] = ()) -> CliResult:
         """What the last result line said; without one, an error saying the CLI stopped without it."""
         final = self._final
         if final is None:
-            tail = "\n".join(self._other_lines)
+            tail = "\n".join([*self._other_lines, *stderr][-20:])
             return CliResult(session_id=self.session_id,
                              error="Claude Code ended without a result" + (f"; its last output:\n{tail}" if tail else ""))
         is_error = bool(final.get("is_error"))

@@ -39,6 +39,9 @@ CONNECT_TIMEOUT_S = 10.0
 IDLE_TIMEOUT_S = 900.0
 """How long a connection from the sandbox may sit idle between requests."""
 CHUNK = 64 * 1024
+BUDGET_REFUSAL = "codeagent: the budget (max-cost-usd) is reached; no further model calls are made in this run"
+"""The message of the 400 a model call past the budget gets, in the vendor's error shape: every agent CLI
+stops at once on a 400 (a 429 or a 5xx it would retry)."""
 
 
 @dataclass(frozen=True)
@@ -117,8 +120,7 @@ class Gateway:
         model_call = vendor.is_model_call(method, path)
         if model_call and self.ledger.over_budget():
             self.ledger.refuse_over_budget()
-            request.answer(400, vendor.refusal(400, "codeagent: the budget (max-cost-usd) is reached; "
-                                                    "no further model calls are made in this run"))
+            request.answer(400, vendor.refusal(400, BUDGET_REFUSAL))
             return
         meter = vendor.meter(vendor.model_of(path, document)) if model_call else None
         status = self._forward_model_call(request, body, meter)
