@@ -227,12 +227,12 @@ def _anthropic_block(block: Any, metered: Metered) -> None:
 
 
 def _openai(event: dict, metered: Metered) -> None:
-    """Responses API: the final ``response.completed`` carries the output and the usage."""
+    """Responses API (https://platform.openai.com/docs/api-reference/responses-streaming): the final
+    ``response.completed`` carries the output and the usage; an error is an ``error`` event, a
+    ``response.failed`` or, for an HTTP error, the body's ``error`` object."""
     response = event.get("response") if isinstance(event.get("response"), dict) else (
         event if event.get("object") == "response" else None)
-    if event.get("type") == "error" or (isinstance(response, dict) and response.get("error")):
-        error = event.get("error") or (response or {}).get("error") or event
-        metered.error = str(error.get("message") if isinstance(error, dict) else error)
+    metered.error = _openai_error(event, response) or metered.error
     if not isinstance(response, dict) or response.get("status") not in ("completed", "incomplete", None):
         return
     metered.model = str(response.get("model") or metered.model)
@@ -253,6 +253,15 @@ def _openai(event: dict, metered: Metered) -> None:
                                  if isinstance(part, dict) and part.get("type") == "output_text"]
             elif item.get("type") in ("function_call", "custom_tool_call", "local_shell_call"):
                 metered.tool_calls += 1
+
+
+def _openai_error(event: dict, response: dict | None) -> str:
+    if event.get("type") == "error":
+        return str(event.get("message") or event.get("code") or "error")
+    for holder in (event, response or {}):
+        if isinstance(holder.get("error"), dict):
+            return str(holder["error"].get("message") or holder["error"].get("code") or "error")
+    return ""
 
 
 def _google(chunk: dict, metered: Metered) -> None:
