@@ -210,13 +210,21 @@ class Engine:
                                "context and args) on the default branch, or set the `sandbox-image` input; the build's "
                                "output is in the log group \"Set up the project\".")
 
-    def volume_from_image(self, image: str, path: str, name: str, labels: dict[str, str]) -> str:
-        """A named volume holding ``path`` of ``image`` (Docker fills an empty volume from the image)."""
+    def volume_from_image(self, image: str, path: str, name: str, labels: dict[str, str],
+                          entries: tuple[str, ...] = ()) -> str:
+        """A named volume holding ``path`` of ``image``, or only its ``entries`` (files or directories),
+        copied with symbolic links followed: what they point to in ``image`` comes along."""
         self.ensure_image(image)
+        if entries:  # cp(1) of the image itself; the volume is mounted beside ``path``
+            command, target = ["cp", "-RL", *(f"{path}/{entry}" for entry in entries), "/codeagent-volume/"], \
+                "/codeagent-volume"
+        else:  # Docker fills an empty volume from the image
+            command, target = ["true"], path
         try:
-            self._docker.containers.run(image, entrypoint=["true"], volumes={name: {"bind": path, "mode": "rw"}},
+            self._docker.containers.run(image, entrypoint=command[:1], command=command[1:],
+                                        volumes={name: {"bind": target, "mode": "rw"}},
                                         labels={"codeagent.sandbox": "volume", **labels}, remove=True,
-                                        network_mode="none")
+                                        network_mode="none", user="0:0")
         except (APIError, DockerException) as error:
             raise SandboxError(f"cannot copy {path} out of the image {image!r}: {error}. Re-run the job; if it "
                                "fails again, check that the runner's Docker has room for volumes.") from error

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,8 @@ from codeagent.sandbox.results import StepResult
 
 FORWARD_PORT = 3128
 """Where the forwarder listens inside the sandbox (its own network namespace, so never taken)."""
+FORWARDER = "codeagent-forward"
+"""The forwarder's file in the CLI directory."""
 GATEWAY_DIR = "/run/codeagent"
 SANDBOX_HOME = "/tmp/codeagent-home"
 PACKER_OUT = "/codeagent/out"
@@ -210,7 +213,7 @@ class AgentSandbox:
         if shown.over:
             self.log.warning(f"the agent's output had {shown.over:,} more lines than the log shows ({LOG_LINES:,}); "
                              "the transcript file keeps them")
-        return AgentRun(self.cli.title, self.usage, exit_, transcript.result(), request.max_turns,
+        return AgentRun(self.cli.title, self.usage, exit_, transcript.result(exit_.stderr_tail), request.max_turns,
                         transcript_path=self._host_path(self.state.transcript))
 
     def _request(self, prompt: str, resume: str | None) -> LaunchRequest:
@@ -266,7 +269,7 @@ class AgentSandbox:
             **({"IS_SANDBOX": "1"} if self.checkout.owner[0] == 0 else {}),
             **env,
         }
-        wrapped = [f"{CLI_DIR}/codeagent-forward", str(FORWARD_PORT), f"{GATEWAY_DIR}/gateway.sock", "--", *command]
+        wrapped = [f"{CLI_DIR}/{FORWARDER}", str(FORWARD_PORT), f"{GATEWAY_DIR}/gateway.sock", "--", *command]
         workspace = str(self.checkout.path)
         mounts = [Mount(workspace, workspace), Mount(str(self.state.agent_git), f"{workspace}/.git"),
                   Mount(str(self.state.repository / "objects"), AGENT_OBJECTS, read_only=True),
@@ -279,11 +282,13 @@ class AgentSandbox:
                              env=environment, mounts=tuple(mounts), limits=limits, labels=self.options.labels)
 
     def _cli_volume_name(self) -> str:
-        """A project's own image gets the CLIs (and the forwarder) from the toolchain image, read-only."""
+        """A project's own image gets the agent's CLI (with the Node.js Gemini CLI runs on) and the
+        forwarder from the toolchain image, read-only; not the other agents' CLIs. One volume per run:
+        another run on the engine may be using its own."""
         if not self._cli_volume:
-            image = self.engine.toolchain_image
-            name = "codeagent-cli-" + image.split(":")[-1][:12]
-            self._cli_volume = self.engine.volume_from_image(image, CLI_DIR, name, self.options.labels)
+            name = f"codeagent-cli-{self.cli.name}-{uuid.uuid4().hex[:12]}"
+            self._cli_volume = self.engine.volume_from_image(self.engine.toolchain_image, CLI_DIR, name,
+                                                             self.options.labels, entries=(FORWARDER, self.cli.name))
         return self._cli_volume
 
     def _user(self) -> str:
