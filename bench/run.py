@@ -19,6 +19,7 @@ from typing import Any
 import docker
 from docker.errors import NotFound
 
+from bench.agents import wire_agent
 from bench.github.emulator import GitHubEmulator
 from bench.leaks import LeakDetector
 from bench.misbehaviour import CancelWatch, install_faults, unused
@@ -162,7 +163,7 @@ def run_scenario(scenario: Scenario, work_root: Path, image: str | ActionImage =
     ``image``: a tag the bench built from the Dockerfile, or a released image, pulled first as the
     runner pulls a ``docker://`` image at the start of the job."""
     action = pull(image if isinstance(image, ActionImage) else ActionImage(image))
-    api_key = "sk-ant-bench-" + secrets.token_hex(16)
+    api_key = secrets.token_hex(16)  # the agent's key input: its vendor's prefix and this (bench/agents.py)
     runs = scenario.runs()
     tokens = ["ghs_" + secrets.token_hex(18) for _ in runs]  # a new workflow token per run, as on GitHub
     # Each GitHub token in every form it travels in: raw and as the checkout's Basic header.
@@ -203,18 +204,20 @@ class BenchRun:
         first_request = len(github.api_requests())
         # Unique like GitHub's, also across benches running at once: the action labels its sandboxes with it.
         run_id = str(10**10 + secrets.randbelow(9 * 10**10))
-        with ModelServer(run.model, WORKSPACE_IN_SANDBOX, api_key=self.api_key,
-                         secrets={**self.leak_forms, "ANTHROPIC_API_KEY": self.api_key}) as model, \
+        with ModelServer(run.model, WORKSPACE_IN_SANDBOX, secrets=self.leak_forms) as model, \
                 ContainerWatch(self.client, run_id) as watch, CancelWatch(run.cancel, model) as cancel, \
                 serve_index(scenario.package_index) as (index, runner_env):
+            wiring = wire_agent(run.inputs, model.url, self.api_key)
+            model.api_key, model.oauth = wiring.key, wiring.oauth
+            for name, value in wiring.secrets.items():
+                model.add_secret(name, value)
             layout = RunnerLayout(self.root, scenario.repository)
             layout.create()
             ref = posted.ref.removeprefix("refs/heads/")
             sha = checkout(layout, github.clone_url(scenario.repository), github.server_url, self.token, ref,
                            posted.sha, scenario.checkout)
             layout.event_path.write_text(json.dumps(posted.payload, indent=2))
-            inputs = {"anthropic-api-key": self.api_key, "anthropic-base-url": model.url, **run.inputs}
-            env, unexpected = input_env(self.image.action_yml, inputs, {"${{github.token}}": self.token})
+            env, unexpected = input_env(self.image.action_yml, wiring.inputs, {"${{github.token}}": self.token})
             gh_env, files = github_env(
                 layout, repository=scenario.repository, event_name=run.event.name, actor=run.event.author, sha=sha,
                 api_url=github.api_url, server_url=github.server_url, graphql_url=github.graphql_url,
@@ -230,7 +233,7 @@ class BenchRun:
             if unexpected:
                 log = f"Warning: Unexpected input(s) {unexpected!r}\n" + log
             outputs = read_outputs(files["GITHUB_OUTPUT"])
-            leaked = self.leaks(model, watch, layout, files)
+            leaked = self.leaks(model, watch, layout, files, wiring.secrets)
             config_left = git_config_left(layout, action.changed_paths)
             return {
                 "event_name": run.event.name,
@@ -254,9 +257,10 @@ class BenchRun:
             }
 
 
-    def leaks(self, model: ModelServer, watch: ContainerWatch, layout: RunnerLayout, files: dict[str, Path]) -> list[str]:
+    def leaks(self, model: ModelServer, watch: ContainerWatch, layout: RunnerLayout, files: dict[str, Path],
+              model_secrets: dict[str, str]) -> list[str]:
         """Every secret found, in any form, where the agent could have put it or anyone can read it."""
-        detector = LeakDetector({**self.leak_forms, "ANTHROPIC_API_KEY": self.api_key})
+        detector = LeakDetector({**self.leak_forms, **model_secrets})
         detector.scan_all(model.visible_texts())
         detector.scan_all("\n".join(environment.values()) for environment in watch.environments())
         for bare in self.github.root.glob("*/*.git"):
@@ -307,35 +311,20 @@ def transcript_result(path: str) -> dict | None:
 
 
 def _prompts(model: ModelServer) -> dict[str, Any]:
-    """What the model was asked: the first user message of each request, how many messages (and what
-    text) the first agent-loop request carried — a resumed session sends the earlier turns — and every
-    user message of the agent loop (prompts, and tool results: what its commands printed), each once."""
-    bodies = [r.body for r in model.requests if isinstance(r.body, dict) and r.body.get("messages")]
-    agent = [body for body in bodies if body.get("tools")]
-    messages = agent[0]["messages"] if agent else []
-    sent = [message_text(message) for body in agent for message in body["messages"] if message.get("role") == "user"]
+    """What the model was asked: the user prompt of each request, how many messages (and what text)
+    the first agent-loop request carried — a resumed session sends the earlier turns — and every user
+    message of the agent loop (prompts, and tool results: what its commands printed), each once. Each
+    request is read in its own API's shape (messages, input items, contents)."""
+    calls = model.model_calls()
+    agent = [(wire, body) for wire, body in calls if body.get("tools")]
+    messages = agent[0][0].conversation(agent[0][1]) if agent else []
+    sent = [text for wire, body in agent for text in wire.user_texts(body)]
     return {
-        "prompts": [message_text(body["messages"][0]) for body in bodies],
+        "prompts": [wire.prompt(body) for wire, body in calls],
         "model_request_messages": len(messages),
-        "first_request_text": "\n\n".join(message_text(m) for m in messages),
+        "first_request_text": "\n\n".join(messages),
         "user_messages": list(dict.fromkeys(sent)),
     }
-
-
-def message_text(message: dict) -> str:
-    """The text of one Messages API message: text blocks, tool results, tool inputs (as JSON)."""
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    parts = []
-    for block in content or []:
-        if block.get("type") == "text":
-            parts.append(block.get("text", ""))
-        elif block.get("type") == "tool_result":
-            parts.append(message_text({"content": block.get("content")}))
-        elif block.get("type") == "tool_use":
-            parts.append(json.dumps(block.get("input"), ensure_ascii=False))
-    return "\n".join(parts)
 
 
 def _report(scenario: Scenario, github: GitHubEmulator, world: World, runs: list[dict[str, Any]],

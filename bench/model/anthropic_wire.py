@@ -170,6 +170,11 @@ def conversation(body: dict) -> list[str]:
     return [message_text(m) for m in body.get("messages") or [] if isinstance(m, dict)]
 
 
+def user_texts(body: dict) -> list[str]:
+    """The text of each user message: prompts and tool results."""
+    return [message_text(m) for m in body.get("messages") or [] if isinstance(m, dict) and m.get("role") == "user"]
+
+
 def prompt(body: dict) -> str:
     messages = conversation(body)
     return messages[0] if messages else ""

@@ -121,6 +121,11 @@ def conversation(body: dict) -> list[str]:
     return [content_text(content) for content in body.get("contents") or [] if isinstance(content, dict)]
 
 
+def user_texts(body: dict) -> list[str]:
+    """The text of each user content: prompts and function responses."""
+    return [content_text(c) for c in body.get("contents") or [] if isinstance(c, dict) and c.get("role") == "user"]
+
+
 def prompt(body: dict) -> str:
     contents = conversation(body)
     return contents[0] if contents else ""

@@ -97,6 +97,12 @@ def conversation(body: dict) -> list[str]:
     return [item_text(item) for item in body.get("input") or [] if isinstance(item, dict)]
 
 
+def user_texts(body: dict) -> list[str]:
+    """The text of each user message and tool output: prompts and tool results."""
+    return [item_text(item) for item in body.get("input") or [] if isinstance(item, dict) and (
+        item.get("role") == "user" or item.get("type") in ("function_call_output", "custom_tool_call_output"))]
+
+
 def prompt(body: dict) -> str:
     """The user's messages before the model's first output (Codex sends its context, then the prompt)."""
     texts = []

@@ -11,7 +11,8 @@ Each wire module (``anthropic_wire``, ``openai_wire``, ``gemini_wire``) has the 
 * ``side_blocks(body, text)``: the answer to a request without tools;
 * ``respond(path, body, blocks, broken)``: an `Answer` to a model call;
 * ``tokens(usage)``: the answer's usage as codeagent's price table counts it;
-* ``conversation(body)``: each message of a request as text; ``prompt(body)``: its user prompt.
+* ``conversation(body)``: each message of a request as text; ``prompt(body)``: its user prompt;
+  ``user_texts(body)``: its user messages and tool results.
 """
 
 from __future__ import annotations

@@ -139,6 +139,12 @@ def _log_contains(wanted, report, context):
         assert text in report["log"], f"{text!r} not in the log{context}"
 
 
+def _log_lacks(wanted, report, context):
+    """Texts that must not be in the last run's log (a retry that should not have been)."""
+    for text in wanted:
+        assert text not in report["log"], f"{text!r} in the log{context}"
+
+
 def _contains_all(wanted: list[str], text: str, what: str, context: str) -> None:
     """Each text in ``text``, case-insensitive."""
     for expected in wanted:
@@ -296,6 +302,7 @@ CHECKS = {
     "exit_code": _exit_code, "result": _result, "pulls": _pulls, "branches": _branches,
     "model_requests": _model_requests, "resumed": _resumed, "reactions": _reactions,
     "comments_by_action": _comments_by_action, "files": _files, "log_contains": _log_contains,
+    "log_lacks": _log_lacks,
     "branch_commits": _branch_commits, "comments_on": _comments_on, "review_replies": _review_replies,
     "reactions_on_review_comments": _reactions_on_review_comments, "prompt_contains": _prompt_contains,
     "run_results": _run_results, "comment_contains": _comment_contains, "min_edits": _min_edits,
