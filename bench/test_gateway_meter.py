@@ -67,7 +67,7 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
                 pass
 
 
-def run_through_gateway(agent: str, tmp_path: Path, budget: float | None = None):
+def run_through_gateway(agent: str, tmp_path: Path, budget: float | None = None, max_turns: int | None = None):
     """The add-word-count script, by the real CLI, through the gateway: (ledger's usage, model server, stdout)."""
     scenario = yaml.safe_load((ROOT / "scenarios" / f"{agent}-add-word-count" / "scenario.yaml").read_text())
     workspace = tmp_path / "workspace"
@@ -77,7 +77,8 @@ def run_through_gateway(agent: str, tmp_path: Path, budget: float | None = None)
     vendor = VENDORS[CLIS[agent].vendor]
     with ModelServer(scenario["model"], str(workspace), api_key=KEY) as model:
         base = model.url + ("/v1" if vendor.name == "openai" else "")
-        gateway = Gateway(tmp_path / "gw" / "gateway.sock", Upstream(vendor, base, KEY), EgressPolicy(), Ledger(budget))
+        gateway = Gateway(tmp_path / "gw" / "gateway.sock", Upstream(vendor, base, KEY), EgressPolicy(),
+                          Ledger(budget, max_turns=max_turns))
         with gateway:
             bridge = Bridge(gateway.socket_path)
             try:
@@ -122,3 +123,13 @@ def test_past_the_budget_the_gateway_s_refusal_stops_the_cli_at_once(tmp_path, a
     for line in done.stdout.splitlines():
         transcript.feed(line)
     assert "budget (max-cost-usd) is reached" in transcript.result().error
+
+
+def test_codex_which_has_no_turn_limit_of_its_own_is_held_to_max_turns_by_the_gateway(tmp_path):
+    usage, model, done = run_through_gateway("codex", tmp_path, max_turns=2)
+
+    assert done.returncode != 0 and usage.turns == 2 and model.request_count() == 2
+    transcript = CLIS["codex"]().transcript("")
+    for line in done.stdout.splitlines():
+        transcript.feed(line)
+    assert "the turn limit (max-turns) is reached" in transcript.result().error

@@ -157,8 +157,9 @@ def wire(request: Request, settings: Settings, github: GitHubClient, redact: Red
     oauth = secret_input == "claude-code-oauth-token"
     base_url = settings.base_url() or DEFAULT_URLS[cli.vendor]
     policy = EgressPolicy(settings.network, settings.allowed_domains, pinned_hosts(context.gateway_hosts))
-    gateway = Gateway(dirs.gateway_socket, Upstream(VENDORS[cli.vendor], base_url, secret, oauth), policy,
-                      Ledger(settings.max_cost_usd), on_blocked=lambda host, why: log.warning(f"blocked: {why}"))
+    ledger = Ledger(settings.max_cost_usd, max_turns=settings.max_turns)
+    gateway = Gateway(dirs.gateway_socket, Upstream(VENDORS[cli.vendor], base_url, secret, oauth), policy, ledger,
+                      on_blocked=lambda host, why: log.warning(f"blocked: {why}"))
     limits = Limits(settings.sandbox_memory, settings.sandbox_cpus, settings.sandbox_pids, settings.sandbox_tmp_size,
                     settings.timeout_minutes * 60)
     options = AgentOptions(settings.agent_model, settings.max_turns, settings.allowed_tools, settings.max_cost_usd,

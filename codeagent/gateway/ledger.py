@@ -46,8 +46,10 @@ class Usage:
 class Ledger:
     """Thread-safe: each request the gateway serves runs on a thread of its own."""
 
-    def __init__(self, budget_usd: float | None = None, on_change: Callable[[Usage], None] | None = None) -> None:
+    def __init__(self, budget_usd: float | None = None, on_change: Callable[[Usage], None] | None = None,
+                 max_turns: int | None = None) -> None:
         self._budget = budget_usd
+        self._max_turns = max_turns
         self._usage = Usage()
         self._blocked: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -60,6 +62,13 @@ class Ledger:
 
     def refuse_over_budget(self) -> None:
         self._change(budget_reached=True)
+
+    def out_of_turns(self) -> bool:
+        """Whether the next turn of the agent's loop is to be refused: it had `max-turns` already.
+
+        Claude Code and Gemini CLI stop themselves at the limit; Codex has none of its own."""
+        with self._lock:
+            return self._max_turns is not None and self._usage.turns >= self._max_turns
 
     def record(self, metered: Metered, cost: float, agent_turn: bool) -> None:
         """Count one answered model call."""

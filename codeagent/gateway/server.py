@@ -42,6 +42,8 @@ CHUNK = 64 * 1024
 BUDGET_REFUSAL = "codeagent: the budget (max-cost-usd) is reached; no further model calls are made in this run"
 """The message of the 400 a model call past the budget gets, in the vendor's error shape: every agent CLI
 stops at once on a 400 (a 429 or a 5xx it would retry)."""
+TURNS_REFUSAL = "codeagent: the turn limit (max-turns) is reached; no further turns are taken in this run"
+"""The same for a turn of the agent's loop past `max-turns` (side requests still pass)."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,9 @@ class Gateway:
         if model_call and self.ledger.over_budget():
             self.ledger.refuse_over_budget()
             request.answer(400, vendor.refusal(400, BUDGET_REFUSAL))
+            return
+        if model_call and vendor.is_agent_turn(document) and self.ledger.out_of_turns():
+            request.answer(400, vendor.refusal(400, TURNS_REFUSAL))
             return
         meter = vendor.meter(vendor.model_of(path, document)) if model_call else None
         status = self._forward_model_call(request, body, meter)

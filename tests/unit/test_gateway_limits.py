@@ -1,0 +1,66 @@
+"""The gateway in front of the OpenAI and Gemini APIs: the real key put on, the limits kept.
+
+Model calls go over the gateway's unix socket as the sandbox's forwarder sends them, with a
+placeholder key; the scripted model (bench/model/) is the upstream and takes only the real key.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from bench.model.server import ModelServer
+from codeagent.gateway import VENDORS, EgressPolicy, Gateway, Ledger, Upstream
+from codeagent.gateway.server import TURNS_REFUSAL
+
+REAL_KEY = "real-key-" + "r" * 24
+TEXT = [[{"type": "text", "text": "Working."}]] * 3
+CALLS = {
+    "openai": ("/v1/responses", lambda tools: {"model": "gpt-5.5", "stream": True, "input": [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go"}]}],
+        **({"tools": [{"type": "function", "name": "exec_command"}]} if tools else {})},
+        {"authorization": "Bearer sk-codeagent-placeholder"}),
+    "google": ("/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse", lambda tools: {
+        "contents": [{"role": "user", "parts": [{"text": "go"}]}],
+        **({"tools": [{"functionDeclarations": [{"name": "run_shell_command"}]}]} if tools else {})},
+        {"x-goog-api-key": "codeagent-placeholder"}),
+}
+
+
+class UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path) -> None:
+        super().__init__("localhost", timeout=10)
+        self._path = str(path)
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self._path)
+
+
+def call(gateway: Gateway, vendor: str, tools: bool = True) -> tuple[int, str]:
+    path, body, headers = CALLS[vendor]
+    connection = UnixConnection(gateway.socket_path)
+    connection.request("POST", path.removeprefix("/v1") if vendor == "openai" else path, body=json.dumps(body(tools)),
+                       headers={"content-type": "application/json", **headers})
+    response = connection.getresponse()
+    return response.status, response.read().decode()
+
+
+@pytest.mark.parametrize("vendor", ["openai", "google"])
+def test_the_real_key_reaches_the_upstream_and_turns_past_max_turns_are_refused_in_its_shape(tmp_path, vendor):
+    with ModelServer(TEXT, "/ws", api_key=REAL_KEY) as model:
+        base = model.url + ("/v1" if vendor == "openai" else "")
+        with Gateway(tmp_path / "gw.sock", Upstream(VENDORS[vendor], base, REAL_KEY), EgressPolicy(),
+                     Ledger(max_turns=2)) as gateway:
+            answered = [call(gateway, vendor)[0] for _ in range(2)]
+            status, refused = call(gateway, vendor)
+            side_status, _ = call(gateway, vendor, tools=False)
+
+    assert answered == [200, 200] and side_status == 200
+    assert status == 400 and json.loads(refused)["error"]["message"] == TURNS_REFUSAL
+    assert model.request_count() == 3 and gateway.ledger.usage().turns == 2
+    assert not model.leaked_secrets() and all("placeholder" not in json.dumps(dict(r.headers)) for r in model.requests)
