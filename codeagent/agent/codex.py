@@ -4,8 +4,8 @@
 ``turn.started``, ``item.started``/``item.completed`` for each thing the agent does
 (``command_execution``, ``file_change``, ``agent_message``...), ``error`` lines (a retry, a
 failure) and one ``turn.completed`` or ``turn.failed`` at the end. Codex has no limits of its
-own: the gateway counts the turns and the cost and refuses a call past the budget (a 400 in
-OpenAI's shape, which Codex does not retry).
+own: the gateway counts the turns and the cost and refuses a call past `max-turns` or the
+budget (a 400 in OpenAI's shape, which Codex does not retry).
 """
 
 from __future__ import annotations
