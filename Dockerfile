@@ -103,9 +103,11 @@ shutil.copyfileobj(z.open('claude_agent_sdk/_bundled/claude'), open('/out/opt/co
 
 # -- cli-codex: the Codex CLI, its static musl binary from npm (no Node needed) -----------
 # @openai/codex is a Node launcher; the binary is in its per-platform package, published as
-# @openai/codex@<version>-linux-<arch>. Kept: bin/codex, codex-path/rg (the binary puts that
-# directory first on the PATH of the commands it runs) and codex-package.json (the layout).
-# Left out: its own sandbox (bwrap; the container is the sandbox), voice and code-mode helpers.
+# @openai/codex@<version>-linux-<arch>. Kept: bin/codex, bin/codex-code-mode-host (runs the
+# JavaScript tool calls of the "code mode" models, gpt-5.6 and gpt-6: without it they get no
+# tools at all), codex-path/rg (the binary puts that directory first on the PATH of the commands
+# it runs) and codex-package.json (the layout). Left out: its own sandbox (bwrap; the container
+# is the sandbox) and voice.
 # Keep in step with bench/clis.py, which reads these ARGs for the bench's own copy.
 FROM os AS cli-codex
 ARG TARGETARCH
@@ -124,7 +126,8 @@ RUN set -eu; \
         "https://registry.npmjs.org/@openai/codex/-/codex-$CODEX_VERSION-$plat.tgz" "$sum" /tmp/codex.tgz; \
     d=/out/opt/codeagent/cli/codex; mkdir -p $d; \
     tar -xzf /tmp/codex.tgz -C $d --strip-components=3 --no-same-owner \
-        package/vendor/$triple/bin/codex package/vendor/$triple/codex-path package/vendor/$triple/codex-package.json; \
+        package/vendor/$triple/bin/codex package/vendor/$triple/bin/codex-code-mode-host \
+        package/vendor/$triple/codex-path package/vendor/$triple/codex-package.json; \
     chmod -R a+rX $d; rm -f /tmp/codex.tgz; \
     HOME=/tmp $d/bin/codex --version
 

@@ -52,7 +52,7 @@ def run_claude(prompt: str, base_url: str, workspace: Path, home: Path, max_turn
 
 
 def run_agent(agent: str, prompt: str, base_url: str, workspace: Path, home: Path, max_turns: int = 10,
-              resume: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+              resume: str | None = None, timeout: float = 120, model: str = "") -> subprocess.CompletedProcess:
     """Run Codex or Gemini CLI once in ``workspace``, as codeagent launches it in the sandbox: its own
     command line, environment and config files (codeagent/agent/), on the bench's copy of the pinned
     CLI (bench/clis.py) and with ``base_url`` for the gateway."""
@@ -61,7 +61,7 @@ def run_agent(agent: str, prompt: str, base_url: str, workspace: Path, home: Pat
 
     cli = CLIS[agent]()
     cli_dir = _cli_dir(home.parent / "cli")
-    request = LaunchRequest(prompt=prompt, model=cli.default_model, max_turns=max_turns, base_url=base_url,
+    request = LaunchRequest(prompt=prompt, model=model or cli.default_model, max_turns=max_turns, base_url=base_url,
                             cli_dir=str(cli_dir), home=str(home), workspace=str(workspace), resume=resume)
     launch = cli.launch(request)
     for relative, text in launch.files.items():

@@ -59,7 +59,8 @@ def packages() -> dict[str, Package]:
         "codex": Package("codex", codex, f"{REGISTRY}/@openai/codex/-/codex-{codex}-linux-{npm_arch}.tgz",
                          args[f"CODEX_INTEGRITY_{arch.upper()}"],
                          {f"package/vendor/{triple}/{path}": path
-                          for path in ("bin/codex", "codex-path/rg", "codex-package.json")}),
+                          for path in ("bin/codex", "bin/codex-code-mode-host", "codex-path/rg",
+                                       "codex-package.json")}),
         "gemini": Package("gemini-cli", gemini, f"{REGISTRY}/@google/gemini-cli/-/gemini-cli-{gemini}.tgz",
                           args["GEMINI_CLI_INTEGRITY"], {"package/package.json": "package.json",
                                                           "package/bundle/": "bundle/"}),

@@ -97,3 +97,18 @@ def test_a_kept_session_resumes_in_a_fresh_home(workspace, agent):
     conversation = "\n".join(wire.conversation(body))
     assert "Read the module." in conversation and "resumed 51c2" in conversation
     assert "cat textstats/__init__.py" in json.dumps(body) or "textstats/__init__.py" in json.dumps(body)
+
+
+def test_codex_code_mode_models_get_their_tools_through_the_exec_host(workspace):
+    """gpt-5.6 and gpt-6 models call tools from JavaScript (the ``exec`` tool, run by the
+    codex-code-mode-host binary the image carries); their tools come in an ``additional_tools`` item."""
+    script = [[{"type": "tool_use", "name": "exec",
+                "input": "const r = await tools.exec_command({cmd: 'echo hi > hello.txt && cat hello.txt'}); text(r);"}],
+              [{"type": "text", "text": "Wrote hello.txt."}]]
+    with ModelServer(script, str(workspace)) as server:
+        done = run_agent("codex", "Say hi.", server.url, workspace, workspace.parent / "home", model="gpt-6-sol")
+
+    result, log = read("codex", done.stdout, workspace)
+    assert result.finished and "Ran `echo hi > hello.txt && cat hello.txt`" in log, done.stdout
+    assert (workspace / "hello.txt").read_text() == "hi\n"
+    assert [r.turn for r in server.requests] == [0, 1]

@@ -130,9 +130,19 @@ def item_text(item: dict) -> str:
 
 # -- answers -------------------------------------------------------------------------------
 
+def additional_tools(body: dict) -> list[dict]:
+    """The tools of an ``additional_tools`` input item, namespaces opened: what Codex offers its
+    "code mode" models (gpt-5.6, gpt-6), whose one tool is ``exec`` (JavaScript that calls the others)."""
+    tools = [tool for item in body.get("input") or [] if isinstance(item, dict)
+             and item.get("type") == "additional_tools" for tool in item.get("tools") or [] if isinstance(tool, dict)]
+    return [inner for tool in tools for inner in (tool.get("tools") or [] if tool.get("type") == "namespace" else [tool])
+            if isinstance(inner, dict)]
+
+
 def output_items(body: dict, blocks: list[dict]) -> list[dict]:
     """The completed output items for ``blocks``."""
-    custom = {t.get("name") for t in body.get("tools") or [] if isinstance(t, dict) and t.get("type") == "custom"}
+    declared = [*(body.get("tools") or []), *additional_tools(body)]
+    custom = {t.get("name") for t in declared if isinstance(t, dict) and t.get("type") == "custom"}
     items = []
     for block in blocks:
         if block["type"] == "text":

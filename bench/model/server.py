@@ -246,7 +246,9 @@ def _wire(method: str, path: str, headers: dict[str, str] | None = None) -> Modu
 
 
 def _has_tools(body: Any) -> bool:
-    return isinstance(body, dict) and bool(body.get("tools"))
+    """A turn of the agent loop: it offers tools (Codex's code-mode models offer theirs in an
+    ``additional_tools`` input item)."""
+    return isinstance(body, dict) and (bool(body.get("tools")) or bool(openai_wire.additional_tools(body)))
 
 
 def _visible_text(request: RecordedRequest) -> str:

@@ -85,8 +85,15 @@ class Vendor:
         return str(body.get("model") or "") if isinstance(body, dict) else ""
 
     def is_agent_turn(self, body: Any) -> bool:
-        """A turn of the agent's loop (it offers tools), not a side request such as a title."""
-        return isinstance(body, dict) and bool(body.get("tools"))
+        """A turn of the agent's loop (it offers tools), not a side request such as a title.
+
+        Codex offers the tools of its "code mode" models (gpt-5.6, gpt-6) in an input item of
+        type ``additional_tools`` rather than in ``tools``."""
+        if not isinstance(body, dict):
+            return False
+        items = body.get("input") if isinstance(body.get("input"), list) else []
+        return bool(body.get("tools")) or any(isinstance(item, dict) and item.get("type") == "additional_tools"
+                                              for item in items)
 
     def refusal(self, status: int, message: str) -> bytes:
         """An error body in the vendor's own shape, so the CLI reports ``message``."""

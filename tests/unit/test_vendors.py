@@ -96,3 +96,10 @@ def test_current_openai_models_are_priced_and_unknown_ones_at_the_dearest():
     assert price_of("openai", "gpt-5.5").output == 30.0 and price_of("openai", "gpt-5.4-mini").input == 0.75
     assert price_of("openai", "gpt-6-sol") == max((price for _, price in PRICES["openai"]), key=lambda p: p.output)
     assert cost_usd("google", "gemini-2.5-pro", input_tokens=1_000_000, output_tokens=0) == 1.25
+
+
+def test_a_codex_code_mode_request_is_a_turn_of_the_agent_loop():
+    code_mode = {"model": "gpt-6-sol", "input": [{"type": "additional_tools", "role": "developer", "tools": [
+        {"type": "namespace", "name": "functions", "tools": [{"type": "custom", "name": "exec"}]}]}]}
+    assert OPENAI.is_agent_turn(code_mode) and OPENAI.is_agent_turn({"tools": [{"name": "exec_command"}]})
+    assert not OPENAI.is_agent_turn({"input": [{"type": "message", "role": "user", "content": "Title?"}]})
