@@ -176,7 +176,7 @@ RUN python3 -m compileall -q /opt/codeagent/codeagent /opt/codeagent/entrypoint.
 
 # =====================================================================================
 # sandbox: the toolchain, Node.js, the agent CLIs and the forwarder. All three CLIs, each a
-# layer of its own (measured: Claude Code 363 MiB, 165 MiB gzipped; Codex 306/119 MiB; Gemini
+# layer of its own (measured: Claude Code 363 MiB, 165 MiB gzipped; Codex 373/145 MiB; Gemini
 # 94/20 MiB, on the image's Node.js): one image whichever agent a workflow picks, pulled in the
 # background from the action's start, before the agent is known (README, "Agents").
 FROM toolchain AS sandbox
