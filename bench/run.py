@@ -23,7 +23,7 @@ from bench.agents import wire_agent
 from bench.github.emulator import GitHubEmulator
 from bench.leaks import LeakDetector
 from bench.misbehaviour import CancelWatch, install_faults, unused
-from bench.model.server import ModelServer
+from bench.model.server import ModelServer, offers_tools
 from bench.release import ActionImage, pull
 from bench.runner import (
     RunnerLayout,
@@ -316,7 +316,7 @@ def _prompts(model: ModelServer) -> dict[str, Any]:
     message of the agent loop (prompts, and tool results: what its commands printed), each once. Each
     request is read in its own API's shape (messages, input items, contents)."""
     calls = model.model_calls()
-    agent = [(wire, body) for wire, body in calls if body.get("tools")]
+    agent = [(wire, body) for wire, body in calls if offers_tools(body)]
     messages = agent[0][0].conversation(agent[0][1]) if agent else []
     sent = [text for wire, body in agent for text in wire.user_texts(body)]
     return {

@@ -197,7 +197,7 @@ class ModelServer:
         """
         with self._lock:
             self._messages += 1
-            turn = self._turns if _has_tools(body) else None
+            turn = self._turns if offers_tools(body) else None
             if turn is not None and turn > self._highest_turn_asked:
                 self._highest_turn_asked = turn
                 self._turn_asked.notify_all()
@@ -245,7 +245,7 @@ def _wire(method: str, path: str, headers: dict[str, str] | None = None) -> Modu
     return next((wire for wire in WIRES if wire.serves(method, path, headers or {})), anthropic_wire)
 
 
-def _has_tools(body: Any) -> bool:
+def offers_tools(body: Any) -> bool:
     """A turn of the agent loop: it offers tools (Codex's code-mode models offer theirs in an
     ``additional_tools`` input item)."""
     return isinstance(body, dict) and (bool(body.get("tools")) or bool(openai_wire.additional_tools(body)))
@@ -294,7 +294,7 @@ class _Handler(BaseHTTPRequestHandler):
         turn, respond = self._route(wire, parsed if isinstance(parsed, dict) else {})
         # Kept before answering, so a client holding its answer finds its request.
         self.server.model._record(RecordedRequest(
-            self.command, self.path, dict(self.headers), parsed, _has_tools(parsed), turn, raw, wire.VENDOR))
+            self.command, self.path, dict(self.headers), parsed, offers_tools(parsed), turn, raw, wire.VENDOR))
         try:
             respond()
         finally:
@@ -334,7 +334,7 @@ class _Handler(BaseHTTPRequestHandler):
         broken = bool(fault and fault.stream_error)
         answer = wire.respond(self.path, body, blocks, broken=broken)
         if not broken:
-            self.server.model._served(wire, answer, _has_tools(body))
+            self.server.model._served(wire, answer, offers_tools(body))
         if answer.content_type == "application/json":
             self._send_json(200, json.loads(answer.chunks[0]))
         else:

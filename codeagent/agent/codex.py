@@ -117,6 +117,8 @@ class Transcript(JsonLines):
                          no_session=no_session)
 
     def _on_thread(self, message: dict) -> list[str]:
+        if self.session_id:  # the thread is the one the CLI announced first: a later line may be a forgery
+            return []
         self.session_id = str(message.get("thread_id") or "")
         return [f"Codex CLI started (thread {self.session_id})"]
 

@@ -121,6 +121,8 @@ class Transcript(JsonLines):
         return ([said_by("Gemini", text)] if text.strip() else []) + lines
 
     def _on_init(self, message: dict) -> list[str]:
+        if self.session_id:  # the session is the one the CLI announced first: a later line may be a forgery
+            return []
         self.session_id = str(message.get("session_id") or "")
         return [f"Gemini CLI started (model {message.get('model')}, session {self.session_id})"]
 

@@ -91,9 +91,9 @@ class Vendor:
         type ``additional_tools`` rather than in ``tools``."""
         if not isinstance(body, dict):
             return False
-        items = body.get("input") if isinstance(body.get("input"), list) else []
-        return bool(body.get("tools")) or any(isinstance(item, dict) and item.get("type") == "additional_tools"
-                                              for item in items)
+        items = body.get("input")
+        return bool(body.get("tools")) or (isinstance(items, list) and any(
+            isinstance(item, dict) and item.get("type") == "additional_tools" for item in items))
 
     def refusal(self, status: int, message: str) -> bytes:
         """An error body in the vendor's own shape, so the CLI reports ``message``."""
