@@ -51,6 +51,7 @@ class Ledger:
         self._budget = budget_usd
         self._max_turns = max_turns
         self._usage = Usage()
+        self._turns_in_flight = 0
         self._blocked: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._on_change = on_change or (lambda usage: None)
@@ -63,16 +64,27 @@ class Ledger:
     def refuse_over_budget(self) -> None:
         self._change(budget_reached=True)
 
-    def out_of_turns(self) -> bool:
-        """Whether the next turn of the agent's loop is to be refused: it had `max-turns` already.
+    def take_turn(self) -> bool:
+        """Whether a turn of the agent's loop may go to the model: False once it had `max-turns`,
+        counting the turns still being answered, so calls in flight cannot pass the limit together.
+        A turn taken is given back by `record` or `drop_turn`.
 
         Claude Code and Gemini CLI stop themselves at the limit; Codex has none of its own."""
         with self._lock:
-            return self._max_turns is not None and self._usage.turns >= self._max_turns
+            if self._max_turns is not None and self._usage.turns + self._turns_in_flight >= self._max_turns:
+                return False
+            self._turns_in_flight += 1
+            return True
 
-    def record(self, metered: Metered, cost: float, agent_turn: bool) -> None:
-        """Count one answered model call."""
+    def drop_turn(self) -> None:
+        """A turn taken with `take_turn` that ended without an answer to count."""
         with self._lock:
+            self._turns_in_flight -= 1
+
+    def record(self, metered: Metered, cost: float, agent_turn: bool, taken: bool = False) -> None:
+        """Count one answered model call; ``taken``: it had a turn from `take_turn`, given back now."""
+        with self._lock:
+            self._turns_in_flight -= 1 if taken else 0
             usage = self._usage
             text = "".join(metered.text).strip()
             errors = (*usage.upstream_errors, metered.error)[-5:] if metered.error else usage.upstream_errors

@@ -124,15 +124,21 @@ class Gateway:
             self.ledger.refuse_over_budget()
             request.answer(400, vendor.refusal(400, BUDGET_REFUSAL))
             return
-        if model_call and vendor.is_agent_turn(document) and self.ledger.out_of_turns():
+        turn = model_call and vendor.is_agent_turn(document)
+        if turn and not self.ledger.take_turn():
             request.answer(400, vendor.refusal(400, TURNS_REFUSAL))
             return
         meter = vendor.meter(vendor.model_of(path, document)) if model_call else None
-        status = self._forward_model_call(request, body, meter)
+        try:
+            status = self._forward_model_call(request, body, meter)
+        except BaseException:
+            if turn:
+                self.ledger.drop_turn()
+            raise
         if meter is not None:
             metered = meter.finish()
             answered = 200 <= status < 300 and not metered.error
-            self.ledger.record(metered, vendor.cost(metered), answered and vendor.is_agent_turn(document))
+            self.ledger.record(metered, vendor.cost(metered), answered and turn, taken=turn)
 
     def _forward_model_call(self, request: _Handler, body: bytes, meter) -> int:
         """Pass the call on and its answer back; the answer's status (502 when there was none)."""
@@ -148,7 +154,10 @@ class Gateway:
             request.answer(502, self.upstream.vendor.refusal(502, f"codeagent gateway: cannot reach the model API "
                                                                   f"at {base.scheme}://{base.netloc}: {error}"))
             return 502
-        request.relay(response, meter)
+        try:
+            request.relay(response, meter)
+        except OSError:
+            request.close_connection = True  # a side went away mid-answer: what was metered is counted
         return response.status
 
     # -- egress --

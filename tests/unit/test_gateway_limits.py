@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,41 @@ def test_the_real_key_reaches_the_upstream_and_turns_past_max_turns_are_refused_
     assert status == 400 and json.loads(refused)["error"]["message"] == TURNS_REFUSAL
     assert model.request_count() == 3 and gateway.ledger.usage().turns == 2
     assert not model.leaked_secrets() and all("placeholder" not in json.dumps(dict(r.headers)) for r in model.requests)
+
+
+def test_turns_in_flight_count_against_max_turns():
+    """A turn is taken when it is sent, not when its answer ends: a CLI that asks again before the
+    gateway has counted the last answer (or asks twice at once) cannot pass the limit."""
+    ledger = Ledger(max_turns=2)
+
+    taken = [ledger.take_turn() for _ in range(3)]
+    ledger.drop_turn()  # the second ended without an answer (the upstream was out of reach)
+
+    assert taken == [True, True, False]
+    assert ledger.take_turn() and not ledger.take_turn()
+    assert ledger.usage().turns == 0  # nothing answered yet: taking is not counting
+
+
+def test_an_answer_the_cli_hung_up_on_is_counted_all_the_same(tmp_path):
+    """A CLI may close the connection once it has the answer's last event, before the stream's end:
+    the model billed the call, so the ledger counts its turn and tokens (it once missed them)."""
+    path, body, headers = CALLS["openai"]
+    with ModelServer(TEXT, "/ws", api_key=REAL_KEY) as model:
+        with Gateway(tmp_path / "gw.sock", Upstream(VENDORS["openai"], model.url + "/v1", REAL_KEY), EgressPolicy(),
+                     Ledger(max_turns=1)) as gateway:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(str(gateway.socket_path))
+            payload = json.dumps(body(True)).encode()
+            sock.sendall(b"POST /responses HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                         b"Authorization: Bearer sk-codeagent-placeholder\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload))
+            sock.recv(64)  # the status line has come: the answer is on its way
+            sock.close()
+            deadline = time.monotonic() + 10
+            while gateway.ledger.usage().requests == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            status, _ = call(gateway, "openai")
+
+    usage = gateway.ledger.usage()
+    assert (usage.requests, usage.turns) == (1, 1) and usage.output_tokens > 0
+    assert status == 400 and model.request_count() == 1  # max-turns 1: the next turn is refused
