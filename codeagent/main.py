@@ -34,7 +34,8 @@ from codeagent.sandbox.engine import Engine, Limits
 from codeagent.sandbox.images import choose_image
 from codeagent.sandbox.prefetch import Prefetch
 from codeagent.sandbox.workbench import AgentOptions, AgentSandbox, StateDirs
-from codeagent.settings import SECRET_FIELDS, Settings, input_name, load_settings, read_inputs, unknown_inputs
+from codeagent.inputs import load_settings, read_inputs, unknown_inputs
+from codeagent.settings import SECRET_FIELDS, Settings, input_name
 from codeagent.workflow import Run
 
 EXIT_OK, EXIT_FAILURE = 0, 1

@@ -157,7 +157,7 @@ class Gateway:
         try:
             request.relay(response, meter)
         except OSError:
-            request.close_connection = True  # a side went away mid-answer: what was metered is counted
+            request.close_connection = True  # the upstream broke off mid-answer: what was metered is counted
         return response.status
 
     # -- egress --
@@ -315,17 +315,30 @@ class _Handler(BaseHTTPRequestHandler):
         elif not bodiless:
             self.send_header("Content-Length", str(length))
         self.end_headers()
+        listening = True
         try:
             while not bodiless and (data := response.read1(CHUNK)):
                 if meter is not None:
                     meter.feed(data)
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
-                self.wfile.flush()
-            if chunked:
-                self.wfile.write(b"0\r\n\r\n")
+                listening = listening and self._write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+                if not listening and meter is None:
+                    break  # nothing to count: no need to read the rest
+            if chunked and listening:
+                self._write(b"0\r\n\r\n")
         finally:
             if response.will_close or not response.isclosed():
                 self.drop_upstream()
+
+    def _write(self, data: bytes) -> bool:
+        """Send ``data`` to the sandbox; False when it has gone away. A model call's answer is then still
+        read to its end, for the meter: the model bills it whether or not the CLI listened to the end."""
+        try:
+            self.wfile.write(data)
+            self.wfile.flush()
+            return True
+        except OSError:
+            self.close_connection = True
+            return False
 
     def pipe(self, upstream: socket.socket) -> None:
         """Copy bytes both ways between the sandbox and ``upstream`` until either side closes."""

@@ -30,7 +30,7 @@ BUILT_ELSEWHERE = {
     "used_up": "github_retry._primary_pause: 're-run the job after the reset'",
     "pause.gave_up": "github_retry: every Pause's gave_up says 're-run the job'",
     "_MISSING_SECRET[self.agent]": "settings._MISSING_SECRET, tests/unit/test_settings.py",
-    "'\\n'.join(lines)": "settings._describe: one line per problem, each naming the input to fix",
+    "'\\n'.join(lines)": "inputs._describe: one line per problem, each naming the input to fix",
     "message": "report.setup_failed: 'Fix `setup` in .github/codeagent.yml'",
 }
 

@@ -7,7 +7,8 @@ import pytest
 from pydantic import ValidationError
 
 from codeagent.errors import ConfigError
-from codeagent.settings import DEFAULT_TOOLS, Settings, load_settings, memory_bytes, read_inputs, unknown_inputs
+from codeagent.inputs import load_settings, read_inputs, unknown_inputs
+from codeagent.settings import DEFAULT_TOOLS, Settings, memory_bytes
 from tests.unit.golden import FIXTURES
 
 SECRETS = {"github-token": "ghs_workflowtoken", "anthropic-api-key": "sk-ant-key"}
