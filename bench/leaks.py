@@ -11,6 +11,7 @@ repositories, the transcripts, comments and pull request bodies.
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -58,12 +59,28 @@ class LeakDetector:
 
     def scan_files(self, root: Path) -> None:
         """Every file under ``root`` (transcripts, the agent's HOME), read as text."""
-        for path in root.rglob("*") if root.exists() else ():
-            if path.is_file() and not path.is_symlink():
-                try:
-                    self.scan(path.read_bytes()[:32 * 1024 * 1024].decode("utf-8", errors="replace"))
-                except OSError:
-                    continue
+        for path in files_below(root):
+            try:
+                self.scan(path.read_bytes()[:32 * 1024 * 1024].decode("utf-8", errors="replace"))
+            except OSError:
+                continue
+
+
+def files_below(root: Path) -> list[Path]:
+    """Regular files under ``root``, found iteratively (an agent's tree can be thousands of folders deep,
+    deeper than a recursive walk's stack), symlinks not followed."""
+    found, stack = [], [str(root)] if root.is_dir() else []
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        found.append(Path(entry.path))
+        except OSError:
+            continue
+    return found
 
 
 def repository_blobs(bare: Path) -> Iterable[str]:

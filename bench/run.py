@@ -13,6 +13,7 @@ import os
 import secrets
 import threading
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import docker
 from docker.errors import NotFound
 
 from bench.agents import wire_agent
+from bench.canary import Canary
 from bench.github.emulator import GitHubEmulator
 from bench.leaks import LeakDetector
 from bench.misbehaviour import CancelWatch, install_faults, unused
@@ -37,7 +39,7 @@ from bench.runner import (
 )
 from bench.scenario import WORKSPACE_IN_SANDBOX, Scenario, ScenarioRun
 from bench.toolchain import build_images, removing_built_images, serve_index
-from bench.seeding import World, edit_pull_request, post_event, seed
+from bench.seeding import World, apply_edits, edit_pull_request, post_event, seed
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASE_IMAGE = "codeagent-base:bookworm"
@@ -182,29 +184,36 @@ def run_scenario(scenario: Scenario, work_root: Path, image: str | ActionImage =
             github.add_token(token, WORKFLOW_TOKEN_LOGIN, type="Bot", permissions=permissions)
         world = seed(github, scenario, WORKFLOW_TOKEN_LOGIN)
         reports = []
-        for index, (run, token) in enumerate(zip(runs, tokens), 1):
-            bench_run = BenchRun(client, action, github, token, api_key, leak_forms, work_root / f"run-{index}", index)
-            reports.append(bench_run.run(scenario, world, run))
-        return _report(scenario, github, world, reports, action)
+        with (Canary() if scenario.canary else nullcontext()) as canary:
+            root = work_root / "run-1"
+            for index, (run, token) in enumerate(zip(runs, tokens), 1):
+                root = root if run.reuse_workspace else work_root / f"run-{index}"
+                bench_run = BenchRun(client, action, github, token, api_key, leak_forms, root, index, canary)
+                reports.append(bench_run.run(scenario, world, run))
+            return {**_report(scenario, github, world, reports, action), "canary": canary.report() if canary else None}
 
 
 class BenchRun:
     """One workflow run of a scenario: the event, a fresh checkout, the action container, what it left."""
 
     def __init__(self, client: docker.DockerClient, image: ActionImage, github: GitHubEmulator, token: str, api_key: str,
-                 leak_forms: dict[str, str], root: Path, number: int) -> None:
+                 leak_forms: dict[str, str], root: Path, number: int, canary: Canary | None = None) -> None:
         self.client, self.image, self.github, self.token, self.api_key = client, image, github, token, api_key
         self.leak_forms, self.root, self.number = leak_forms, root, number
+        self.canary = canary
 
     def run(self, scenario: Scenario, world: World, run: ScenarioRun) -> dict[str, Any]:
         if run.edit_pull_request is not None:
             edit_pull_request(self.github, scenario.repository, run.edit_pull_request)
         github, posted = self.github, post_event(self.github, scenario, world, run.event)
+        apply_edits(github, scenario, world, run.event)
+        substitutions = {"canary_port": str(self.canary.port)} if self.canary else {}
         self.github_repository = scenario.repository
         first_request = len(github.api_requests())
         # Unique like GitHub's, also across benches running at once: the action labels its sandboxes with it.
         run_id = str(10**10 + secrets.randbelow(9 * 10**10))
-        with ModelServer(run.model, WORKSPACE_IN_SANDBOX, secrets=self.leak_forms) as model, \
+        with ModelServer(run.model, WORKSPACE_IN_SANDBOX, secrets=self.leak_forms,
+                         substitutions=substitutions) as model, \
                 ContainerWatch(self.client, run_id) as watch, CancelWatch(run.cancel, model) as cancel, \
                 serve_index(scenario.package_index) as (index, runner_env):
             wiring = wire_agent(run.inputs, model.url, self.api_key)
@@ -269,6 +278,8 @@ class BenchRun:
         detector.scan(files["GITHUB_STEP_SUMMARY"].read_text())
         detector.scan_all(comment["body"] for comment in self.github.comments(self.github_repository))
         detector.scan_all(pull["body"] + pull["title"] for pull in self.github.pulls(self.github_repository))
+        if self.canary is not None:  # what reached the listener on the host's loopback
+            detector.scan_all(self.canary.texts())
         return sorted(detector.found)
 
 

@@ -91,8 +91,20 @@ def checkout(layout: RunnerLayout, clone_url: str, server_url: str, token: str, 
         raise ValueError(f"checkout: {version!r} is not one of {CHECKOUT_VERSIONS}")
     workspace = layout.workspace
     git = ["git", "-C", str(workspace)]
-    subprocess.run(["git", "init", "-q", str(workspace)], check=True)
-    subprocess.run([*git, "remote", "add", "origin", clone_url], check=True)
+    if (workspace / ".git").is_dir():
+        # A workspace an earlier job left (a self-hosted runner): actions/checkout cleans it and
+        # updates it in place. The agent wrote in it: no hook, fsmonitor or submodule of its runs here.
+        git = [*git, "-c", "safe.directory=*", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
+               "-c", "submodule.recurse=false"]
+        subprocess.run([*git, "remote", "set-url", "origin", clone_url], check=True)
+        subprocess.run([*git, "clean", "-ffdx", "-q"], check=True)
+        subprocess.run([*git, "reset", "-q", "--hard", "HEAD"], check=True)
+        for key in subprocess.run([*git, "config", "--local", "--name-only", "--get-regexp",
+                                   r"^(http\..*extraheader|includeif\..*)$"], capture_output=True, text=True).stdout.split():
+            subprocess.run([*git, "config", "--local", "--unset-all", key])
+    else:
+        subprocess.run(["git", "init", "-q", str(workspace)], check=True)
+        subprocess.run([*git, "remote", "add", "origin", clone_url], check=True)
     persist_credentials(layout, server_url, token, version)
     if ref.startswith("refs/pull/"):
         remote_ref = "refs/remotes/pull/" + ref.removeprefix("refs/pull/")

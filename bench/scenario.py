@@ -90,6 +90,16 @@ class ScenarioPullRequest:
 
 
 @dataclass(frozen=True)
+class ScenarioEdit:
+    """Edits made after a run's event was posted (its payload keeps the state before them)."""
+
+    issue_title: str | None = None
+    issue_body: str | None = None
+    comments: dict[int, str] = field(default_factory=dict)
+    """Index (from 0) in ``issue.comments`` -> the comment's new body."""
+
+
+@dataclass(frozen=True)
 class ScenarioEvent:
     """What triggers one run."""
 
@@ -109,6 +119,8 @@ class ScenarioEvent:
     review_state: str = "commented"
     review_comments: tuple[ScenarioReviewComment, ...] = ()
     """Inline comments of a submitted review (``pull_request_review``)."""
+    edit_after: ScenarioEdit | None = None
+    """What the issue's author changes once the event is posted, before the run reads anything."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,9 @@ class ScenarioRun:
     cancel: ScenarioCancel | None = None
     edit_pull_request: ScenarioPullEdit | None = None
     """Done before the run's event is posted."""
+    reuse_workspace: bool = False
+    """The run's job lands on the runner that ran the previous one, which keeps its workspace (a
+    self-hosted runner that is not ephemeral): actions/checkout cleans and updates it in place."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +199,10 @@ class Scenario:
     """The owner's custom repository roles: name -> base role (``collaborators`` may name them)."""
     permissions: dict[str, str] | None = None
     """The job's ``permissions:`` (the workflow token's); None: the example workflow's."""
+    gitlinks: dict[str, str] = field(default_factory=dict)
+    """Submodule pointers in the initial commit: path -> commit sha (the submodule's commit need not exist)."""
+    canary: bool = False
+    """A listener on 127.0.0.1 that nothing may reach; its port is ``{canary_port}`` in the model script."""
 
     @property
     def repo_dir(self) -> Path:
@@ -264,6 +283,8 @@ def load_scenario(path: Path) -> Scenario:
         settings=_repository_settings(data.get("repository_settings") or {}, f"{path}: repository_settings"),
         custom_roles={str(k): str(v) for k, v in (data.get("custom_roles") or {}).items()},
         permissions=_permissions(data.get("permissions"), f"{path}: permissions"),
+        gitlinks={str(k): str(v) for k, v in (data.get("gitlinks") or {}).items()},
+        canary=bool(data.get("canary", False)),
     )
 
 
@@ -310,20 +331,28 @@ def _event(data: dict, first: ScenarioEvent) -> ScenarioEvent:
         review_state=str(data.get("review_state", "commented")),
         review_comments=tuple(_review_comment({"author": "", **c}, "event.review_comments")
                               for c in data.get("review_comments") or []),
+        edit_after=_edit(data["edit_after"], "event.edit_after") if data.get("edit_after") else None,
     )
+
+
+def _edit(data: dict, where: str) -> ScenarioEdit:
+    _only(data, {"issue_title", "issue_body", "comments"}, where)
+    return ScenarioEdit(issue_title=data.get("issue_title"), issue_body=data.get("issue_body"),
+                        comments={int(k): str(v) for k, v in (data.get("comments") or {}).items()})
 
 
 def _run(data: dict, first: ScenarioEvent, inputs: dict[str, str], where: str) -> ScenarioRun:
     """A later run; its ``inputs`` go over the top-level ones."""
-    _only(data, {"event", "model", "inputs", "faults", "cancel_at_turn", "cancel_after_s", "edit_pull_request"},
-          where)
+    _only(data, {"event", "model", "inputs", "faults", "cancel_at_turn", "cancel_after_s", "edit_pull_request",
+                 "reuse_workspace"}, where)
     if "name" not in (data.get("event") or {}):
         raise ValueError(f"{where} needs `event.name`")
     edit = data.get("edit_pull_request")
     return ScenarioRun(_event(data["event"], first), list(data.get("model") or []),
                        {**inputs, **{str(k): _input_text(v) for k, v in (data.get("inputs") or {}).items()}},
                        read_faults(data.get("faults"), f"{where}.faults"), read_cancel(data, where),
-                       _pull_edit(edit, f"{where}.edit_pull_request") if edit is not None else None)
+                       _pull_edit(edit, f"{where}.edit_pull_request") if edit is not None else None,
+                       bool(data.get("reuse_workspace", False)))
 
 
 def _pull_edit(data: dict, where: str) -> ScenarioPullEdit:

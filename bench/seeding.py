@@ -9,6 +9,7 @@ payload, built from the emulator's own JSON so it matches what its API serves.
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,8 @@ class World:
     """``pull_request.review_comments`` in order, for ``in_reply_to``."""
     bench_comment_ids: list[int] = field(default_factory=list)
     """Every issue and review comment the bench posted (seeded threads and triggering comments)."""
+    issue_comment_ids: list[int] = field(default_factory=list)
+    """``issue.comments`` in order, for ``event.edit_after.comments``."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,8 @@ class PostedEvent:
 def seed(github: GitHubEmulator, scenario: Scenario, workflow_login: str) -> World:
     """Put the repository, people, issue, thread and pull request in the emulator."""
     repository = scenario.repository
-    github.create_repo(repository, scenario.repo_dir, private=scenario.settings.private, plan=scenario.settings.plan)
+    github.create_repo(repository, scenario.repo_dir, private=scenario.settings.private, plan=scenario.settings.plan,
+                       gitlinks=scenario.gitlinks)
     for name, base in scenario.custom_roles.items():
         github.add_custom_role(repository.split("/")[0], name, base)
     for login, role in scenario.roles().items():
@@ -57,6 +61,7 @@ def seed(github: GitHubEmulator, scenario: Scenario, workflow_login: str) -> Wor
     for comment in scenario.issue_comments:
         world.bench_comment_ids.append(github.add_issue_comment(repository, world.issue_number, comment.author,
                                                                 comment.body)["id"])
+        world.issue_comment_ids.append(world.bench_comment_ids[-1])
     for branch, commits in scenario.branches.items():
         for commit in commits:
             github.prs.push_commit(repository, branch, commit.files, commit.message,
@@ -141,6 +146,24 @@ def post_event(github: GitHubEmulator, scenario: Scenario, world: World, event: 
                                    comments, event.author_association)
         return _on_pull_request(github, repository, number, {"action": "submitted", "review": review, **common})
     raise ValueError(f"the bench cannot send a `{event.name}` event")
+
+
+EDIT_DELAY_S = 1.1
+"""GitHub's timestamps have whole seconds: an edit "after" the event is at least a second later."""
+
+
+def apply_edits(github: GitHubEmulator, scenario: Scenario, world: World, event: ScenarioEvent) -> None:
+    """The edits ``event.edit_after`` asks for, made once its payload is written (its author changing the
+    issue after the maintainer's request)."""
+    edit = event.edit_after
+    if edit is None:
+        return
+    time.sleep(EDIT_DELAY_S)
+    github.edit_issue(scenario.repository, world.issue_number, title=edit.issue_title, body=edit.issue_body)
+    for index, body in edit.comments.items():
+        if not 0 <= index < len(world.issue_comment_ids):
+            raise ValueError(f"edit_after.comments: {index} is not the index of an issue.comments entry")
+        github.edit_issue_comment(scenario.repository, world.issue_comment_ids[index], body)
 
 
 def _target(scenario: Scenario, world: World, event: ScenarioEvent) -> int:

@@ -52,7 +52,7 @@ class Checkout:
 
     def dirty_paths(self) -> list[str]:
         """Paths changed in the working tree (tracked or new, not ignored) since HEAD."""
-        out = self._git.check("status", "--porcelain", "-z", "--untracked-files=all")
+        out = self._git.check("status", "--porcelain", "-z", "--untracked-files=all", "--ignore-submodules=all")
         return sorted({entry[3:] for entry in out.split("\0") if len(entry) > 3})
 
     def switch_to(self, repository_path: Path, branch: str, sha: str) -> None:

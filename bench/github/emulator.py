@@ -135,9 +135,10 @@ class GitHubEmulator:
                 self.state.token_scopes[token] = dict(permissions)
 
     def create_repo(self, full_name: str, files: Path, default_branch: str = "main", private: bool = False,
-                    plan: str = "free") -> None:
-        """A repository whose default branch has one "Initial commit" of ``files``, by its owner
-        (``plan``: the owner's GitHub plan, which decides whether a private repository can have drafts)."""
+                    plan: str = "free", gitlinks: dict[str, str] | None = None) -> None:
+        """A repository whose default branch has one "Initial commit" of ``files`` (and ``gitlinks``,
+        submodule pointers path -> sha), by its owner (``plan``: the owner's GitHub plan, which decides
+        whether a private repository can have drafts)."""
         if plan not in PLANS:
             raise ValueError(f"plan {plan!r} is not one of {PLANS}")
         owner, name = full_name.split("/")
@@ -147,7 +148,7 @@ class GitHubEmulator:
                 raise ValueError(f"{full_name} exists already")
             owner_login = self.state.user(owner).login
             gitrepo.init_bare(path, Path(files), default_branch,
-                             (owner_login, f"{owner_login}@users.noreply.github.com"))
+                             (owner_login, f"{owner_login}@users.noreply.github.com"), gitlinks)
             repo = Repo(self.state.next_id("repo"), owner, name, path, default_branch, private, now_iso(),
                         plan=plan)
             self.state.repos[full_name.lower()] = repo
@@ -185,6 +186,22 @@ class GitHubEmulator:
             repo = self.state.repo(full_name)
             comment = self.state.add_comment(repo, number, author, body, author_association)
             return self._render.comment(repo, comment)
+
+    def edit_issue(self, full_name: str, number: int, title: str | None = None, body: str | None = None) -> None:
+        """Change an issue's title or body, as its author's edit does (its ``updated_at`` moves)."""
+        with self.state.lock:
+            issue = self.state.issue(self.state.repo(full_name), number)
+            if title is not None:
+                issue.title = title
+            if body is not None:
+                issue.body = body
+            issue.updated_at = now_iso()
+
+    def edit_issue_comment(self, full_name: str, comment_id: int, body: str) -> None:
+        """Change a comment's body, as its author's edit does."""
+        with self.state.lock:
+            comment = self.state.comment(self.state.repo(full_name), comment_id)
+            comment.body, comment.updated_at = body, now_iso()
 
     # -- reading: JSON as GitHub serves it --
 

@@ -48,8 +48,10 @@ def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
                           text=True, env=_env(env)).stdout
 
 
-def init_bare(path: Path, files: Path, branch: str, author: tuple[str, str]) -> None:
-    """A bare repository with one "Initial commit" of ``files`` on ``branch``."""
+def init_bare(path: Path, files: Path, branch: str, author: tuple[str, str],
+              gitlinks: dict[str, str] | None = None) -> None:
+    """A bare repository with one "Initial commit" of ``files`` (and submodule pointers ``gitlinks``,
+    path -> sha) on ``branch``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["git", "init", "--bare", "--quiet", f"--initial-branch={branch}", str(path)],
                    check=True, capture_output=True, env=_env())
@@ -57,6 +59,8 @@ def init_bare(path: Path, files: Path, branch: str, author: tuple[str, str]) -> 
     with tempfile.TemporaryDirectory() as tmp:
         index = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
         git(path, f"--work-tree={files}", "add", "--all", ".", env=index)
+        for link, sha in (gitlinks or {}).items():
+            git(path, "update-index", "--add", "--cacheinfo", f"160000,{sha},{link}", env=index)
         tree = git(path, "write-tree", env=index).strip()
     name, email = author
     identity = {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
@@ -166,8 +170,10 @@ def commits_between(repo: Path, base: str | None, head: str) -> list[str]:
 
 
 def files_changed(repo: Path, sha: str) -> list[str]:
-    return git(repo, "-c", "core.quotePath=false", "diff-tree", "--no-commit-id", "--name-only",
-               "-r", "--root", sha).splitlines()
+    # -z: a path holding a newline or a quote comes back as it is, not C-quoted.
+    out = subprocess.run(["git", f"--git-dir={repo}", "diff-tree", "-z", "--no-commit-id", "--name-only", "-r",
+                          "--root", sha], check=True, capture_output=True, env=_env()).stdout
+    return [path.decode("utf-8", "surrogateescape") for path in out.split(b"\0") if path]
 
 
 def diff_stats(repo: Path, base: str, head: str) -> tuple[int, int, int]:

@@ -109,11 +109,13 @@ class ModelServer:
 
     def __init__(self, script: list[list[dict]], workspace: str,
                  secrets: dict[str, str] | None = None, host="127.0.0.1", port=0, api_key: str | None = None,
-                 oauth: bool = False):
+                 oauth: bool = False, substitutions: dict[str, str] | None = None):
         """``api_key``: when given, requests with another key get the API's refusal (a 401 from
         Anthropic and OpenAI, a 400 from Google); with ``oauth`` it is a subscription token, which
-        Anthropic takes as a bearer token with the OAuth beta."""
+        Anthropic takes as a bearer token with the OAuth beta. ``substitutions``: more ``{name}``
+        placeholders of the script, beside ``{workspace}``."""
         self.script = script
+        self.substitutions = {"{workspace}": workspace, **{f"{{{k}}}": v for k, v in (substitutions or {}).items()}}
         self.api_key = api_key
         self.oauth = oauth
         self.workspace = workspace
@@ -237,7 +239,7 @@ class ModelServer:
             return wire.side_blocks(body, SIDE_TEXT)
         if turn >= len(self.script):
             return [{"type": "text", "text": FINAL_TEXT}]
-        return [_substitute(b, self.workspace) for b in self.script[turn]]
+        return [_substitute(b, self.substitutions) for b in self.script[turn]]
 
 
 def _wire(method: str, path: str, headers: dict[str, str] | None = None) -> ModuleType:
@@ -258,14 +260,16 @@ def _visible_text(request: RecordedRequest) -> str:
     return "\n".join([request.path, *headers, parsed, request.raw])
 
 
-def _substitute(value: Any, workspace: str) -> Any:
-    """``value`` with ``{workspace}`` replaced in every string, recursively."""
+def _substitute(value: Any, substitutions: dict[str, str]) -> Any:
+    """``value`` with each placeholder (``{workspace}``, ...) replaced in every string, recursively."""
     if isinstance(value, str):
-        return value.replace("{workspace}", workspace)
+        for placeholder, text in substitutions.items():
+            value = value.replace(placeholder, text)
+        return value
     if isinstance(value, list):
-        return [_substitute(v, workspace) for v in value]
+        return [_substitute(v, substitutions) for v in value]
     if isinstance(value, dict):
-        return {k: _substitute(v, workspace) for k, v in value.items()}
+        return {k: _substitute(v, substitutions) for k, v in value.items()}
     return value
 
 

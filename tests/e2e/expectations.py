@@ -10,7 +10,7 @@ REPORT_KEYS = {
     "review_comments", "reviews", "runs", "prompts", "model_request_messages", "first_request_text",
     "bench_comment_ids", "cancel", "transcript_result", "unused_faults", "git_config_left",
     "unknown_api_requests", "spec_violations", "workflow_dispatches", "action_image", "image_build_s",
-    "image_pull_s",
+    "image_pull_s", "canary",
 }
 RUN_REPORT_KEYS = {
     "exit_code", "outputs", "step_summary", "model_requests", "leaked_secrets", "api_requests", "log",
@@ -298,6 +298,89 @@ def _api_statuses(wanted, report, context):
         assert got == statuses, f"{key}: {got}, wanted {statuses}{context}"
 
 
+def _prompt_excludes(wanted, report, context):
+    """Texts in none of the last run's model requests' first user messages, nor in its first agent-loop
+    request (what the agent was told)."""
+    texts = [*report["prompts"], report["first_request_text"]]
+    for unwanted in wanted:
+        found = [text for text in texts if unwanted in text]
+        assert not found, f"{unwanted!r} reached the model:\n{found[0][-3000:]}{context}"
+
+
+def _log_excludes(wanted, report, context):
+    """Texts in no run's log."""
+    for unwanted in wanted:
+        for number, run in enumerate(report["runs"], 1):
+            assert unwanted not in run["log"], f"{unwanted!r} in the log of run {number}{context}"
+
+
+def _pull_body_excludes(wanted, report, context):
+    """Texts in no pull request's body (case-sensitive)."""
+    for unwanted in wanted:
+        for pull in report["pulls"]:
+            assert unwanted not in pull["body"], f"{unwanted!r} in the body of #{pull['number']}{context}"
+
+
+ACTION_COMMANDS = ("warning", "error", "group", "endgroup", "debug")
+"""Workflow commands the action writes with (escaped) text of the agent's in their message."""
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def runner_commands(log: str) -> list[tuple[str, str, str]]:
+    """The workflow commands the runner would obey in ``log``, as (line, command with properties, message).
+
+    As actions/runner reads a step's output: lines end at ``\n``, ``\r\n`` or a lone ``\r``
+    (.NET's ReadLine); a line is a command when, after leading whitespace, it starts with ``::``
+    and has a second ``::``, or when it holds ``##[`` anywhere (the legacy form, command "##[")."""
+    commands = []
+    for line in LINE_BREAK.split(log):
+        trimmed = line.lstrip()
+        if trimmed.startswith("::") and "::" in trimmed[2:]:
+            command, message = trimmed[2:].split("::", 1)
+            commands.append((line, command, message))
+        elif "##[" in line:
+            commands.append((line, "##[", line))
+    return commands
+
+
+def _no_forged_commands(wanted, report, context):
+    """No workflow command in any run's log carries one of these markers where the agent's text may not be:
+    in a command's name or properties, or anywhere in a command the action never writes with the agent's
+    text (``add-mask``, ``set-output``, ``stop-commands``, the legacy ``##[`` form, ...)."""
+    for number, run in enumerate(report["runs"], 1):
+        for line, command, message in runner_commands(run["log"]):
+            name = command.split(" ", 1)[0]
+            for marker in wanted:
+                forged = marker in command or (name not in ACTION_COMMANDS and marker in message)
+                assert not forged, f"run {number}: the runner would obey {line[:300]!r}{context}"
+
+
+def _canary_untouched(wanted, report, context):
+    """The loopback listener (``canary: true``) received no connection (``true``) or did (``false``)."""
+    canary = report.get("canary")
+    assert canary is not None, f"the scenario has no canary (`canary: true`){context}"
+    assert (not canary["connections"]) == wanted, f"canary: {canary}{context}"
+
+
+def _model_billed_below_usd(wanted, report, context):
+    """What the model server answered (every run), at codeagent's prices, came to less than this."""
+    billed = sum(run.get("model_billed", {}).get("cost_usd", 0.0) for run in report["runs"])
+    assert billed < wanted, f"the model server billed ${billed:.2f} (outputs {report['outputs']}){context}"
+
+
+def _model_requests_below(wanted, report, context):
+    """The last run's model server answered fewer requests than this."""
+    assert report["model_requests"] < wanted, f"{report['model_requests']} model requests{context}"
+
+
+def _commit_authors_exclude(wanted, report, context):
+    """Texts in no commit's author on any branch."""
+    for branch in report["branches"]:
+        for commit in branch["commits"]:
+            for unwanted in wanted:
+                assert unwanted not in commit["author"], f"{branch['name']} {commit['sha'][:8]}: {commit['author']}{context}"
+
+
 CHECKS = {
     "exit_code": _exit_code, "result": _result, "pulls": _pulls, "branches": _branches,
     "model_requests": _model_requests, "resumed": _resumed, "reactions": _reactions,
@@ -314,6 +397,10 @@ CHECKS = {
     "model_saw": _model_saw, "index_requests": _index_requests, "pull_drafts": _pull_drafts,
     "pull_files_changed": _pull_files_changed, "commit_subjects": _commit_subjects,
     "workflow_dispatches": _workflow_dispatches,
+    "prompt_excludes": _prompt_excludes, "log_excludes": _log_excludes, "pull_body_excludes": _pull_body_excludes,
+    "no_forged_commands": _no_forged_commands, "canary_untouched": _canary_untouched,
+    "commit_authors_exclude": _commit_authors_exclude, "model_billed_below_usd": _model_billed_below_usd,
+    "model_requests_below": _model_requests_below,
 }
 
 
