@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from codeagent import report
+from codeagent import job_summary, report
 from codeagent.agent import CLIS
 from codeagent.branches import Branches
 from codeagent.checkout import Checkout
@@ -191,12 +191,12 @@ def finish(log: Log, context: RunnerContext, outcome: Outcome | None, failure: C
         log.error(redact(str(failure)), title=failure.title)
     if outcome is None:
         write_outputs(context, {"result": "failure"})
-        append_summary(context, redact(report.error_summary(failure.title if failure else "failed", str(failure))))
+        append_summary(context, redact(job_summary.error_summary(failure.title if failure else "failed", str(failure))))
         return EXIT_FAILURE
     if failure is None and outcome.result == "failure":
         log.error(redact(outcome.message), title=outcome.title or "codeagent failed")
     write_outputs(context, outputs_of(outcome))
-    append_summary(context, redact(report.step_summary(outcome, log.phase_seconds)))
+    append_summary(context, redact(job_summary.step_summary(outcome, log.phase_seconds)))
     return EXIT_FAILURE if outcome.result == "failure" else EXIT_OK
 
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Callable, Protocol
 
-from codeagent.report import code, format_cost, format_duration
+from codeagent.numbers import format_cost, format_duration
+from codeagent.report import code
 from codeagent.text import cut, quote
 
 BRANCH_READY = "Branch and draft pull request ready"

@@ -8,10 +8,11 @@ client and `Branches` apply `codeagent.redact`), and cut to fit what GitHub acce
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from codeagent.changes import Change, FileChange
+from codeagent.numbers import run_numbers
 from codeagent.text import cut, cut_at_word, first_line, plural, printable, quote
 
 if TYPE_CHECKING:
@@ -36,37 +37,6 @@ MARKER = "<!-- codeagent: -->"
 MAX_SUMMARY = 20_000
 """The agent's summary is cut here: a pull request body holds at most 65,536 characters."""
 MAX_FILES = 300
-
-
-class RunOutcome(Protocol):
-    """What `step_summary` reads of a run's outcome (`outcome.Outcome`)."""
-
-    @property
-    def result(self) -> str: ...
-
-    @property
-    def trigger(self) -> Any: ...
-
-    @property
-    def message(self) -> str: ...
-
-    @property
-    def branch(self) -> str: ...
-
-    @property
-    def pull_request(self) -> Any: ...
-
-    @property
-    def agent(self) -> Any: ...
-
-    @property
-    def usage(self) -> Any: ...
-
-    @property
-    def change(self) -> Any: ...
-
-    @property
-    def verification(self) -> Any: ...
 
 
 # -- commits --
@@ -134,7 +104,7 @@ def pull_request_section(target: Target, run: AgentRun | None, usage: Usage, fil
         parts.append(f"> [!NOTE]\n> This pull request targets `{target.pull.base}`, not the default branch, so "
                      f"merging it will not close #{target.number} by itself.")
     agent = run.agent if run is not None else "an agent"
-    parts.append(f"---\n<sub>{run_numbers(usage, run)}</sub>\n\n<sub>🤖 Implemented by codeagent with {agent}.</sub>")
+    parts.append(f"---\n<sub>{run_numbers(usage)}</sub>\n\n<sub>🤖 Implemented by codeagent with {agent}.</sub>")
     return "\n\n".join(parts)
 
 
@@ -295,91 +265,3 @@ def repair_prompt(verification: Verification, task: str = "") -> str:
     return (f"The project's tests fail after your change (`{verification.command}`). Before your change {was}. "
             "Fix the code (or the tests, if your change made them outdated) so that they pass, then end "
             f"with a short summary of the whole change.\n\nThe end of the test output:\n\n```text\n{tail}\n```{again}")
-
-
-# -- the step summary --
-
-def error_summary(title: str, message: str) -> str:
-    """The step summary of a run that failed before it had a trigger (bad input or event)."""
-    return f"## ❌ codeagent: {title}\n\n{message.strip()}\n"
-
-
-def step_summary(outcome: RunOutcome, phase_seconds: Mapping[str, float] | None = None) -> str:
-    """The job summary: a table of the run, the agent's summary, the files, the phases' durations."""
-    parts = [f"## codeagent: {outcome.result}", _markdown_table(_summary_rows(outcome))]
-    if outcome.message:
-        parts.append(quote(cut(outcome.message, 2000)))
-    if outcome.agent is not None and outcome.agent.summary.strip():
-        parts.append("### Summary\n\n" + cut(outcome.agent.summary.strip(), MAX_SUMMARY))
-    if outcome.verification is not None and outcome.verification.command:
-        parts.append("### Tests\n\n" + outcome.verification.line())
-    change = outcome.change
-    if change is not None and change.commit is not None:
-        parts.append("### Files changed\n\n" + (file_list(change.commit.files) or "_None._"))
-    parts += left_out_notes(change)
-    if outcome.usage is not None and outcome.usage.blocked:
-        blocked = ", ".join(f"`{host}` ×{count}" for host, count in outcome.usage.blocked[:20])
-        parts.append(f"### Blocked hosts\n\n{blocked} — add a host to `allowed-domains` if the project needs it.")
-    if phase_seconds:
-        rows = [(phase, f"{seconds:.1f} s") for phase, seconds in phase_seconds.items()]
-        parts.append("### Phases\n\n" + _markdown_table(rows, header=("Phase", "Duration")))
-    return "\n\n".join(parts) + "\n"
-
-
-def _summary_rows(outcome: RunOutcome) -> list[tuple[str, str]]:
-    """The step summary table's rows; numbers only when the agent ran."""
-    trigger, pull, usage = outcome.trigger, outcome.pull_request, outcome.usage
-    rows = [
-        ("Trigger", f"`{trigger.event_name}` on #{trigger.issue_number}"),
-        ("Who", f"@{trigger.actor}"),
-        ("Branch", f"`{outcome.branch}`" if outcome.branch else "—"),
-        ("Pull request", f"[#{pull.number}]({pull.html_url})" if pull is not None else "—"),
-        ("Result", outcome.result),
-    ]
-    if outcome.agent is not None and usage is not None:
-        rows += [("Agent", outcome.agent.agent), ("Turns", str(usage.turns)), ("Tokens", format_tokens(usage)),
-                 ("Cost", format_cost(usage.cost_usd))]
-    if outcome.verification is not None:
-        rows.append(("Tests", outcome.verification.result))
-    return rows
-
-
-def run_numbers(usage: Usage, run: AgentRun | None = None) -> str:
-    """"5 turns · 112,858 tokens · $0.12": what a run took, on one line (the gateway's count)."""
-    return f"{plural(usage.turns, 'turn')} · {usage.tokens:,} tokens · {format_cost(usage.cost_usd)}"
-
-
-def format_tokens(usage: Usage) -> str:
-    """Tokens by kind: "20 in · 308 out · 22,551 cache write · 89,979 cache read"."""
-    return (f"{usage.input_tokens:,} in · {usage.output_tokens:,} out · "
-            f"{usage.cache_write_tokens:,} cache write · {usage.cache_read_tokens:,} cache read")
-
-
-def format_duration(milliseconds: int) -> str:
-    """"0.6 s", "42 s", "3 min 5 s", "1 h 2 min"."""
-    seconds = milliseconds / 1000
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes == 0:
-        return f"{secs} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min {secs} s"
-
-
-def format_cost(usd: float) -> str:
-    """"$0.12"; costs under a cent keep their first digit ("$0.004")."""
-    if 0 < usd < 0.01:
-        return f"${usd:.1g}"
-    return f"${usd:.2f}"
-
-
-def _markdown_table(rows: Sequence[tuple[str, str]], header: tuple[str, str] = ("", "")) -> str:
-    lines = ["|" + "|".join(f" {title} " if title else " " for title in header) + "|", "| --- | --- |"]
-    lines += [f"| {name} | {_escape_cell(value)} |" for name, value in rows]
-    return "\n".join(lines)
-
-
-def _escape_cell(text: str) -> str:
-    """A table cell's text, its pipes escaped and on one line."""
-    return " ".join(text.split()).replace("|", "\\|")

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from codeagent import report
+from codeagent import job_summary, numbers, report
 from codeagent.changes import Change, LeftOut
 from codeagent.event import Trigger
 from codeagent.github_types import PullRequest
@@ -113,7 +113,7 @@ def test_failure_comment():
 
 
 def test_error_summary():
-    assert report.error_summary("Invalid configuration", "input `max-turns`: must be a positive integer, got 'ten'\n") == (
+    assert job_summary.error_summary("Invalid configuration", "input `max-turns`: must be a positive integer, got 'ten'\n") == (
         "## ❌ codeagent: Invalid configuration\n\ninput `max-turns`: must be a positive integer, got 'ten'\n")
 
 
@@ -122,19 +122,19 @@ def test_step_summary_of_a_success():
                       change=CHANGE, verification=TESTS)
     phases = {"Check who asked": 0.4, "Prepare the branch and the pull request": 2.1,
               "Run Claude Code in the sandbox": 95.4, "Commit and push": 1.2}
-    assert_golden("step_summary.success.md", report.step_summary(outcome, phases))
+    assert_golden("step_summary.success.md", job_summary.step_summary(outcome, phases))
 
 
 def test_step_summary_of_a_failure_at_a_limit():
     outcome = Outcome("failure", TRIGGER, message="stopped at the limit `max-turns`", branch="codeagent/issue-7",
                       pull_request=PULL, agent=AT_LIMIT, usage=replace(USAGE, blocked=(("evil.example", 3),)),
                       change=change("textstats/__init__.py", left_out=(WORKFLOW,)))
-    assert_golden("step_summary.limit.md", report.step_summary(outcome))
+    assert_golden("step_summary.limit.md", job_summary.step_summary(outcome))
 
 
 def test_step_summary_of_a_refusal_has_no_agent_numbers():
     outcome = Outcome("skipped", TRIGGER, message="@octo-owner may not use /code")
-    assert report.step_summary(outcome) == (
+    assert job_summary.step_summary(outcome) == (
         "## codeagent: skipped\n\n| | |\n| --- | --- |\n| Trigger | `issue_comment` on #7 |\n| Who | @octo-owner |\n"
         "| Branch | — |\n| Pull request | — |\n| Result | skipped |\n\n> @octo-owner may not use /code\n")
 
@@ -142,12 +142,12 @@ def test_step_summary_of_a_refusal_has_no_agent_numbers():
 @pytest.mark.parametrize("milliseconds, text", [(0, "0.0 s"), (632, "0.6 s"), (42_000, "42 s"), (185_000, "3 min 5 s"),
                                                 (3_720_000, "1 h 2 min")])
 def test_format_duration(milliseconds, text):
-    assert report.format_duration(milliseconds) == text
+    assert numbers.format_duration(milliseconds) == text
 
 
 @pytest.mark.parametrize("usd, text", [(0, "$0.00"), (0.0041, "$0.004"), (0.11623995, "$0.12"), (12.5, "$12.50")])
 def test_format_cost(usd, text):
-    assert report.format_cost(usd) == text
+    assert numbers.format_cost(usd) == text
 
 
 def test_no_change_at_all_keeps_the_empty_change_shape():
