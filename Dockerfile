@@ -23,9 +23,16 @@ ENV LANG=C.UTF-8 \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN apt-get update \
+# What debian:*-slim already configures, for any other base (a debootstrap one keeps docs,
+# man pages, locales and the downloaded .debs in every layer otherwise): no docs, and
+# `apt-get clean` after each install.
+RUN printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' \
+        'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' 'path-exclude /usr/share/locale/*' \
+        'path-include /usr/share/locale/locale.alias' 'path-exclude /usr/share/lintian/*' \
+        > /etc/dpkg/dpkg.cfg.d/codeagent-slim \
+ && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 git ca-certificates \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
 
 # -- toolchain: what the agent builds and tests with (the big, rarely changing layer) ---
 FROM os AS toolchain
@@ -33,7 +40,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         python3-pip python3-venv python-is-python3 \
         build-essential ripgrep jq curl unzip \
- && rm -rf /var/lib/apt/lists/* \
+ && apt-get clean && rm -rf /var/lib/apt/lists/* \
  # PEP 668: let `pip install X` as the non-root agent fall back to ~/.local instead of refusing.
  && rm -f /usr/lib/python3.*/EXTERNALLY-MANAGED
 
@@ -161,7 +168,7 @@ RUN mkdir -p /out/opt/codeagent/cli \
 FROM os AS venv
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
 COPY requirements.txt /tmp/requirements.txt
 RUN python3 -m venv /opt/codeagent/venv \
  && /opt/codeagent/venv/bin/pip install --no-cache-dir --only-binary=:all: -r /tmp/requirements.txt \

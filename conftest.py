@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import docker
 import pytest
@@ -18,6 +20,21 @@ def docker_engine() -> docker.DockerClient:
     except DockerException as error:
         pytest.fail(f"no Docker engine answers ({error}): run scripts/setup-docker")
     return engine
+
+
+DEV_ACTION_IMAGE = os.environ.get("CODEAGENT_IMAGE_TAG", "codeagent-action:bench") + "-dev"
+
+
+@pytest.fixture(scope="session")
+def dev_action_image(docker_engine) -> str:
+    """The action image built from this checkout, for the Docker tests that start it by hand.
+
+    Built every session, never taken from an image left by an earlier one under the same tag
+    (it could be from another commit); Docker's build cache makes an unchanged rebuild quick."""
+    from bench.runner import build_action_image
+
+    build_action_image(Path(__file__).resolve().parent, DEV_ACTION_IMAGE, "codeagent-base:bookworm")
+    return DEV_ACTION_IMAGE
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

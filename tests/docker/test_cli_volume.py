@@ -7,34 +7,24 @@ run on the Node.js that came in the volume beside it.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
-from pathlib import Path
 
 import pytest
-from docker.errors import ImageNotFound
 
-from bench.runner import build_action_image
 from codeagent.sandbox.engine import CLI_DIR, Engine
 from codeagent.sandbox.workbench import FORWARDER
 
 pytestmark = pytest.mark.docker
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "codeagent-base:bookworm"
-ACTION_IMAGE = os.environ.get("CODEAGENT_IMAGE_TAG", "codeagent-action:bench") + "-dev"
 VERSION = {"claude": ["claude", "--version"], "codex": ["codex/bin/codex", "--version"],
            "gemini": ["gemini/node", f"{CLI_DIR}/gemini/bundle/gemini.js", "--version"]}
 
 
 @pytest.fixture(scope="module")
-def action_image(docker_engine) -> str:
-    try:
-        docker_engine.images.get(ACTION_IMAGE)
-    except ImageNotFound:
-        build_action_image(REPO_ROOT, ACTION_IMAGE, BASE_IMAGE)
-    return ACTION_IMAGE
+def action_image(dev_action_image) -> str:
+    return dev_action_image
 
 
 @pytest.mark.parametrize("agent", ["claude", "codex", "gemini"])

@@ -9,35 +9,25 @@ it does not, the gateway's own address with a made-up name.
 from __future__ import annotations
 
 import json
-import os
 import textwrap
 import uuid
-from pathlib import Path
 
 import pytest
-from docker.errors import ImageNotFound
 
 from bench.model.server import SIDE_TEXT, ModelServer
-from bench.runner import build_action_image
 from tests.loopback import LoopbackSite
 from codeagent.gateway import VENDORS, EgressPolicy, Gateway, Ledger, Upstream, pinned_hosts
 from codeagent.sandbox.engine import CLI_DIR, ContainerSpec, Engine, Mount
 
 pytestmark = pytest.mark.docker
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ACTION_IMAGE = os.environ.get("CODEAGENT_IMAGE_TAG", "codeagent-action:bench") + "-dev"
 KEY = "sk-ant-real-" + "k" * 24
 SCRIPT = [[{"type": "text", "text": "Hello from the model."}]]
 
 
 @pytest.fixture(scope="module")
-def action_image(docker_engine) -> str:
-    try:
-        docker_engine.images.get(ACTION_IMAGE)
-    except ImageNotFound:
-        build_action_image(REPO_ROOT, ACTION_IMAGE, "codeagent-base:bookworm")
-    return ACTION_IMAGE
+def action_image(dev_action_image) -> str:
+    return dev_action_image
 
 
 @pytest.fixture

@@ -19,17 +19,14 @@ from pathlib import Path
 
 import docker
 import pytest
-from docker.errors import ImageNotFound
 
 from codeagent.errors import SandboxError
 from codeagent.sandbox.engine import ContainerSpec, Engine, Limits, Mount, SandboxExit, SelfContainer
-from bench.runner import build_action_image
 
 pytestmark = pytest.mark.docker
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "codeagent-base:bookworm"
-ACTION_IMAGE = os.environ.get("CODEAGENT_IMAGE_TAG", "codeagent-action:bench") + "-dev"
 RUNNER_UID = 1001
 """The runner's user on GitHub-hosted runners: it owns the workspace."""
 LABEL = "codeagent.test"
@@ -44,13 +41,8 @@ def client(docker_engine) -> docker.DockerClient:
 
 
 @pytest.fixture(scope="module")
-def action_image(client) -> str:
-    """The action image (its venv has the docker SDK); built if missing."""
-    try:
-        client.images.get(ACTION_IMAGE)
-    except ImageNotFound:
-        build_action_image(REPO_ROOT, ACTION_IMAGE, BASE_IMAGE)
-    return ACTION_IMAGE
+def action_image(dev_action_image) -> str:
+    return dev_action_image
 
 
 @pytest.fixture
