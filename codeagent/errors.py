@@ -71,3 +71,9 @@ class Cancelled(CodeagentError):
     """The runner cancelled the job (SIGTERM)."""
 
     title = "Cancelled"
+
+
+class BranchBusy(CodeagentError):
+    """Another run kept working on the branch for longer than this one could wait."""
+
+    title = "Branch busy"

@@ -229,6 +229,35 @@ class Repository:
                        f"Nothing was overwritten; {kept}. To fix: merge it into {branch} by hand, or resolve the "
                        "conflict and run the action again.")
 
+    def set_ref(self, ref: str, commit: str | None, expected: str | None) -> bool:
+        """Point ``ref`` on the server at ``commit`` (None: delete it) if it is at ``expected`` (None: if there
+        is no such ref), atomically: the server checks and updates in one step. False when it was not so."""
+        lease = f"--force-with-lease={ref}:{expected or ''}"
+        status, out, err = self._git.run("push", "--porcelain", lease, self.url, f"{commit or ''}:{ref}",
+                                         config=self._auth)
+        if status == 0:
+            return True
+        rejections = [line for line in out.splitlines() if line.startswith("!")]
+        if rejections and self.remote_ref(ref) != expected:  # someone else changed it first
+            return False
+        raise self._git.failure("push", "\n".join([err, *rejections]))
+
+    def remote_ref(self, ref: str) -> str | None:
+        """Where ``ref`` is on the server; None when there is no such ref."""
+        status, out, err = self._git.run("ls-remote", self.url, ref, config=self._auth)
+        if status:
+            raise self._git.failure("ls-remote", err)
+        return next((line.split()[0] for line in out.splitlines() if line.split()[1:] == [ref]), None)
+
+    def ref_message(self, ref: str) -> tuple[str, str] | None:
+        """The commit ``ref`` points at on the server and its message; None when there is no such ref."""
+        sha = self._fetch(f"+{ref}:{ref}", None, ref)
+        return (sha, self._git.check("log", "-1", "--format=%B", sha)) if sha else None
+
+    def empty_root_commit(self, message: str) -> str:
+        """A commit with no parent and no file (what a lock ref points at)."""
+        return self.commit(self._git.check("mktree", stdin=""), [], message)
+
     def delete_remote_branch(self, branch: str) -> None:
         """Delete ``branch`` on the server."""
         status, _, err = self._git.run("push", "--quiet", self.url, f":refs/heads/{branch}", config=self._auth)
