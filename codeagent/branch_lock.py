@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Protocol
 
-from codeagent.errors import BranchBusy, GitError
+from codeagent.errors import BranchBusy, RefRefused
 from codeagent.numbers import format_duration
 
 if TYPE_CHECKING:
@@ -135,8 +135,9 @@ class BranchLock:
     def acquire(self, wait_s: float) -> bool:
         """Take the lock, waiting at most ``wait_s`` for its holder; True when this run had to wait.
 
-        Raises `BranchBusy` when the holder still works after ``wait_s``. A server that refuses the
-        lock ref altogether (not a lost race) leaves the run to go on without it, with a note.
+        Raises `BranchBusy` when the holder still works after ``wait_s``, and a `GitError` when the
+        server cannot be reached. A server that refuses the lock ref itself (a hook or a rule, not a
+        lost race) leaves the run to go on without it, with a note.
         """
         started, delay = self.clock.now(), FIRST_POLL_S
         try:
@@ -146,7 +147,7 @@ class BranchLock:
                     raise self._busy(waited)
                 self.clock.sleep(min(delay, wait_s - waited))
                 delay = min(delay * BACKOFF, MAX_POLL_S)
-        except GitError as error:
+        except RefRefused as error:
             self.log(f"could not take the lock on {self.branch}: {error}")
             self._say(f"Could not take the lock on `{self.branch}`, so another run could work on it at the same "
                       f"time: {error}")

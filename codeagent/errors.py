@@ -49,6 +49,10 @@ class GitError(CodeagentError):
     title = "Git error"
 
 
+class RefRefused(GitError):
+    """The server refused a push to a ref for a reason of its own (a hook, a rule), not a lost race."""
+
+
 class SandboxError(CodeagentError):
     """The sandbox container could not be started or stopped unexpectedly."""
 

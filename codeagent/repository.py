@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from codeagent.errors import GitError
+from codeagent.errors import GitError, RefRefused
 from codeagent.gitcmd import Git, Identity, auth_header
 
 PUSH_ATTEMPTS = 3
@@ -240,7 +240,8 @@ class Repository:
         rejections = [line for line in out.splitlines() if line.startswith("!")]
         if rejections and self.remote_ref(ref) != expected:  # someone else changed it first
             return False
-        raise self._git.failure("push", "\n".join([err, *rejections]))
+        failure = self._git.failure("push", "\n".join([err, *rejections]))
+        raise RefRefused(str(failure)) if rejections else failure
 
     def remote_ref(self, ref: str) -> str | None:
         """Where ``ref`` is on the server; None when there is no such ref."""

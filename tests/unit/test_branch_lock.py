@@ -14,7 +14,7 @@ import pytest
 from codeagent.branch_lock import FIRST_POLL_S, MAX_POLL_S, BranchLock, HeldLock, LockHolder, lock_ref
 from codeagent.branches import Branches
 from codeagent.checkout import Checkout
-from codeagent.errors import BranchBusy, GitError
+from codeagent.errors import BranchBusy, GitError, RefRefused
 from codeagent.gitcmd import Identity
 from codeagent.repository import Repository
 from tests.unit.fakes import FakeBranches
@@ -193,11 +193,24 @@ def test_a_server_that_refuses_the_lock_ref_leaves_the_run_to_go_on_with_a_note(
     branches, clock, notes = FakeBranches(), Clock(), Notes()
 
     def refused(branch, me, replacing):
-        raise GitError("git push failed: ! [remote rejected] (pre-receive hook declined)")
+        raise RefRefused("git push failed: ! [remote rejected] (pre-receive hook declined)")
 
     branches.take_lock = refused  # type: ignore[method-assign]
     assert lock_for(branches, clock, notes).acquire(1800) is False
     assert notes.lines[0].startswith(f"Could not take the lock on `{BRANCH}`, so another run could work on it")
+
+
+def test_a_server_out_of_reach_is_an_error_never_a_run_without_the_lock():
+    branches, clock = FakeBranches(), Clock()
+    branches.locks[BRANCH] = HeldLock("a" * 40, holder("111"))
+
+    def unreachable(branch):
+        raise GitError("git fetch failed: Could not resolve host. To fix: check the runner's network.")
+
+    branches.read_lock = unreachable  # type: ignore[method-assign]
+    with pytest.raises(GitError, match="Could not resolve host"):
+        lock_for(branches, clock, Notes()).acquire(1800)
+    assert branches.locks[BRANCH].holder.run_id == "111"
 
 
 def test_the_holder_is_written_into_the_lock_and_read_back():
@@ -265,5 +278,5 @@ def test_a_push_refused_for_another_reason_is_an_error(tmp_path, server):
     hook.write_text("#!/bin/sh\necho 'refs outside refs/heads are not allowed here' >&2\nexit 1\n")
     hook.chmod(0o755)
 
-    with pytest.raises(GitError, match="refs outside refs/heads are not allowed here"):
+    with pytest.raises(RefRefused, match="refs outside refs/heads are not allowed here"):
         run_branches(tmp_path, server, "first").take_lock(BRANCH, holder("111"), None)
