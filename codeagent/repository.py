@@ -231,17 +231,21 @@ class Repository:
 
     def set_ref(self, ref: str, commit: str | None, expected: str | None) -> bool:
         """Point ``ref`` on the server at ``commit`` (None: delete it) if it is at ``expected`` (None: if there
-        is no such ref), atomically: the server checks and updates in one step. False when it was not so."""
-        lease = f"--force-with-lease={ref}:{expected or ''}"
-        status, out, err = self._git.run("push", "--porcelain", lease, self.url, f"{commit or ''}:{ref}",
-                                         config=self._auth)
-        if status == 0:
-            return True
-        rejections = [line for line in out.splitlines() if line.startswith("!")]
-        if rejections and self.remote_ref(ref) != expected:  # someone else changed it first
-            return False
-        failure = self._git.failure("push", "\n".join([err, *rejections]))
-        raise RefRefused(str(failure)) if rejections else failure
+        is no such ref), atomically: the server checks and updates in one step. False when it was not so.
+
+        Raises `RefRefused` when the server rejects the update twice while the ref is as expected (a
+        hook or a rule: not a race, which the second try would have lost or won)."""
+        lease, spec = f"--force-with-lease={ref}:{expected or ''}", f"{commit or ''}:{ref}"
+        for _ in range(2):
+            status, out, err = self._git.run("push", "--porcelain", lease, self.url, spec, config=self._auth)
+            if status == 0:
+                return True
+            rejections = [line for line in out.splitlines() if line.startswith("!")]
+            if not rejections:  # no answer about the ref at all: the server could not be reached, or refused us
+                raise self._git.failure("push", err)
+            if "(stale info)" in out or self.remote_ref(ref) != expected:
+                return False  # not as expected: git saw it before sending, or the server did
+        raise RefRefused(str(self._git.failure("push", "\n".join([err, *rejections]))))
 
     def remote_ref(self, ref: str) -> str | None:
         """Where ``ref`` is on the server; None when there is no such ref."""

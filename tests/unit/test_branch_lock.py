@@ -273,6 +273,18 @@ def test_a_takeover_replaces_only_the_lock_it_read(tmp_path, server):
     assert third.read_lock(BRANCH) == HeldLock(taken, holder("222"))
 
 
+def test_a_lock_let_go_of_right_after_a_lost_try_is_a_lost_try_not_a_refusal(tmp_path, server):
+    first, second = run_branches(tmp_path, server, "first"), run_branches(tmp_path, server, "second")
+    taken = first.take_lock(BRANCH, holder("111"), None)
+    assert taken
+    # Between the second run's push (refused: the lock was there) and any look at the ref, the first
+    # run lets go: the ref is then as the second run expected, and yet its try was lost, not refused.
+    second.repository.remote_ref = lambda ref: None  # type: ignore[method-assign]
+    assert second.take_lock(BRANCH, holder("222"), None) is None
+    first.release_lock(BRANCH, taken)
+    assert second.take_lock(BRANCH, holder("222"), None)
+
+
 def test_a_push_refused_for_another_reason_is_an_error(tmp_path, server):
     hook = server / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\necho 'refs outside refs/heads are not allowed here' >&2\nexit 1\n")
