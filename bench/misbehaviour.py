@@ -82,6 +82,8 @@ class Installed:
 
     description: str
     used: Callable[[], bool]
+    remove: Callable[[], None] = lambda: None
+    """Take it out of the emulator (a model server's faults go with the server)."""
 
 
 def install_faults(faults: ScenarioFaults, github: GitHubEmulator, model: ModelServer) -> list[Installed]:
@@ -101,7 +103,7 @@ def unused(installed: list[Installed]) -> list[str]:
 
 def _github_fault(fault: GitHubFault, github: GitHubEmulator) -> Installed:
     added = github.faults.install(fault)
-    return Installed(_describe("github", fault), lambda: added.hits > 0)
+    return Installed(_describe("github", fault), lambda: added.hits > 0, lambda: github.faults.remove(added))
 
 
 def _describe(where: str, fault: GitHubFault | ModelServerFault) -> str:

@@ -26,6 +26,7 @@ from bench.github.emulator import GitHubEmulator
 from bench.leaks import LeakDetector
 from bench.misbehaviour import CancelWatch, install_faults, unused
 from bench.model.server import ModelServer, offers_tools
+from bench.overlap import run_in_turn
 from bench.release import ActionImage, pull
 from bench.runner import (
     RunnerLayout,
@@ -183,13 +184,13 @@ def run_scenario(scenario: Scenario, work_root: Path, image: str | ActionImage =
         for token in tokens:
             github.add_token(token, WORKFLOW_TOKEN_LOGIN, type="Bot", permissions=permissions)
         world = seed(github, scenario, WORKFLOW_TOKEN_LOGIN)
-        reports = []
         with (Canary() if scenario.canary else nullcontext()) as canary:
-            root = work_root / "run-1"
+            bench_runs, root = [], work_root / "run-1"
             for index, (run, token) in enumerate(zip(runs, tokens), 1):
                 root = root if run.reuse_workspace else work_root / f"run-{index}"
-                bench_run = BenchRun(client, action, github, token, api_key, leak_forms, root, index, canary)
-                reports.append(bench_run.run(scenario, world, run))
+                bench_runs.append(BenchRun(client, action, github, token, api_key, leak_forms, root, index, canary))
+            reports = run_in_turn([run.start for run in runs], list(bench_runs),
+                                  lambda index: bench_runs[index].run(scenario, world, runs[index]))
             return {**_report(scenario, github, world, reports, action), "canary": canary.report() if canary else None}
 
 
@@ -201,21 +202,25 @@ class BenchRun:
         self.client, self.image, self.github, self.token, self.api_key = client, image, github, token, api_key
         self.leak_forms, self.root, self.number = leak_forms, root, number
         self.canary = canary
+        self.began = 0.0
+        """When the run started (its event posted): a later run may start relative to it."""
+        self.model: ModelServer | None = None
 
     def run(self, scenario: Scenario, world: World, run: ScenarioRun) -> dict[str, Any]:
+        first_request = len(self.github.api_requests())
         if run.edit_pull_request is not None:
             edit_pull_request(self.github, scenario.repository, run.edit_pull_request)
         github, posted = self.github, post_event(self.github, scenario, world, run.event)
         apply_edits(github, scenario, world, run.event)
         substitutions = {"canary_port": str(self.canary.port)} if self.canary else {}
-        self.github_repository = scenario.repository
-        first_request = len(github.api_requests())
+        self.github_repository, self.began = scenario.repository, time.monotonic()
         # Unique like GitHub's, also across benches running at once: the action labels its sandboxes with it.
         run_id = str(10**10 + secrets.randbelow(9 * 10**10))
         with ModelServer(run.model, WORKSPACE_IN_SANDBOX, secrets=self.leak_forms,
                          substitutions=substitutions) as model, \
                 ContainerWatch(self.client, run_id) as watch, CancelWatch(run.cancel, model) as cancel, \
                 serve_index(scenario.package_index) as (index, runner_env):
+            self.model = model
             wiring = wire_agent(run.inputs, model.url, self.api_key)
             model.api_key, model.oauth = wiring.key, wiring.oauth
             for name, value in wiring.secrets.items():
@@ -237,7 +242,8 @@ class BenchRun:
                 action = run_container_action(self.client, self.image.ref, layout, {**env, **gh_env, **runner_env},
                                               cancel=cancel.trigger, cancel_after_s=cancel.after_s)
             finally:
-                github.faults.clear()  # a later run meets only its own
+                for fault in faults:  # a later run meets only its own, also when runs overlap
+                    fault.remove()
             log = action.log
             if unexpected:
                 log = f"Warning: Unexpected input(s) {unexpected!r}\n" + log
@@ -251,7 +257,7 @@ class BenchRun:
                 "step_summary": files["GITHUB_STEP_SUMMARY"].read_text(),
                 "model_requests": model.request_count(),
                 "leaked_secrets": sorted(leaked),
-                "api_requests": github.api_requests(since=action.started_at)[first_request:],
+                "api_requests": github.api_requests(since=action.started_at, start=first_request, token=self.token),
                 "log": log,
                 "containers_left": watch.left_behind(),
                 "duration_s": round(action.duration_s, 2),
@@ -365,5 +371,6 @@ def _report(scenario: Scenario, github: GitHubEmulator, world: World, runs: list
         "unknown_api_requests": list(github.unknown_requests),
         "spec_violations": list(github.spec_violations),
         "workflow_dispatches": github.dispatches(repository),
+        "forced_pushes": github.forced_pushes(repository),
         "runs": runs,
     }

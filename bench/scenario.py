@@ -19,6 +19,7 @@ from bench.github.state import PLANS
 from bench.misbehaviour import ScenarioCancel, ScenarioFaults, read_cancel, read_faults
 from bench.toolchain import ScenarioImage, ScenarioIndex, read_images, read_index
 from bench.runner import CHECKOUT_VERSIONS
+from bench.overlap import ScenarioStart, read_start
 
 WORKSPACE_IN_SANDBOX = "/github/workspace"
 """Where the sandbox sees the checkout: ``{workspace}`` in a model script."""
@@ -150,6 +151,8 @@ class ScenarioRun:
     reuse_workspace: bool = False
     """The run's job lands on the runner that ran the previous one, which keeps its workspace (a
     self-hosted runner that is not ephemeral): actions/checkout cleans and updates it in place."""
+    start: ScenarioStart | None = None
+    """When a later run starts while the one before it may still work; None: once that one ended."""
 
 
 @dataclass(frozen=True)
@@ -344,7 +347,8 @@ def _edit(data: dict, where: str) -> ScenarioEdit:
 def _run(data: dict, first: ScenarioEvent, inputs: dict[str, str], where: str) -> ScenarioRun:
     """A later run; its ``inputs`` go over the top-level ones."""
     _only(data, {"event", "model", "inputs", "faults", "cancel_at_turn", "cancel_after_s", "edit_pull_request",
-                 "reuse_workspace"}, where)
+                 "reuse_workspace",
+                 "start_at_turn", "start_after_s"}, where)
     if "name" not in (data.get("event") or {}):
         raise ValueError(f"{where} needs `event.name`")
     edit = data.get("edit_pull_request")
@@ -352,7 +356,7 @@ def _run(data: dict, first: ScenarioEvent, inputs: dict[str, str], where: str) -
                        {**inputs, **{str(k): _input_text(v) for k, v in (data.get("inputs") or {}).items()}},
                        read_faults(data.get("faults"), f"{where}.faults"), read_cancel(data, where),
                        _pull_edit(edit, f"{where}.edit_pull_request") if edit is not None else None,
-                       bool(data.get("reuse_workspace", False)))
+                       bool(data.get("reuse_workspace", False)), read_start(data, where))
 
 
 def _pull_edit(data: dict, where: str) -> ScenarioPullEdit:

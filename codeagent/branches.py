@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from codeagent.branch_lock import HeldLock, LockHolder, lock_ref
 from codeagent.changes import Caps, Change
 from codeagent.checkout import Checkout
 from codeagent.errors import GitError
@@ -67,6 +68,17 @@ class Branches:
 
     def read_note(self, branch: str) -> str | None:
         return self.repository.read_note(notes_ref(branch))
+
+    def take_lock(self, branch: str, holder: LockHolder, replacing: str | None) -> str | None:
+        lock = self.repository.empty_root_commit(holder.message())
+        return lock if self.repository.set_ref(lock_ref(branch), lock, replacing) else None
+
+    def read_lock(self, branch: str) -> HeldLock | None:
+        found = self.repository.ref_message(lock_ref(branch))
+        return HeldLock(found[0], LockHolder.parse(found[1])) if found else None
+
+    def release_lock(self, branch: str, sha: str) -> bool:
+        return self.repository.set_ref(lock_ref(branch), None, sha)
 
     def default_branch_file(self, path: str) -> str | None:
         """``path`` as the default branch has it (config, devcontainer, test detection): never the checkout's."""

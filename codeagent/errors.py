@@ -49,6 +49,10 @@ class GitError(CodeagentError):
     title = "Git error"
 
 
+class RefRefused(GitError):
+    """The server refused a push to a ref for a reason of its own (a hook, a rule), not a lost race."""
+
+
 class SandboxError(CodeagentError):
     """The sandbox container could not be started or stopped unexpectedly."""
 
@@ -71,3 +75,9 @@ class Cancelled(CodeagentError):
     """The runner cancelled the job (SIGTERM)."""
 
     title = "Cancelled"
+
+
+class BranchBusy(CodeagentError):
+    """Another run kept working on the branch for longer than this one could wait."""
+
+    title = "Branch busy"

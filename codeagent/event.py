@@ -102,7 +102,9 @@ class _Request:
     read: Callable[[Payload], dict]
 
 
-_FIRST_WORD = re.compile(r"\s*(\S+)(.*)", re.DOTALL)
+_BLANK = " \t\r\n"
+"""What separates words for the trigger phrase: the characters the example workflow's `if:` can check too."""
+_FIRST_WORD = re.compile(f"[{_BLANK}]*([^{_BLANK}]+)(.*)", re.DOTALL)
 
 
 def parse_event(event_name: str, payload: dict, trigger_phrase: str) -> Trigger | Skip:
@@ -187,7 +189,7 @@ def _instructions(event: Payload, request: _Request, trigger_phrase: str) -> str
     if bot:
         return Skip(f"the {request.noun} is by the bot `{bot}`, and bots cannot trigger a run")
     body = event.optional(f"{request.field}.body", str) or ""
-    if OWN_COMMENT_MARKER in body:
+    if OWN_COMMENT_MARKER in body.lower():  # in any case, as the workflow's `contains` finds it
         return Skip(f"the {request.noun} carries codeagent's marker `{OWN_COMMENT_MARKER}`: the action "
                     "wrote it, and its own comments never trigger a run")
     instructions = command_instructions(body, trigger_phrase)
@@ -199,8 +201,10 @@ def _instructions(event: Payload, request: _Request, trigger_phrase: str) -> str
 def command_instructions(body: str, trigger_phrase: str) -> str | None:
     """The text after `trigger_phrase` when it is the comment's first word, else None.
 
-    `/code`, `  /code fix it` and `/Code` match (the workflow's `startsWith` ignores case
-    too); `/codex` and `please /code` do not.
+    `/code`, `  /code fix it`, `/code` then a tab or a line break, and `/Code` match (the
+    workflow's `startsWith` ignores case too); `/codex`, `/code-review` and `please /code` do
+    not. Words are separated by spaces, tabs and line breaks only: the example workflow's `if:`
+    must decide the same, and GitHub's expressions can test for a few characters, not a class.
     """
     match = _FIRST_WORD.match(body)
     if not match or match[1].lower() != trigger_phrase.lower():

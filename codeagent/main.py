@@ -169,7 +169,7 @@ def wire(request: Request, settings: Settings, github: GitHubClient, redact: Red
         lambda: Engine(released_sandbox=released_sandbox), cli, gateway, dirs, checkout, options, log,
         choose_image=lambda engine: choose_image(engine, settings, branches, str(checkout.path), log),
         check_key=lambda: check_key(cli.vendor, secret, settings.base_url(), secret_input, oauth))
-    return Run(trigger, settings, github, branches, sandbox, log, context.run_url)
+    return Run(trigger, settings, github, branches, sandbox, log, context.run_url, run_attempt=context.run_attempt)
 
 
 def expected(error: Exception, log: Log) -> CodeagentError:

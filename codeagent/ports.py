@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from codeagent.agent.base import AgentRun
+from codeagent.branch_lock import HeldLock, LockHolder
 from codeagent.gateway import Usage
 from codeagent.github_types import Comment, FileChange, Issue, PullRequest
 from codeagent.publish import Caps, Change
@@ -76,6 +77,17 @@ class Branches(Protocol):
     def default_branch_file(self, path: str) -> str | None: ...
 
     def differs_from_default(self, sha: str, paths: tuple[str, ...]) -> list[str]: ...
+
+    def take_lock(self, branch: str, holder: LockHolder, replacing: str | None) -> str | None:
+        """Make ``holder`` the branch's lock holder, in one atomic push: when there is no lock (``replacing``
+        None) or the lock is still the commit ``replacing``. The lock's commit, or None when it was not so."""
+        ...
+
+    def read_lock(self, branch: str) -> HeldLock | None: ...
+
+    def release_lock(self, branch: str, sha: str) -> bool:
+        """Delete the branch's lock if it is still the commit ``sha``; False when it was not."""
+        ...
 
 
 class Sandbox(Protocol):

@@ -261,9 +261,11 @@ class ProgressComment:
         """Link the pull request once it exists."""
         self._update(lambda s: replace(s, pull_request_url=url))
 
-    def note(self, line: str) -> None:
-        """Say something the person who asked should know."""
-        self._update(lambda s: replace(s, notes=(*s.notes, line)))
+    def note(self, line: str, replacing: str = "") -> None:
+        """Say something the person who asked should know; in place of the note ``replacing``, when it is there."""
+        def noted(notes: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(line if n == replacing else n for n in notes) if replacing in notes else (*notes, line)
+        self._update(lambda s: replace(s, notes=noted(s.notes)))
 
     def blocked(self, hosts: tuple[tuple[str, int], ...]) -> None:
         """The hosts the gateway refused."""

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from codeagent.errors import GitError
+from codeagent.errors import GitError, RefRefused
 from codeagent.gitcmd import Git, Identity, auth_header
 
 PUSH_ATTEMPTS = 3
@@ -228,6 +228,40 @@ class Repository:
         raise GitError(f"push of {branch} rejected: commits were pushed to it meanwhile and ours conflict with them. "
                        f"Nothing was overwritten; {kept}. To fix: merge it into {branch} by hand, or resolve the "
                        "conflict and run the action again.")
+
+    def set_ref(self, ref: str, commit: str | None, expected: str | None) -> bool:
+        """Point ``ref`` on the server at ``commit`` (None: delete it) if it is at ``expected`` (None: if there
+        is no such ref), atomically: the server checks and updates in one step. False when it was not so.
+
+        Raises `RefRefused` when the server rejects the update twice while the ref is as expected (a
+        hook or a rule: not a race, which the second try would have lost or won)."""
+        lease, spec = f"--force-with-lease={ref}:{expected or ''}", f"{commit or ''}:{ref}"
+        for _ in range(2):
+            status, out, err = self._git.run("push", "--porcelain", lease, self.url, spec, config=self._auth)
+            if status == 0:
+                return True
+            rejections = [line for line in out.splitlines() if line.startswith("!")]
+            if not rejections:  # no answer about the ref at all: the server could not be reached, or refused us
+                raise self._git.failure("push", err)
+            if "(stale info)" in out or self.remote_ref(ref) != expected:
+                return False  # not as expected: git saw it before sending, or the server did
+        raise RefRefused(str(self._git.failure("push", "\n".join([err, *rejections]))))
+
+    def remote_ref(self, ref: str) -> str | None:
+        """Where ``ref`` is on the server; None when there is no such ref."""
+        status, out, err = self._git.run("ls-remote", self.url, ref, config=self._auth)
+        if status:
+            raise self._git.failure("ls-remote", err)
+        return next((line.split()[0] for line in out.splitlines() if line.split()[1:] == [ref]), None)
+
+    def ref_message(self, ref: str) -> tuple[str, str] | None:
+        """The commit ``ref`` points at on the server and its message; None when there is no such ref."""
+        sha = self._fetch(f"+{ref}:{ref}", None, ref)
+        return (sha, self._git.check("log", "-1", "--format=%B", sha)) if sha else None
+
+    def empty_root_commit(self, message: str) -> str:
+        """A commit with no parent and no file (what a lock ref points at)."""
+        return self.commit(self._git.check("mktree", stdin=""), [], message)
 
     def delete_remote_branch(self, branch: str) -> None:
         """Delete ``branch`` on the server."""

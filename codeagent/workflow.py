@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from codeagent import conversation, report, verify
 from codeagent.agent.base import AgentRun
+from codeagent.branch_lock import BranchLock, Clock, LockHolder
 from codeagent.changes import Caps, Change, FileChange
 from codeagent.errors import (Cancelled, CodeagentError, ConfigError, GitError, GitHubError, SandboxError, SetupError,
                              SubjectNotFound)
@@ -25,7 +26,7 @@ from codeagent.log import Log
 from codeagent.outcome import Outcome
 from codeagent.ports import Branches, GitHub, Sandbox
 from codeagent.progress_comment import (AGENT_WORKING, BRANCH_READY, CHANGES_PUSHED, PR_READY, ProgressComment,
-                                        Status)
+                                        Status, run_id_of)
 from codeagent.prompt import build_followup_prompt, build_prompt, PullRequestThread
 from codeagent.sandbox.results import StepResult
 from codeagent.settings import Settings, memory_bytes
@@ -35,17 +36,25 @@ from codeagent.text import first_line
 NOTES_REF = "refs/notes/codeagent/"
 STEP_TIMEOUT_S = 15 * 60.0
 """Longest a setup or test command may run."""
+LOCK_MARGIN_S = 10 * 60.0
+"""What a run holding a branch may spend beyond its agent and its commands (git, the API and its retries)."""
 
 
 class Run:
     """One request, carried out: `execute` returns how it ended."""
 
     def __init__(self, trigger: Trigger, settings: Settings, github: GitHub, branches: Branches, sandbox: Sandbox,
-                 log: Log, run_url: str, progress: ProgressComment | None = None) -> None:
-        self.trigger, self.settings, self.log, self.run_url = trigger, settings, log, run_url
+                 log: Log, run_url: str, progress: ProgressComment | None = None, run_attempt: str = "1",
+                 clock: Clock | None = None) -> None:
+        self.trigger, self.settings, self.log, self.run_url, self.run_attempt = trigger, settings, log, run_url, \
+            run_attempt
+        self.clock = clock
+        """The time the wait for a branch held by another run is measured in (tests pass their own)."""
         self.github, self.branches, self.sandbox = github, branches, sandbox
         self.progress = progress or ProgressComment(github, trigger.issue_number, run_url, on_error=log.warning)
         self.target: Target | None = None
+        self.lock: BranchLock | None = None
+        """This run's hold on the branch, from `prepare` to the end of `execute`."""
         self.pull: PullRequest | None = None
         """The pull request a follow-up asks about, as read when checking who asked."""
         self.agent_run: AgentRun | None = None
@@ -79,6 +88,9 @@ class Run:
                 self.progress.finish("failure", reason=f"Unexpected error ({type(error).__name__}: {error}); "
                                                        "this is a bug in codeagent, the traceback is in the log.")
             raise
+        finally:
+            if self.lock is not None:
+                self.lock.release()
 
     def work(self) -> Outcome:
         with self.log.group("Prepare the branch and the pull request"):
@@ -139,6 +151,7 @@ class Run:
 
     def prepare(self) -> None:
         self.progress.phase(BRANCH_READY, Status.IN_PROGRESS)
+        self.hold_branch()
         if self.trigger.is_pull_request:
             assert self.pull is not None
             target = for_pull_request(self.branches, self.pull)
@@ -154,6 +167,20 @@ class Run:
             self.progress.note(report.NO_DRAFTS)
         self.progress.phase(BRANCH_READY, Status.DONE)
         self.log.info(f"branch {target.branch} at {target.tip[:12]}, pull request {target.pull.html_url}")
+
+    def hold_branch(self) -> None:
+        """Wait until no other run works on the branch, and hold it until this run ends (`execute` lets go)."""
+        pull = self.pull if self.trigger.is_pull_request else None
+        branch = pull.head if pull else f"{self.settings.branch_prefix}issue-{self.trigger.issue_number}"
+        settings = self.settings
+        # The sandbox's image, the setup, the tests before and after, the repairs (a devcontainer's own
+        # commands are not known yet: the margin covers them).
+        steps = 1 + len(settings.setup) + 2 + settings.verify_rounds
+        me = LockHolder(run_id_of(self.run_url), self.run_url, time.time(),
+                        settings.timeout_minutes * 60 + steps * STEP_TIMEOUT_S + LOCK_MARGIN_S, self.run_attempt)
+        self.lock = BranchLock(self.branches, branch, me, self.progress, self.log.info, self.clock)
+        if self.lock.acquire(settings.timeout_minutes * 60) and pull:  # the pull request may have moved meanwhile
+            self.pull = self.github.pull_request(pull.number)
 
     def prompt(self) -> str:
         target, trigger = self.require_target(), self.trigger

@@ -242,6 +242,14 @@ class GitHubEmulator:
                                            for sha in gitrepo.commits_between(repo.path, base, tip)]}
                 for name, tip in sorted(tips.items())]
 
+    def forced_pushes(self, full_name: str) -> list[str]:
+        """Every push that moved a branch of the repository (or a fork of it) to a commit not containing
+        where it was: ``ref old..new``."""
+        with self.state.lock:
+            repos = [repo for repo in self.state.repos.values()
+                     if repo.full_name == full_name or repo.parent == full_name]
+        return [f"{repo.full_name} {push}" for repo in repos for push in gitrepo.forced_pushes(repo.path)]
+
     @staticmethod
     def _commit_summary(repo: Repo, sha: str) -> dict[str, Any]:
         info = gitrepo.commit_info(repo.path, sha)
@@ -271,12 +279,15 @@ class GitHubEmulator:
             return [{"workflow": d.workflow, "ref": d.ref, "inputs": dict(d.inputs), "actor": d.actor}
                     for d in self.state.dispatches if d.repo == repo.full_name]
 
-    def api_requests(self, since: float | None = None) -> list[dict[str, Any]]:
-        """REST and GraphQL requests (not git): method, path (without /api/v3), status; with ``since``
-        (epoch seconds) also ``time``: seconds from then to the request's arrival."""
+    def api_requests(self, since: float | None = None, start: int = 0,
+                     token: str | None = None) -> list[dict[str, Any]]:
+        """REST and GraphQL requests (not git) from the ``start``-th on: method, path (without /api/v3),
+        status; with ``since`` (epoch seconds) also ``time``: seconds from then to the request's arrival.
+        With ``token``, only those made with it or with none (another run's are left out)."""
         return [{**{key: entry[key] for key in ("method", "path", "status")},
                  **({} if since is None else {"time": round(entry["time"] - since, 3)})}
-                for entry in list(self.request_log) if entry["kind"] != "git"]
+                for entry in [e for e in list(self.request_log) if e["kind"] != "git"][start:]
+                if token is None or entry["token"] in (None, token)]
 
     @property
     def spec_violations(self) -> list[dict[str, Any]]:
@@ -309,6 +320,7 @@ class GitHubEmulator:
         self.request_log.append({
             "method": handler.command, "path": path, "query": url.query, "kind": kind, "status": status,
             "time": started, "fault": fault is not None, "body_bytes": len(body),
+            "token": http_wire.credential(handler.headers.get("Authorization")),
             "chunked": "chunked" in handler.headers.get("Transfer-Encoding", "").lower()})
         if kind in ("rest", "graphql"):  # a fault's answer is the scenario's: only the request is checked
             self.spec.check(handler.command, kind, path, url.query, body, status, headers, payload,

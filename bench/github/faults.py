@@ -134,6 +134,11 @@ class Faults:
                     return fault
         return None
 
+    def remove(self, fault: Fault) -> None:
+        """Drop one fault (a run's own, when runs overlap), whether or not it hit anything."""
+        with self._lock:
+            self.pending = [pending for pending in self.pending if pending is not fault]
+
     def clear(self) -> None:
         with self._lock:
             self.pending.clear()

@@ -36,6 +36,12 @@ while read old new ref; do
 done
 """
 
+# Every ref a push updates, appended to pushes.log, for the report's `forced_pushes`: a branch
+# moved to a commit that does not contain where it was is a force-push.
+PUSH_LOG_HOOK = r"""#!/bin/sh
+cat >> "${GIT_DIR:-.}/pushes.log"
+"""
+
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for git: none of this machine's git configuration."""
@@ -72,9 +78,10 @@ def init_bare(path: Path, files: Path, branch: str, author: tuple[str, str],
 def _configure(path: Path) -> None:
     for key, value in REPO_CONFIG.items():
         git(path, "config", key, value)
-    hook = path / "hooks" / "pre-receive"
-    hook.write_text(WORKFLOWS_HOOK)
-    hook.chmod(0o755)
+    for name, script in (("pre-receive", WORKFLOWS_HOOK), ("post-receive", PUSH_LOG_HOOK)):
+        hook = path / "hooks" / name
+        hook.write_text(script)
+        hook.chmod(0o755)
 
 
 def fork_bare(source: Path, path: Path) -> None:
@@ -181,6 +188,20 @@ def diff_stats(repo: Path, base: str, head: str) -> tuple[int, int, int]:
     rows = [line.split("\t") for line in git(repo, "diff", "--numstat", f"{base}...{head}").splitlines()]
     numbers = [(int(added), int(deleted)) for added, deleted, _ in rows if added != "-"]  # "-": binary
     return sum(a for a, _ in numbers), sum(d for _, d in numbers), len(rows)
+
+
+def forced_pushes(repo: Path) -> list[str]:
+    """``ref old..new`` for each push that moved a branch to a commit not containing where it was."""
+    log = repo / "pushes.log"
+    updates = [line.split() for line in log.read_text().splitlines()] if log.is_file() else []
+    forced = []
+    for old, new, ref in updates:
+        if not ref.startswith("refs/heads/") or ZERO_SHA in (old, new):
+            continue  # a new or deleted branch, or not a branch (notes, locks)
+        if subprocess.run(["git", f"--git-dir={repo}", "merge-base", "--is-ancestor", old, new],
+                          capture_output=True, env=_env()).returncode:
+            forced.append(f"{ref} {old[:12]}..{new[:12]}")
+    return forced
 
 
 def delete_branch(repo: Path, name: str) -> None:

@@ -317,6 +317,23 @@ def test_git_refuses_two_authorization_headers_as_github_does(github: GitHubEmul
     assert [b["name"] for b in github.branches(REPO)] == ["main"]
 
 
+def test_force_pushes_of_branches_are_reported_and_nothing_else(github: GitHubEmulator, tmp_path: Path) -> None:
+    checkout = clone(github, tmp_path / "checkout")
+    push = lambda *args: git("-c", auth_header(BOT_TOKEN), "push", "--quiet", *args, cwd=checkout)  # noqa: E731
+    commit(checkout, {"a.txt": "a\n"}, "A")
+    push("origin", "HEAD:refs/heads/work", "HEAD:refs/codeagent/locks/work")
+    first = git("rev-parse", "HEAD", cwd=checkout).stdout.strip()
+    commit(checkout, {"b.txt": "b\n"}, "B")
+    push("origin", "HEAD:refs/heads/work")  # a fast-forward
+    push("origin", "+HEAD~1:refs/codeagent/locks/work", "+HEAD:refs/notes/x")  # not branches
+    assert github.forced_pushes(REPO) == []
+
+    push("origin", f"+{first}:refs/heads/work")  # back to A: B is gone
+    push("origin", ":refs/heads/work")  # a deletion is no force-push
+    [forced] = github.forced_pushes(REPO)
+    assert forced.startswith(f"{REPO} refs/heads/work ") and forced.endswith(f"..{first[:12]}")
+
+
 def test_git_big_push_is_chunked_and_shallow_fetch_works(github: GitHubEmulator, tmp_path: Path) -> None:
     checkout = clone(github, tmp_path / "checkout")
     commit(checkout, {"data.bin": os.urandom(1_500_000)}, "Big file")

@@ -10,7 +10,7 @@ REPORT_KEYS = {
     "review_comments", "reviews", "runs", "prompts", "model_request_messages", "first_request_text",
     "bench_comment_ids", "cancel", "transcript_result", "unused_faults", "git_config_left",
     "unknown_api_requests", "spec_violations", "workflow_dispatches", "action_image", "image_build_s",
-    "image_pull_s", "canary",
+    "image_pull_s", "canary", "forced_pushes",
 }
 RUN_REPORT_KEYS = {
     "exit_code", "outputs", "step_summary", "model_requests", "leaked_secrets", "api_requests", "log",

@@ -98,6 +98,7 @@ def test_scenario(path: Path, reports) -> None:
     assert report["leaked_secrets"] == [], context
     assert report["unknown_api_requests"] == [], context
     assert report["spec_violations"] == [], f"{describe(report['spec_violations'])}{context}"
+    assert report["forced_pushes"] == [], context  # nothing is ever force-pushed, also when runs overlap
     assert report["unused_faults"] == [], f"faults that hit no request: {report['unused_faults']}{context}"
     assert len(report["runs"]) == len(scenario.runs())
     for number, run in enumerate(report["runs"], 1):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from codeagent.agent.base import AgentRun, CliResult
+from codeagent.branch_lock import HeldLock, LockHolder
 from codeagent.changes import Caps, Change, Commit, FileChange, LeftOut
 from codeagent.errors import GitHubError
 from codeagent.gateway import Usage
@@ -172,6 +173,9 @@ class FakeBranches:
         """Messages of the commits made of the agent's work."""
         self.not_merged: set[str] = set()
         """Paths (the sandbox's definition) the branch the run works on has otherwise than the default branch."""
+        self.locks: dict[str, HeldLock] = {}
+        """Each branch's lock on the server; a test puts one here for a run that holds it."""
+        self._lock_count = 0
 
     def check_clean(self) -> None:
         if self.dirty:
@@ -215,6 +219,26 @@ class FakeBranches:
 
     def differs_from_default(self, sha: str, paths: tuple[str, ...]) -> list[str]:
         return [path for path in paths if path in self.not_merged]
+
+    def take_lock(self, branch: str, holder: LockHolder, replacing: str | None) -> str | None:
+        held = self.locks.get(branch)
+        if (held.sha if held else None) != replacing:
+            return None
+        self._lock_count += 1
+        self.locks[branch] = HeldLock(f"{self._lock_count:040x}", holder)
+        self.journal.append(f"lock {branch}")
+        return self.locks[branch].sha
+
+    def read_lock(self, branch: str) -> HeldLock | None:
+        return self.locks.get(branch)
+
+    def release_lock(self, branch: str, sha: str) -> bool:
+        held = self.locks.get(branch)
+        if held is None or held.sha != sha:
+            return False
+        del self.locks[branch]
+        self.journal.append(f"unlock {branch}")
+        return True
 
     def _sha(self, branch: str) -> str:
         return f"{abs(hash((branch, len(self.branches[branch])))) % 16**12:012x}".ljust(40, "0")

@@ -51,13 +51,17 @@ def test_a_code_comment_on_an_issue_is_a_trigger():
     ("  \n/code fix it", "fix it"),
     ("/code\nUse the standard library.\nAdd a test.", "Use the standard library.\nAdd a test."),
     ("/code\tplease", "please"),
+    ("/code\r\nfix it", "fix it"),
+    ("\r\n\t /CODE fix it", "fix it"),
 ])
 def test_the_trigger_phrase_must_be_the_first_word(body, instructions):
     trigger = parse_event("issue_comment", comment(body), "/code")
     assert isinstance(trigger, Trigger) and trigger.instructions == instructions
 
 
-@pytest.mark.parametrize("body", ["/codex do it", "please /code", "`/code`", "", "/code-review", "> /code"])
+@pytest.mark.parametrize("body", ["/codex do it", "please /code", "`/code`", "", "/code-review", "> /code",
+                                  # only spaces, tabs and line breaks separate it: what the workflow's `if:` checks
+                                  "/code\u00a0fix it", "\u00a0/code fix it", "/code\ffix it", "\v/code"])
 def test_other_comments_are_skipped_with_the_reason(body):
     assert parse_event("issue_comment", comment(body), "/code") == Skip("the comment does not start with `/code`")
 

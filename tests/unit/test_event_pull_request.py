@@ -127,6 +127,12 @@ def test_the_marker_anywhere_in_a_code_request_skips_it(event_name, fixture, sub
     assert parse_event(event_name, event, "/code") == Skip(MARKER_SKIP.format(subject))
 
 
+def test_the_marker_in_any_case_skips_a_request_as_the_workflows_contains_does():
+    event = payload("issue_comment.created")
+    event["comment"]["body"] = "/code go <!-- CodeAgent:progress run=1 -->"
+    assert parse_event("issue_comment", event, "/code") == Skip(MARKER_SKIP.format("comment"))
+
+
 REVIEW_COMMENT = ("pull_request_review_comment", "pull_request_review_comment.created")
 REVIEW = ("pull_request_review", "pull_request_review.submitted")
 

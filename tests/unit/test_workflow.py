@@ -146,11 +146,12 @@ def test_the_steps_happen_in_the_order_a_watcher_expects():
     journal = [entry for entry in w.journal if not entry.startswith("edit comment")]
     assert journal == [
         "preflight", "react eyes", "comment on #7",
-        f"push {BRANCH}", f"open draft pull request #{pull}", f"checkout {BRANCH}",
+        f"lock {BRANCH}", f"push {BRANCH}", f"open draft pull request #{pull}", f"checkout {BRANCH}",
         "agent runs", "pack", f"push {BRANCH} with a note",
-        f"update pull request #{pull}", f"ready pull request #{pull}",
+        f"update pull request #{pull}", f"ready pull request #{pull}", f"unlock {BRANCH}",
     ]
-    assert w.journal[-1] == "edit comment 9001"
+    # The progress comment's last edit comes last but for letting go of the branch.
+    assert w.journal[-2:] == ["edit comment 9001", f"unlock {BRANCH}"]
 
 
 def test_the_prompt_holds_the_issue_as_asked_and_the_earlier_human_comments_unedited():
