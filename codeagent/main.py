@@ -20,6 +20,7 @@ from codeagent.agent import CLIS
 from codeagent.branches import Branches
 from codeagent.checkout import Checkout
 from codeagent.context import RunnerContext
+from codeagent.conclusion import Conclusion
 from codeagent.errors import Cancelled, CodeagentError, ConfigError
 from codeagent.event import Skip, Trigger, parse_event
 from codeagent.gateway import VENDORS, EgressPolicy, Gateway, Ledger, Upstream, pinned_hosts
@@ -141,7 +142,7 @@ def run(request: Request, settings: Settings, log: Log, released_sandbox: Prefet
         failure = expected(error, log)
         if workflow is None or not workflow.progress.started:  # the progress comment says it otherwise
             comment_failure(github, trigger, failure, context.run_url, log)
-        outcome = workflow.failed_outcome(failure) if workflow else Outcome("failure", trigger, message=str(failure))
+        outcome = Conclusion(workflow).failed_outcome(failure) if workflow else Outcome("failure", trigger, message=str(failure))
         return finish(log, context, outcome, failure, redact)
     return finish(log, context, outcome, None, redact)
 

@@ -1,8 +1,10 @@
 """The run, top to bottom: who asked, acknowledge, branch, prompt, setup, agent, tests, commit, report.
 
 One `Run` holds the run's state (the request, the settings, the adapters, the progress
-comment, the branch it works on); its phases are short methods, each a log group. The
-adapters come in as `ports` (GitHub, git, the sandbox), so tests pass small fakes.
+comment, the branch it works on); its phases are short methods, each a log group, and the
+longer ones are small classes of their own that read that state: `Task` (the prompt),
+`ProjectSetup` (setup and the tests before the agent), `Conclusion` (the report, or the
+failure). The adapters come in as `ports` (GitHub, git, the sandbox), so tests pass small fakes.
 
 The trust boundary runs through the middle: the agent works in the sandbox (no secret, no
 network but the gateway); its change comes back as data from the packer and is checked
@@ -17,20 +19,20 @@ from dataclasses import replace
 from codeagent import conversation, report, verify
 from codeagent.agent.base import AgentRun
 from codeagent.branch_lock import BranchLock, Clock, LockHolder
-from codeagent.changes import Caps, Change, FileChange
-from codeagent.errors import (Cancelled, CodeagentError, ConfigError, GitError, GitHubError, SandboxError, SetupError,
-                             SubjectNotFound)
+from codeagent.changes import Caps, Change
+from codeagent.conclusion import Conclusion
+from codeagent.errors import Cancelled, CodeagentError, GitError, GitHubError, SandboxError, SubjectNotFound
 from codeagent.event import Trigger
 from codeagent.github_types import PullRequest
 from codeagent.log import Log
 from codeagent.outcome import Outcome
 from codeagent.ports import Branches, GitHub, Sandbox
-from codeagent.progress_comment import (AGENT_WORKING, BRANCH_READY, CHANGES_PUSHED, PR_READY, ProgressComment,
-                                        Status, run_id_of)
-from codeagent.prompt import build_followup_prompt, build_prompt, PullRequestThread
+from codeagent.progress_comment import AGENT_WORKING, BRANCH_READY, CHANGES_PUSHED, ProgressComment, Status, run_id_of
+from codeagent.project_setup import ProjectSetup
 from codeagent.sandbox.results import StepResult
 from codeagent.settings import Settings, memory_bytes
-from codeagent.target import Target, for_issue, for_pull_request, linked_issue_number, refusal
+from codeagent.target import Target, for_issue, for_pull_request, refusal
+from codeagent.task import Task
 from codeagent.text import first_line
 
 NOTES_REF = "refs/notes/codeagent/"
@@ -82,7 +84,7 @@ class Run:
             with self.sandbox:
                 return self.work()
         except CodeagentError as error:
-            return self.failed(error)
+            return Conclusion(self).failed(error)
         except BaseException as error:
             if self.progress.started:
                 self.progress.finish("failure", reason=f"Unexpected error ({type(error).__name__}: {error}); "
@@ -96,15 +98,15 @@ class Run:
         with self.log.group("Prepare the branch and the pull request"):
             self.prepare()
         with self.log.group("Build the prompt"):
-            prompt = self.prompt()
+            prompt = Task(self).prompt()
         with self.log.group("Set up the project"):
-            self.set_up()
+            ProjectSetup(self).set_up()
         with self.log.group(f"Run {self.sandbox.agent_title} in the sandbox"):
             self.implement(prompt)
         with self.log.group("Commit and push"):
             self.publish()
         with self.log.group("Report"):
-            return self.report()
+            return Conclusion(self).report()
 
     # -- who asked --
 
@@ -182,87 +184,7 @@ class Run:
         if self.lock.acquire(settings.timeout_minutes * 60) and pull:  # the pull request may have moved meanwhile
             self.pull = self.github.pull_request(pull.number)
 
-    def prompt(self) -> str:
-        target, trigger = self.require_target(), self.trigger
-        if target.follow_up:
-            text, edited = self.follow_up_prompt(target)
-        else:
-            issue = conversation.subject(self.github, trigger, target.number)
-            thread = conversation.comments_for_prompt(self.github.comments(issue.number), trigger)
-            if not target.new_pull:
-                pull = conversation.comments_for_prompt(self.github.comments(target.pull.number), trigger, False)
-                thread = conversation.Thread(thread.comments + pull.comments,
-                                             thread.edited_after_request + pull.edited_after_request)
-            edited = thread.edited_after_request
-            text = build_prompt(conversation.issue_thread(issue, thread), trigger.instructions, trigger.repository,
-                                target.branch, self.settings.prompt_template)
-        if edited:
-            self.progress.note(f"{edited} comment(s) edited after the request were left out of the agent's task.")
-        self.log.info(f"{len(text)} characters")
-        return text
-
-    def follow_up_prompt(self, target: Target) -> tuple[str, int]:
-        trigger, pull = self.trigger, target.pull
-        talk = conversation.comments_for_prompt(self.github.comments(pull.number), trigger)
-        review = conversation.comments_for_prompt(self.github.review_comments(pull.number), trigger, False)
-        number = linked_issue_number(pull, self.settings.branch_prefix)
-        linked, changed = conversation.linked_issue(self.github, number, trigger) if number else (None, False)
-        if changed:
-            self.progress.note(f"Issue #{number} changed after the request; its text was left out of the agent's task.")
-        subject = conversation.subject(self.github, trigger, pull.number)
-        thread = PullRequestThread(pull.number, subject.title, subject.body, pull.head, talk.comments + review.comments,
-                                   linked)
-        text = build_followup_prompt(thread, trigger.instructions, trigger.repository, trigger.review_context)
-        return text, talk.edited_after_request + review.edited_after_request
-
     # -- the sandbox --
-
-    def set_up(self) -> None:
-        """The sandbox's image, the project's setup commands, then its tests before the agent (the baseline)."""
-        self.note_changes_not_in_effect()
-        image = self.sandbox.image
-        for note in image.notes:
-            self.progress.note(note)
-        steps = [*((command, "the devcontainer's `postCreateCommand`") for command in image.setup),
-                 *((command, "`setup`") for command in self.settings.setup)]
-        for command, origin in steps:
-            result = self.run_step("setup", command)
-            if not result.ok:
-                self.setup_failed(result, origin)
-                break
-        self.baseline()
-
-    def note_changes_not_in_effect(self) -> None:
-        """The sandbox is defined by the default branch: say so when this branch changes its definition."""
-        watched = (".devcontainer", ".devcontainer.json", self.settings.config_file)
-        changed = self.branches.differs_from_default(self.require_target().tip, watched)
-        if changed:
-            self.progress.note(f"This branch changes {', '.join(report.code(path) for path in changed)}; the run "
-                               "uses the default branch's version, and the change takes effect once it is merged.")
-
-    def setup_failed(self, result: StepResult, origin: str) -> None:
-        message = report.setup_failed(result, origin)
-        if self.settings.setup_failure != "continue":
-            raise SetupError(message)
-        self.log.warning(message.splitlines()[0])
-        self.progress.note(f"Setup failed; the agent was started anyway (`setup-failure: continue`): "
-                           f"{report.code(first_line(result.command, 200))} ({report.step_status(result)}).")
-
-    def baseline(self) -> None:
-        """Which command runs the tests, and how they fare before the agent."""
-        command, why = self.verify_command()
-        self.verification = verify.Verification(command, why)
-        self.log.info(f"tests: `{command}` ({why})" if command else why)
-        if command:
-            self.verification = replace(self.verification, before=self.run_step("tests before the agent", command))
-
-    def verify_command(self) -> tuple[str, str]:
-        configured = self.settings.verify_command.strip()
-        if configured.lower() == "none":
-            return "", "no tests run (`verify-command: none`)"
-        if configured:
-            return configured, "`verify-command`"
-        return verify.detect_command(self.branches.default_branch_file)
 
     def implement(self, prompt: str) -> None:
         self.progress.phase(AGENT_WORKING, Status.IN_PROGRESS)
@@ -392,135 +314,6 @@ class Run:
         return note
 
     # -- the report --
-
-    def report(self) -> Outcome:
-        target, run, change = self.require_target(), self.agent_run, self.change or Change(None, ())
-        assert run is not None
-        usage = self.sandbox.usage
-        self.progress.stats(usage.turns, usage.cost_usd)
-        self.progress.blocked(usage.blocked)
-        if self.verification is not None:
-            self.progress.verification(self.verification.line())
-        for line in report.left_out_lines(change, ignored=change.commit is not None):
-            self.progress.note(line)  # with no commit, the ending names the ignored files itself
-        outcome = Outcome("success", self.trigger, branch=target.branch, pull_request=target.pull, agent=run,
-                          usage=usage, change=change, verification=self.verification)
-        if run.problem:
-            return self.report_problem(outcome)
-        if change.commit is None:
-            return self.report_no_changes(outcome)
-        broke = self.verification is not None and self.verification.broke
-        self.update_pull_request(ready=not broke)
-        if target.follow_up and self.trigger.review_context is not None:
-            self.reply(report.follow_up_reply(run.summary, change.commit.files))
-        if broke:
-            assert self.verification is not None
-            self.progress.finish("tests-failing", reason=report.tests_failing(self.verification))
-            return replace(outcome, result="failure", message="the tests fail after the agent's change")
-        self.progress.phase(PR_READY, Status.DONE)
-        self.dispatch_workflows()
-        self.progress.finish("success", reason=run.summary if target.follow_up else "")
-        return outcome
-
-    def report_problem(self, outcome: Outcome) -> Outcome:
-        run = self.agent_run
-        assert run is not None
-        if self.pushed:
-            self.update_pull_request(ready=False)
-        kept = report.work_kept(outcome.change, self.require_target().pull)
-        if run.limit:
-            self.progress.finish("limit", reason=kept, limit=run.limit)
-        else:
-            self.progress.finish("failure", reason=f"{run.problem}\n\n{kept}")
-        return replace(outcome, result="failure", message=run.problem, title=f"{run.agent} did not finish")
-
-    def report_no_changes(self, outcome: Outcome) -> Outcome:
-        """Nothing to commit: the agent's answer is the result; a draft opened for this run is closed
-        (and the outcome, so the outputs, name neither it nor a branch that is gone)."""
-        target, run, change = self.require_target(), self.agent_run, outcome.change
-        assert run is not None
-        ignored = change.ignored_changed if change is not None else ()
-        outcome = replace(outcome, result="no-changes", message="the agent changed no files" if not ignored else
-                          "the agent changed only files the repository's .gitignore covers; nothing was committed")
-        if target.new_pull and self.close_empty_pull_request():
-            outcome = replace(outcome, pull_request=replace(target.pull, state="closed"),
-                              branch="" if target.new_branch else target.branch)
-            self.progress.note("The draft pull request opened for this run is closed"
-                               + (f" and its branch `{target.branch}` deleted." if target.new_branch else "."))
-        ready = not target.pull.draft and target.pull.state == "open" and not target.new_pull
-        self.progress.finish("no-changes", reason=run.summary, ready=ready, ignored=ignored)
-        return outcome
-
-    def update_pull_request(self, ready: bool) -> None:
-        """The pull request's body (the action's section of it) and, when ``ready``, out of draft."""
-        target = self.require_target()
-        pull = target.pull
-        files = self.pull_request_files()
-        section = report.pull_request_section(target, self.agent_run, self.sandbox.usage, files,
-                                              self.change, self.verification, self.trigger)
-        body = report.with_section(pull.body if not target.new_pull else report.draft_pr_body(target.number,
-                                                                                                 self.run_url), section)
-        title = pull.title.removeprefix(report.WIP_PREFIX) if ready and target.wip_title else None
-        self.github.update_pull_request(pull.number, body=body, title=title)
-        if ready and pull.draft and not target.wip_title:
-            self.github.mark_ready_for_review(pull.number)
-
-    def pull_request_files(self) -> list[FileChange]:
-        """The pull request's whole change as GitHub lists it (renames found), and this run's files the
-        listing does not show yet: GitHub brings a pull request up to date with a push asynchronously."""
-        ours = list(self.change.commit.files) if self.change and self.change.commit else []
-        try:
-            listed = self.github.pull_request_files(self.require_target().pull.number)
-        except GitHubError as error:
-            self.log.warning(f"could not list the pull request's files, listing this run's: {error}")
-            return ours
-        shown = {path for file in listed for path in (file.path, file.previous) if path}
-        return listed + [file for file in ours if file.path not in shown]
-
-    def close_empty_pull_request(self) -> bool:
-        """Nothing changed: close the draft opened for it and delete a branch holding only the first
-        commit, unless `on-no-changes: keep`. Whether it was closed."""
-        target = self.require_target()
-        if self.settings.on_no_changes == "keep":
-            self.log.info(f"no changes; the draft pull request {target.pull.html_url} stays open (on-no-changes: keep)")
-            return False
-        self.github.update_pull_request(target.pull.number, state="closed")
-        if target.new_branch:
-            self.branches.delete_remote_branch(target.branch)
-        self.log.info(f"no changes; closed {target.pull.html_url}" + (f" and deleted {target.branch}"
-                                                                      if target.new_branch else ""))
-        return True
-
-    def dispatch_workflows(self) -> None:
-        """Start the repository's CI on the branch: pushes made with the workflow token start none."""
-        target = self.require_target()
-        for workflow in self.settings.dispatch_workflows:
-            try:
-                url = self.github.dispatch_workflow(workflow, target.branch)
-                self.progress.note(f"Started the workflow `{workflow}` on `{target.branch}`: {url}")
-            except GitHubError as error:
-                self.progress.note(f"Could not start the workflow `{workflow}`: {first_line(str(error), 300)}")
-
-    def failed(self, error: CodeagentError) -> Outcome:
-        """How a run that raised ends: the progress comment (or, before there is one, a comment) says it,
-        and the outcome keeps how far it got."""
-        if self.progress.started:
-            self.progress.blocked(self.sandbox.usage.blocked)
-            self.progress.finish("cancelled" if isinstance(error, Cancelled) else "failure", reason=str(error))
-        elif not isinstance(error, SubjectNotFound):  # no comment on an issue that is not there
-            try:
-                self.reply(report.failure_comment(error.title, str(error), self.run_url))
-            except CodeagentError as second:  # the annotation and the summary still say it
-                self.log.warning(f"could not comment the failure: {second}")
-        return self.failed_outcome(error)
-
-    def failed_outcome(self, error: CodeagentError) -> Outcome:
-        """The outcome of a failed run, with the branch and pull request it reached."""
-        target = self.target
-        return Outcome("failure", self.trigger, message=str(error), title=error.title,
-                       branch=target.branch if target else "", pull_request=target.pull if target else None,
-                       agent=self.agent_run, usage=self.sandbox.usage if self.agent_run else None,
-                       change=self.change, verification=self.verification)
 
     # -- helpers --
 
