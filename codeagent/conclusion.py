@@ -10,7 +10,7 @@ from codeagent import report
 from codeagent.changes import Change, FileChange
 from codeagent.errors import Cancelled, CodeagentError, GitHubError, SubjectNotFound
 from codeagent.outcome import Outcome
-from codeagent.progress_comment import PR_READY, Status
+from codeagent.progress_view import PR_READY, Status
 from codeagent.text import first_line
 
 if TYPE_CHECKING:

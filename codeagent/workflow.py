@@ -27,7 +27,8 @@ from codeagent.github_types import PullRequest
 from codeagent.log import Log
 from codeagent.outcome import Outcome
 from codeagent.ports import Branches, GitHub, Sandbox
-from codeagent.progress_comment import AGENT_WORKING, BRANCH_READY, CHANGES_PUSHED, ProgressComment, Status, run_id_of
+from codeagent.progress_comment import ProgressComment
+from codeagent.progress_view import AGENT_WORKING, BRANCH_READY, CHANGES_PUSHED, Status, run_id_of
 from codeagent.project_setup import ProjectSetup
 from codeagent.sandbox.results import StepResult
 from codeagent.settings import Settings, memory_bytes

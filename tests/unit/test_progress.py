@@ -8,8 +8,9 @@ import pytest
 
 from codeagent.errors import GitHubError
 from codeagent.event import OWN_COMMENT_MARKER
-from codeagent.progress_comment import (AGENT_WORKING, BRANCH_READY, CHANGES_PUSHED, PHASES, PR_READY, Ending,
-                                ProgressComment, ProgressState, Status, render_progress)
+from codeagent.progress_comment import ProgressComment
+from codeagent.progress_view import (AGENT_WORKING, BRANCH_READY, CHANGES_PUSHED, PHASES, PR_READY, Ending, ProgressState,
+                                     Status, render_progress)
 from tests.unit.golden import assert_golden
 
 PR_URL = "https://github.com/octo-org/textstats/pull/8"
