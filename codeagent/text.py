@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
+ZERO_WIDTH_SPACE = "\u200b"
+MENTION = re.compile(r"(?<![\w`/.+-])@(?=[A-Za-z0-9])")
+"""An @mention: not an e-mail address or a path (`a@b`, `/@scope`)."""
+CLOSING = re.compile(r"\b(close[sd]?|fix(?:e[sd])?|resolve[sd]?)(\s*:?\s+)((?:[\w.-]+/[\w.-]+)?)#(?=\d)", re.I)
+"""A closing keyword and the reference it closes (`fixes #12`, `Closes: org/repo#3`)."""
+
 
 def first_line(text: str, limit: int) -> str:
     """The first non-empty line of ``text``, stripped, cut to ``limit`` characters."""
@@ -49,3 +57,12 @@ def printable(text: str) -> str:
     """``text`` that GitHub and the log accept: bytes that were not UTF-8 (kept by surrogateescape) shown
     as the replacement character."""
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def inert_references(text: str) -> str:
+    """The agent's words made unable to act on GitHub: no @mention notifies anyone, and no closing
+    keyword closes an issue when the pull request or commit is merged
+    (https://docs.github.com/en/issues/tracking-your-work-with-issues/using-issues/linking-a-pull-request-to-an-issue).
+    A zero-width space after the `@` or `#` keeps the text as it reads."""
+    text = MENTION.sub("@" + ZERO_WIDTH_SPACE, text)
+    return CLOSING.sub(lambda match: f"{match.group(1)}{match.group(2)}{match.group(3)}#{ZERO_WIDTH_SPACE}", text)

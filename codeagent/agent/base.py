@@ -21,6 +21,7 @@ from typing import Protocol, Sequence
 
 from codeagent.gateway import Usage
 from codeagent.sandbox.engine import SandboxExit
+from codeagent.text import inert_references
 
 SESSION_ID = re.compile(r"[0-9A-Za-z_-]{8,80}")
 """What a session id may look like; anything else from the transcript is ignored."""
@@ -159,12 +160,12 @@ class AgentRun:
         tail = "\n".join(self.exit.stderr_tail[-10:])
         detail = f": {error}" if error else ""
         output = f"; last lines of its output:\n{tail}" if tail and not error else ""
-        return f"{self.agent} failed (exit code {self.exit.exit_code}){detail}{output}"
+        return inert_references(f"{self.agent} failed (exit code {self.exit.exit_code}){detail}{output}")
 
     @property
     def summary(self) -> str:
-        """The model's closing words, as the gateway saw them."""
-        return self.usage.last_text
+        """The model's closing words, as the gateway saw them, unable to mention anyone or close an issue."""
+        return inert_references(self.usage.last_text)
 
     @property
     def session_id(self) -> str:
