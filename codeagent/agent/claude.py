@@ -8,13 +8,12 @@ read for what `CliResult` keeps (its numbers are the gateway's business).
 
 from __future__ import annotations
 
-import json
-from collections import deque
 from pathlib import Path
 from typing import Any, Sequence
 
 from codeagent.agent import sessions
 from codeagent.agent.base import CliResult, Launch, LaunchRequest
+from codeagent.agent.jsonlines import JsonLines
 from codeagent.text import first_line, relative_to
 
 LIMIT_SUBTYPES = {"error_max_turns": "max-turns", "error_max_budget_usd": "max-cost-usd"}
@@ -77,36 +76,18 @@ def command_line(request: LaunchRequest) -> list[str]:
     return [*command, "--", request.prompt]
 
 
-class Transcript:
+class Transcript(JsonLines):
     """Reads stream-json lines as they arrive: log lines now, a `CliResult` at the end."""
 
     def __init__(self, workspace: str = "") -> None:
-        self.workspace = workspace
-        """Directory the agent works in; paths under it are logged relative. Default: init's `cwd`."""
-        self.session_id = ""
+        super().__init__(workspace)  # empty: init's `cwd`
         self._final: dict[str, Any] | None = None
-        self._other_lines: deque[str] = deque(maxlen=20)
-
-    def feed(self, line: str) -> list[str]:
-        """Take one line of the CLI's output; return what to show in the log for it."""
-        line = line.strip()
-        if not line:
-            return []
-        try:
-            message = json.loads(line)
-        except ValueError:
-            message = None
-        if not isinstance(message, dict):
-            self._other_lines.append(line[:500])
-            return [line[:500]]
-        handler = self._HANDLERS.get(str(message.get("type")))
-        return handler(self, message) if handler else []
 
     def result(self, stderr: Sequence[str] = ()) -> CliResult:
         """What the last result line said; without one, an error saying the CLI stopped without it."""
         final = self._final
         if final is None:
-            tail = "\n".join([*self._other_lines, *stderr][-20:])
+            tail = self.other_output(stderr)
             return CliResult(session_id=self.session_id,
                              error="Claude Code ended without a result" + (f"; its last output:\n{tail}" if tail else ""))
         is_error = bool(final.get("is_error"))
@@ -155,7 +136,7 @@ class Transcript:
             return [f"Claude Code failed: {first_line(result.error, 300)}"]
         return ["Claude Code finished"]
 
-    _HANDLERS = {"system": _on_system, "assistant": _on_assistant, "user": _on_user, "result": _on_result}
+    handlers = {"system": _on_system, "assistant": _on_assistant, "user": _on_user, "result": _on_result}
 
 
 def describe_tool_call(name: str, tool_input: Any, workspace: str = "") -> str:

@@ -1,4 +1,4 @@
-"""What the Codex and Gemini transcripts share: one JSON object per line, read as it comes.
+"""What the three CLIs' transcripts share: one JSON object per line, read as it comes.
 
 A line that is not a JSON object (a crash, a warning) is shown as it is and kept for the
 report of a CLI that ended without its final line. Each CLI's reader handles the objects by
