@@ -257,7 +257,10 @@ def _cancel_ends_within_s(wanted, report, context):
     cancel = report["cancel"]
     assert cancel is not None, f"the run was not cancelled (it ended first?){context}"
     took = round(report["duration_s"] - cancel["at_s"], 2)
-    assert took < wanted, f"ended {took} s after the cancel; signals {cancel['signals']}{context}"
+    after = [f"{request['time']} s {request['method']} {request['path']} {request['status']}"
+             for request in report["api_requests"] if request["time"] >= cancel["at_s"]]
+    assert took < wanted, (f"ended {took} s after the cancel at {cancel['at_s']} s (the run took {report['duration_s']} s); "
+                           f"signals {cancel['signals']}; API requests since: {after}{context}")
 
 
 def _model_saw(wanted, report, context):
