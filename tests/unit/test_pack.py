@@ -54,3 +54,19 @@ def test_the_bundle_holds_one_commit_with_exactly_the_agents_change(tmp_path):
     changed = git(workspace, "--git-dir", str(tmp_path / "out" / "pack.git"), "diff", "--name-only", base,
                   manifest["commit"])
     assert changed.splitlines() == ["added.txt", "data/d3/f0003.txt"]
+
+
+def test_what_setup_and_test_runs_leave_behind_is_not_the_agent_s_change(tmp_path):
+    workspace, base = checkout_with_files(tmp_path, 5)
+    litter = ["textstats.egg-info/PKG-INFO", "src/pkg.egg-info/SOURCES.txt", ".eggs/x/y.py", ".coverage",
+              ".coverage.host.123", "htmlcov/index.html", ".nox/tests/bin/python", "pkg/__pycache__/m.cpython-311.pyc",
+              ".pytest_cache/v/cache/lastfailed", "node_modules/left-pad/index.js"]
+    for path in litter:
+        (workspace / path).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / path).write_text("litter\n")
+    (workspace / "pkg" / "words.py").write_text("def word_count(text): return len(text.split())\n")
+    assert pack.main(arguments(tmp_path, workspace, base)) == 0
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    changed = git(workspace, "--git-dir", str(tmp_path / "out" / "pack.git"), "diff", "--name-only", base,
+                  manifest["commit"])
+    assert changed.splitlines() == ["pkg/words.py"]
