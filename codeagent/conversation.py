@@ -39,11 +39,20 @@ def comments_for_prompt(comments: list[Comment], trigger: Trigger, up_to_request
             if up_to_request:
                 break
             continue
-        if trigger.requested_at and comment.updated_at and comment.updated_at > trigger.requested_at:
+        if edited_after(comment, trigger.requested_at):
             edited += 1
             continue
         kept.append(thread_comment(comment))
     return Thread(tuple(kept), edited)
+
+
+def edited_after(comment: Comment, requested_at: str) -> bool:
+    """Whether ``comment`` was edited after the request: GitHub's times are whole seconds, so an edit in
+    the request's own second counts too (a comment only written then is not edited: its times agree)."""
+    if not requested_at or not comment.updated_at:
+        return False
+    return comment.updated_at > requested_at or (comment.updated_at == requested_at
+                                                  and comment.updated_at != comment.created_at)
 
 
 def linked_issue(github: GitHub, number: int, trigger: Trigger) -> tuple[IssueThread, bool]:
