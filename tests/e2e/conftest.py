@@ -16,13 +16,19 @@ from bench.registry import LocalRegistry
 from bench.release import Release, publish
 from bench.run import BASE_IMAGE, REPO_ROOT, run_scenario
 from bench.scenario import load_scenario
+from tests.e2e.expectations import timed
 
 RELEASED_SCENARIO = REPO_ROOT / "scenarios" / "add-word-count"
 
 
 def pytest_collection_modifyitems(items):
-    """The released path's tests last: by then its run, started with the session, is done."""
-    items.sort(key=lambda item: item.module.__name__.endswith("test_released"))
+    """The released path's tests last: by then its run, started with the session, is done; before them
+    the scenarios that run alone once the others are done (`expectations.TIMED`)."""
+    def order(item) -> tuple[bool, bool]:
+        path = getattr(item, "callspec", None) and item.callspec.params.get("path")
+        return item.module.__name__.endswith("test_released"), bool(path) and timed(path)
+
+    items.sort(key=order)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+from bench.scenario import load_scenario
 
 REPORT_KEYS = {
     "exit_code", "outputs", "step_summary", "pulls", "branches", "issue_comments", "reactions",
@@ -25,6 +28,17 @@ ACTION_MARKER = "<!-- codeagent:"
 EDIT_TIMING_SLACK_S = 0.1
 """What a measured interval between two edits may fall short: the emulator times a request when it
 arrives, the action when it sends it."""
+
+
+TIMED = ("cancel_ends_within_s",)
+"""Expectations of seconds short enough that sharing two cores with other runs can break them: a
+scenario that has one runs alone, once the others are done (a figure from a loaded machine says
+nothing about the action)."""
+
+
+def timed(path: Path) -> bool:
+    """Whether the scenario at ``path`` has a `TIMED` expectation."""
+    return any(key in (load_scenario(path).raw.get("expect") or {}) for key in TIMED)
 
 
 def check_expectations(expect: dict, report: dict, context: str = "") -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from bench.github.spec.conformance import describe
 from bench.release import ActionImage
 from bench.run import REPO_ROOT, build, run_scenario
 from bench.scenario import load_scenario
-from tests.e2e.expectations import REPORT_KEYS, RUN_REPORT_KEYS, check_expectations, check_invariants
+from tests.e2e.expectations import REPORT_KEYS, RUN_REPORT_KEYS, check_expectations, check_invariants, timed
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -51,8 +51,9 @@ backoff), and each run has its own emulators, work folder and run id, so they do
 
 
 @pytest.fixture(scope="session")
-def reports(request, tmp_path_factory, action_image):
-    """Each scenario the session selected, run once, ``WORKERS`` at a time, from the start."""
+def reports(request, tmp_path_factory, action_image, released_run):
+    """Each scenario the session selected, run once, ``WORKERS`` at a time, from the start; those with
+    a timed expectation (`expectations.TIMED`) one at a time after all the others (and the released path's run)."""
 
     def run(path: Path) -> dict:
         report = run_scenario(load_scenario(path), tmp_path_factory.mktemp(path.name), action_image)
@@ -61,12 +62,20 @@ def reports(request, tmp_path_factory, action_image):
         return report
 
     tmp_path_factory.getbasetemp()  # made once here: made lazily, each thread would make its own
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        futures = {path: pool.submit(run, path) for path in _selected_scenarios(request.session.items)}
+    selected = _selected_scenarios(request.session.items)
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool, ThreadPoolExecutor(max_workers=1) as alone:
+        futures = {path: pool.submit(run, path) for path in selected if not timed(path)}
+        others = [*futures.values(), *([released_run] if released_run is not None else [])]
+
+        def run_alone(path: Path) -> dict:
+            wait(others)
+            return run(path)
+
+        futures.update({path: alone.submit(run_alone, path) for path in selected if timed(path)})
 
         def report_of(path: Path) -> dict:
             if path not in futures:
-                futures[path] = pool.submit(run, path)
+                futures[path] = alone.submit(run_alone, path) if timed(path) else pool.submit(run, path)
             return futures[path].result()
 
         yield report_of
