@@ -25,8 +25,8 @@ def pytest_collection_modifyitems(items):
     """The released path's tests last: by then its run, started with the session, is done; before them
     the scenarios that run alone once the others are done (`expectations.TIMED`)."""
     def order(item) -> tuple[bool, bool]:
-        path = getattr(item, "callspec", None) and item.callspec.params.get("path")
-        return item.module.__name__.endswith("test_released"), bool(path) and timed(path)
+        scenario = item.originalname == "test_scenario" and item.module.__name__.endswith("test_scenarios")
+        return item.module.__name__.endswith("test_released"), scenario and timed(item.callspec.params["path"])
 
     items.sort(key=order)
 
