@@ -132,8 +132,8 @@ class AgentRun:
             return "timeout-minutes"
         if self.usage.budget_reached:
             return "max-cost-usd"
-        if not self.clean_exit and self.usage.turns >= self.max_turns:
-            return "max-turns"
+        if not self.clean_exit and (self.usage.turns >= self.max_turns or self.usage.calls_limit_reached):
+            return "max-turns"  # the limit on all model calls is three per turn of it
         return ""
 
     @property

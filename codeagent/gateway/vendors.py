@@ -23,6 +23,20 @@ CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", 
 
 MAX_EVENT_BYTES = 4 * 1024 * 1024
 """Longest SSE event or JSON answer read for its usage; longer ones are passed on but not read."""
+BYTES_PER_TOKEN = 4
+"""A request's input tokens, estimated from its size before it goes (English prose and code run 3 to 4 bytes a
+token; a JSON body's own syntax is not tokenized)."""
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """What the gateway knows of a model call before it goes: what to reserve for it."""
+
+    model: str
+    """The model it names ("" when it names none: priced as the vendor's most expensive)."""
+    turn: bool
+    """A turn of the agent's loop: it offers tools."""
+    body_bytes: int
 
 
 @dataclass
@@ -95,16 +109,27 @@ class Vendor:
         return bool(body.get("tools")) or (isinstance(items, list) and any(
             isinstance(item, dict) and item.get("type") == "additional_tools" for item in items))
 
+    def describe(self, path: str, body: Any, body_bytes: int) -> ModelCall:
+        """A model call's ``body`` (parsed JSON, or None), as far as its admission goes."""
+        return ModelCall(self.model_of(path, body), self.is_agent_turn(body), body_bytes)
+
+    def worst_input_cost(self, call: ModelCall) -> float:
+        """What ``call``'s input may cost: its size in tokens at its model's input price (a model the
+        table does not know at the vendor's most expensive), none of it read from the prompt cache."""
+        return cost_usd(self.name, call.model, input_tokens=call.body_bytes // BYTES_PER_TOKEN, output_tokens=0)
+
     def refusal(self, status: int, message: str) -> bytes:
         """An error body in the vendor's own shape, so the CLI reports ``message``."""
         if self.name == "anthropic":
-            kind = {400: "invalid_request_error", 403: "permission_error", 404: "not_found_error"}.get(
-                status, "api_error")
+            kind = {400: "invalid_request_error", 403: "permission_error", 404: "not_found_error",
+                    413: "request_too_large"}.get(status, "api_error")
             return json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
         if self.name == "google":
-            state = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}.get(status, "INTERNAL")
+            state = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 413: "INVALID_ARGUMENT"}.get(
+                status, "INTERNAL")
             return json.dumps({"error": {"code": status, "message": message, "status": state}}).encode()
-        kind = {400: "invalid_request_error", 403: "permission_denied", 404: "not_found"}.get(status, "server_error")
+        kind = {400: "invalid_request_error", 403: "permission_denied", 404: "not_found",
+                413: "invalid_request_error"}.get(status, "server_error")
         return json.dumps({"error": {"message": message, "type": kind, "code": kind}}).encode()
 
     def cost(self, metered: Metered) -> float:

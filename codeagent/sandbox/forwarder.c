@@ -9,6 +9,11 @@
  * (its base URL is http://127.0.0.1:PORT) and package managers reach registries
  * (HTTPS_PROXY=http://127.0.0.1:PORT); the gateway decides what passes.
  *
+ * A watchdog beside it checks the socket every few seconds: when the gateway is gone (the
+ * socket refuses connections or has vanished: the action that served it was killed), it kills
+ * COMMAND and its process group, so the sandbox ends with the action rather than running on,
+ * unwatched, until its wall-clock limit.
+ *
  * Built static, so it runs in any sandbox image (the default one, a devcontainer's, a
  * custom one). It holds no secret: everything it relays is checked on the other side.
  */
@@ -125,6 +130,34 @@ static void serve(int listener, const char *gateway_path) {
     }
 }
 
+#define WATCH_INTERVAL_S 3
+#define WATCH_MISSES 2 /* checks in a row that find no gateway before COMMAND is killed */
+
+/* Whether the gateway is gone: its socket refuses connections or is no longer there. Any other
+   failure (out of file descriptors, a full accept queue) says nothing about the gateway. */
+static int gateway_gone(const char *path) {
+    int fd = connect_gateway(path);
+    if (fd >= 0) {
+        close(fd);
+        return 0;
+    }
+    return errno == ECONNREFUSED || errno == ENOENT || errno == ENOTDIR;
+}
+
+/* Check the gateway until it is gone, then kill COMMAND (process `command`) and its process group. */
+static void watch(const char *gateway_path, pid_t command) {
+    int misses = 0;
+    while (misses < WATCH_MISSES) {
+        sleep(WATCH_INTERVAL_S);
+        if (getppid() != command) _exit(0); /* COMMAND ended: nothing left to watch */
+        misses = gateway_gone(gateway_path) ? misses + 1 : 0;
+    }
+    fprintf(stderr, "codeagent-forward: the gateway at %s is gone; stopping the sandbox\n", gateway_path);
+    kill(command, SIGKILL);
+    if (getpgid(command) == command) kill(-command, SIGKILL); /* this watchdog and the relays with it */
+    _exit(0);
+}
+
 int main(int argc, char **argv) {
     if (argc < 5 || strcmp(argv[3], "--") != 0) {
         fprintf(stderr, "usage: %s PORT SOCKET -- COMMAND [ARG...]\n", argv[0]);
@@ -136,6 +169,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "codeagent-forward: cannot listen on 127.0.0.1:%s: %s\n", argv[1], strerror(errno));
         return 2;
     }
+    /* COMMAND leads a process group of its own (it does already under the container's init), so
+       the watchdog can kill all of it and nothing else. */
+    setpgid(0, 0);
     pid_t pid = fork();
     if (pid < 0) {
         perror("codeagent-forward: fork");
@@ -144,6 +180,12 @@ int main(int argc, char **argv) {
     if (pid == 0) {
         serve(listener, argv[2]);
         _exit(0);
+    }
+    pid_t command = getpid();
+    pid_t watchdog = fork();
+    if (watchdog == 0) {
+        close(listener);
+        watch(argv[2], command);
     }
     close(listener);
     execvp(argv[4], argv + 4);

@@ -16,6 +16,7 @@ import pytest
 
 from bench.model.server import ModelServer
 from codeagent.gateway import VENDORS, EgressPolicy, Gateway, Ledger, Upstream
+from codeagent.gateway.ledger import LimitReached
 from codeagent.gateway.server import TURNS_REFUSAL
 
 REAL_KEY = "real-key-" + "r" * 24
@@ -72,12 +73,15 @@ def test_turns_in_flight_count_against_max_turns():
     gateway has counted the last answer (or asks twice at once) cannot pass the limit."""
     ledger = Ledger(max_turns=2)
 
-    taken = [ledger.take_turn() for _ in range(3)]
-    ledger.drop_turn()  # the second ended without an answer (the upstream was out of reach)
+    first, second = ledger.admit(True, 0.0), ledger.admit(True, 0.0)
+    with pytest.raises(LimitReached, match="max-turns"):
+        ledger.admit(True, 0.0)
+    ledger.release(second)  # it ended without an answer (the upstream was out of reach)
 
-    assert taken == [True, True, False]
-    assert ledger.take_turn() and not ledger.take_turn()
-    assert ledger.usage().turns == 0  # nothing answered yet: taking is not counting
+    assert ledger.admit(True, 0.0)
+    with pytest.raises(LimitReached, match="max-turns"):
+        ledger.admit(True, 0.0)
+    assert ledger.usage().turns == 0 and first  # nothing answered yet: taking is not counting
 
 
 def test_an_answer_the_cli_hung_up_on_is_counted_all_the_same(tmp_path):

@@ -378,6 +378,7 @@ def test_no_second_attempt_when_a_budget_is_set():
 
 @pytest.mark.parametrize("run, named", [
     (agent_run(exit_code=1, finished=False, turns=30), "max-turns"),
+    (agent_run(exit_code=1, finished=False, turns=2, calls_limit_reached=True), "max-turns"),  # 3 calls a turn
     (agent_run(exit_code=137, finished=False, timed_out=True), "timeout-minutes"),
     (agent_run(exit_code=1, finished=False, budget_reached=True), "max-cost-usd"),
 ])

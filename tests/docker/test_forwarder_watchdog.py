@@ -1,0 +1,74 @@
+"""The sandbox ends with the action: when the gateway that served it is gone, the forwarder stops it.
+
+A runner that cancels or loses a job kills the action's container at once (SIGKILL): no `finally`
+removes the sandbox, which would otherwise run on, unwatched, until its wall-clock limit (30
+minutes by default). Here the gateway runs in a process of its own, which is killed the same way
+while a sandbox (the action image, the forwarder in front of a long command) runs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from codeagent.sandbox.engine import CLI_DIR, ContainerSpec, Engine, Limits, Mount
+
+pytestmark = pytest.mark.docker
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+GATEWAY = """
+import sys, time
+from codeagent.gateway import VENDORS, EgressPolicy, Gateway, Ledger, Upstream
+with Gateway(sys.argv[1], Upstream(VENDORS["anthropic"], "http://127.0.0.1:9", "k"), EgressPolicy(), Ledger()):
+    print("serving", flush=True)
+    time.sleep(3600)
+"""
+SANDBOX = "sleep 600 & echo started; sleep 600; echo 'outlived the gateway'"
+
+
+def start_gateway(socket_path: Path) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-c", GATEWAY, str(socket_path)], cwd=REPO_ROOT,
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdout.readline().strip() == "serving"
+    return process
+
+
+@pytest.mark.parametrize("gone", ["killed", "removed"])
+def test_the_sandbox_stops_within_seconds_once_its_gateway_is_gone(docker_engine, dev_action_image, tmp_path, gone):
+    """``killed``: the socket is left behind and refuses connections; ``removed``: it vanished with
+    the state folder the runner deleted."""
+    socket_dir = tmp_path / "gateway"
+    gateway = start_gateway(socket_dir / "gateway.sock")
+    spec = ContainerSpec(
+        image=dev_action_image, user="1001:1001", workdir="/tmp", env={}, limits=Limits(timeout_s=120),
+        command=[f"{CLI_DIR}/codeagent-forward", "3128", "/run/codeagent/gateway.sock", "--", "sh", "-c", SANDBOX],
+        mounts=(Mount(str(socket_dir), "/run/codeagent", read_only=True),),
+        labels={"codeagent.test": uuid.uuid4().hex})
+    gone_at: list[float] = []
+
+    def on_line(line: str) -> None:
+        if line == "started":
+            time.sleep(4)  # a few of the watchdog's checks find the gateway there: nothing happens
+            os.kill(gateway.pid, signal.SIGKILL)
+            gateway.wait()
+            if gone == "removed":
+                (socket_dir / "gateway.sock").unlink()
+            gone_at.append(time.monotonic())
+
+    try:
+        exit_ = Engine(docker_engine).run(spec, on_line)
+    finally:
+        gateway.kill()
+        gateway.wait()
+
+    stopped_after = time.monotonic() - gone_at[0]
+    assert exit_.exit_code == 137 and not exit_.timed_out  # killed, not run to its end nor to the limit
+    assert stopped_after < 15, f"the sandbox ran on for {stopped_after:.0f} s"
+    assert any("the gateway at /run/codeagent/gateway.sock is gone" in line for line in exit_.stderr_tail)
