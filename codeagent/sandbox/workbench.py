@@ -19,15 +19,16 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable
+from typing import Callable
 
 from codeagent.agent.base import AgentCli, AgentRun, LaunchRequest
 from codeagent.changes import Caps
 from codeagent.checkout import AGENT_OBJECTS, Checkout
 from codeagent.errors import SandboxError
-from codeagent.gateway import Gateway, Ledger, Usage
+from codeagent.gateway import Gateway, Usage
 from codeagent.log import Log
 from codeagent.sandbox.engine import CLI_DIR, ContainerSpec, Engine, Limits, Mount
+from codeagent.sandbox.files import LineBudget, TranscriptFile, give_to
 from codeagent.sandbox.results import StepResult
 
 FORWARD_PORT = 3128
@@ -41,8 +42,6 @@ PACKER_CHECKOUT = "/codeagent/checkout"
 PACKER_INDEX = "/codeagent/index"
 EXCLUDES = "/opt/codeagent/codeagent/sandbox/never-commit.gitignore"
 """Build litter never committed, as the action image holds it."""
-TRANSCRIPT_BYTES = 64 * 1024 * 1024
-"""The transcript file keeps at most this much of the CLI's output."""
 LOG_LINES = 2000
 """Lines of one agent run shown in the log (and the progress comment's activity); a flood past it is counted."""
 STEP_TAIL = 30
@@ -199,8 +198,8 @@ class AgentSandbox:
         launch = self.cli.launch(request)
         self._write_home(launch.files)
         transcript = self.cli.transcript(request.workspace)
-        shown = _Budget(LOG_LINES)
-        with _Record(self.state.transcript) as record:
+        shown = LineBudget(LOG_LINES)
+        with TranscriptFile(self.state.transcript) as record:
             def line(text: str) -> None:
                 record.write(text)
                 if self.log.is_debug() and shown.take():
@@ -318,53 +317,3 @@ class AgentSandbox:
             return self.engine.host_path(str(path))
         except SandboxError:
             return str(path)
-
-
-class _Budget:
-    """Counts lines against a limit: `take` says whether one more may be shown."""
-
-    def __init__(self, limit: int) -> None:
-        self._left, self.over = limit, 0
-
-    def take(self) -> bool:
-        if self._left > 0:
-            self._left -= 1
-            return True
-        self.over += 1
-        return False
-
-
-class _Record:
-    """The CLI's raw output, kept in a file (up to TRANSCRIPT_BYTES) for a later step to upload."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._file: IO[str] | None = None
-        self._size = 0
-
-    def __enter__(self) -> _Record:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self._path.open("a", encoding="utf-8")
-        return self
-
-    def write(self, line: str) -> None:
-        if self._file is not None and self._size + len(line) < TRANSCRIPT_BYTES:
-            self._file.write(line + "\n")
-            self._size += len(line) + 1
-
-    def __exit__(self, *exc: object) -> None:
-        if self._file is not None:
-            self._file.close()
-
-
-def give_to(directory: Path, uid: int, gid: int) -> None:
-    """Create ``directory`` and hand it and its content to the agent's user, iteratively, links not followed."""
-    directory.mkdir(parents=True, exist_ok=True)
-    stack = [str(directory)]
-    os.chown(directory, uid, gid)
-    while stack:
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                os.chown(entry.path, uid, gid, follow_symlinks=False)
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
