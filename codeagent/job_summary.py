@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from codeagent.numbers import format_cost, format_tokens
-from codeagent.report import MAX_SUMMARY, file_list, left_out_notes
+from codeagent.report import MAX_SUMMARY, code, file_list, left_out_notes
 from codeagent.text import cut, quote
 
 
@@ -61,7 +61,7 @@ def step_summary(outcome: RunOutcome, phase_seconds: Mapping[str, float] | None 
         parts.append("### Files changed\n\n" + (file_list(change.commit.files) or "_None._"))
     parts += left_out_notes(change)
     if outcome.usage is not None and outcome.usage.blocked:
-        blocked = ", ".join(f"`{host}` ×{count}" for host, count in outcome.usage.blocked[:20])
+        blocked = ", ".join(f"{code(cut(host, 100))} ×{count}" for host, count in outcome.usage.blocked[:20])
         parts.append(f"### Blocked hosts\n\n{blocked} — add a host to `allowed-domains` if the project needs it.")
     if phase_seconds:
         rows = [(phase, f"{seconds:.1f} s") for phase, seconds in phase_seconds.items()]

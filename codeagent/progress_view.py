@@ -171,7 +171,7 @@ def _footer(state: ProgressState) -> str:
 
 
 def _blocked(hosts: tuple[tuple[str, int], ...]) -> str:
-    shown = ", ".join(f"`{host}` ×{count}" for host, count in hosts[:10])
+    shown = ", ".join(f"{code(cut(host, 100))} ×{count}" for host, count in hosts[:10])  # what the agent asked for
     more = f" and {len(hosts) - 10} more" if len(hosts) > 10 else ""
     return (f"🚫 **Blocked:** {shown}{more}. The sandbox may reach only the hosts the `network` input allows; add "
             "a host to `allowed-domains` if the project needs it.")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 ZERO_WIDTH_SPACE = "\u200b"
-MENTION = re.compile(r"(?<![\w`/.+-])@(?=[A-Za-z0-9])")
-"""An @mention: not an e-mail address or a path (`a@b`, `/@scope`)."""
-CLOSING = re.compile(r"\b(close[sd]?|fix(?:e[sd])?|resolve[sd]?)(\s*:?\s+)((?:[\w.-]+/[\w.-]+)?)#(?=\d)", re.I)
-"""A closing keyword and the reference it closes (`fixes #12`, `Closes: org/repo#3`)."""
+MENTION = re.compile(r"(?<!\w)@(?=[A-Za-z0-9])")
+"""An @mention, or what could be one: any `@` before a name but in an e-mail address or `pkg@1.2`."""
+CLOSING = re.compile(r"\b(close[sd]?|fix(?:e[sd])?|resolve[sd]?)(\s*:?\s+)"
+                     r"((?:[\w.-]+/[\w.-]+)?#(?=\d)|GH-(?=\d)|https?:(?=//\S+/(?:issues|pull)/\d))", re.I)
+"""A closing keyword and the reference it closes: `fixes #12`, `Closes: org/repo#3`, `fix GH-4`, or the
+issue's URL."""
 
 
 def first_line(text: str, limit: int) -> str:
@@ -65,4 +67,4 @@ def inert_references(text: str) -> str:
     (https://docs.github.com/en/issues/tracking-your-work-with-issues/using-issues/linking-a-pull-request-to-an-issue).
     A zero-width space after the `@` or `#` keeps the text as it reads."""
     text = MENTION.sub("@" + ZERO_WIDTH_SPACE, text)
-    return CLOSING.sub(lambda match: f"{match.group(1)}{match.group(2)}{match.group(3)}#{ZERO_WIDTH_SPACE}", text)
+    return CLOSING.sub(lambda match: match.group(0) + ZERO_WIDTH_SPACE, text)

@@ -281,3 +281,12 @@ def test_updates_from_many_threads():
     progress.finish("cancelled")
     shown = [line for line in github.body.splitlines() if " step " in line]
     assert len(shown) == 5 and len(github.edits) < 600
+
+
+HOSTILE_HOST = "a`@octo-org/security`[click](https://evil.example/x)<img/src=https://evil.example/p.png>`b"
+
+
+def test_a_blocked_host_name_the_agent_made_up_is_shown_as_code_only():
+    text = render_progress(replace(WORKING, blocked=((HOSTILE_HOST, 2),)))
+    line = next(line for line in text.splitlines() if "Blocked" in line)
+    assert f"``{HOSTILE_HOST}`` ×2" in line  # one code span around all of it: no mention, link or image

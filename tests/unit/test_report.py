@@ -152,3 +152,10 @@ def test_format_cost(usd, text):
 
 def test_no_change_at_all_keeps_the_empty_change_shape():
     assert report.left_out_notes(Change(None, ())) == [] and report.left_out_lines(Change(None, ())) == []
+
+
+def test_the_step_summary_shows_a_made_up_blocked_host_as_code_only():
+    host = "a`@octo-org/security`[x](https://evil.example)`b"
+    outcome = Outcome("failure", TRIGGER, message="failed", branch="codeagent/issue-7", pull_request=PULL,
+                      agent=AT_LIMIT, usage=replace(USAGE, blocked=((host, 1),)), change=change("a.py"))
+    assert f"``{host}`` ×1" in job_summary.step_summary(outcome)
