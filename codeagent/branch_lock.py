@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Protocol
 
-from codeagent.errors import BranchBusy, RefRefused
+from codeagent.errors import BranchBusy, CodeagentError, RefRefused
 from codeagent.numbers import format_duration
 
 if TYPE_CHECKING:
@@ -169,6 +169,20 @@ class BranchLock:
         except Exception as error:  # noqa: BLE001 (the run is over: its outcome must still be reported)
             self.log(f"could not release {lock_ref(self.branch)}: {error}; the next run takes it over once it is "
                      f"older than {format_duration(round(self.me.limit_s * 1000))}")
+
+    def renew(self) -> None:
+        """Say again that this run holds the branch, its limit counting from now: called as the run enters
+        a long phase, so a run whose image build or setup took long is not taken for one that ended
+        without letting go. A renewal that fails is logged; the run goes on (its pushes are leased)."""
+        if self.sha is None:
+            return
+        try:
+            self.sha = self.branches.take_lock(self.branch, replace(self.me, taken_at=self.clock.now()), self.sha)
+        except CodeagentError as error:
+            self.log(f"could not renew {lock_ref(self.branch)}: {error}")
+            return
+        if self.sha is None:
+            self.log(f"the lock on {self.branch} was taken over by another run meanwhile")
 
     def _attempt(self) -> bool:
         """One try: take the free lock, or a stale one; otherwise note who holds it. True when taken."""

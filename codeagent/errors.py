@@ -77,6 +77,12 @@ class Cancelled(CodeagentError):
     title = "Cancelled"
 
 
+class PullRequestChanged(CodeagentError):
+    """The pull request closed, merged or moved while this run waited for the branch."""
+
+    title = "Pull request changed"
+
+
 class BranchBusy(CodeagentError):
     """Another run kept working on the branch for longer than this one could wait."""
 

@@ -108,7 +108,7 @@ def marker(run_id: str) -> str:
 
 def run_id_of(run_url: str) -> str:
     """The run id in `.../actions/runs/RUN_ID`; "" when the URL has none."""
-    found = re.search(r"/actions/runs/(\d+)", run_url)
+    found = re.search(r"/actions/runs/([\w.-]+)", run_url)
     return found.group(1) if found else ""
 
 

@@ -21,7 +21,8 @@ from codeagent.agent.base import AgentRun
 from codeagent.branch_lock import BranchLock, Clock, LockHolder
 from codeagent.changes import Caps, Change
 from codeagent.conclusion import Conclusion
-from codeagent.errors import Cancelled, CodeagentError, GitError, GitHubError, SandboxError, SubjectNotFound
+from codeagent.errors import (Cancelled, CodeagentError, GitError, GitHubError, PullRequestChanged, SandboxError,
+                             SubjectNotFound)
 from codeagent.event import Trigger
 from codeagent.github_types import PullRequest
 from codeagent.log import Log
@@ -176,19 +177,24 @@ class Run:
         pull = self.pull if self.trigger.is_pull_request else None
         branch = pull.head if pull else f"{self.settings.branch_prefix}issue-{self.trigger.issue_number}"
         settings = self.settings
-        # The sandbox's image, the setup, the tests before and after, the repairs (a devcontainer's own
-        # commands are not known yet: the margin covers them).
-        steps = 1 + len(settings.setup) + 2 + settings.verify_rounds
+        # What the run may spend between two renewals of the lock (`renew_lock`), beside the agent's time:
+        # before the agent, the image, the setup and the tests; while it works, the packer of a retry and the
+        # tests after each round. The margin covers a devcontainer's own commands, not known yet.
+        steps = max(2 + len(settings.setup), 2 + settings.verify_rounds)
         me = LockHolder(run_id_of(self.run_url), self.run_url, time.time(),
                         settings.timeout_minutes * 60 + steps * STEP_TIMEOUT_S + LOCK_MARGIN_S, self.run_attempt)
         self.lock = BranchLock(self.branches, branch, me, self.progress, self.log.info, self.clock)
         if self.lock.acquire(settings.timeout_minutes * 60) and pull:  # the pull request may have moved meanwhile
             self.pull = self.github.pull_request(pull.number)
+            why = refusal(self.pull, self.trigger.repository, self.trigger.default_branch)
+            if why:
+                raise PullRequestChanged(f"While this run waited for the branch: {why.strip()}")
 
     # -- the sandbox --
 
     def implement(self, prompt: str) -> None:
         self.progress.phase(AGENT_WORKING, Status.IN_PROGRESS)
+        self.renew_lock()
         resume = self.restore_session()
         try:
             run = self.run_agent(prompt, resume)
@@ -256,7 +262,12 @@ class Run:
 
     # -- commit and push --
 
+    def renew_lock(self) -> None:
+        if self.lock is not None:
+            self.lock.renew()
+
     def publish(self) -> None:
+        self.renew_lock()
         self.change = self.pack_change()
         self.push(self.change)
 

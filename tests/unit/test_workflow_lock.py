@@ -18,6 +18,7 @@ from tests.unit.test_workflow import BRANCH, RUN_URL, World, settings, trigger, 
 from tests.unit.test_workflow_follow_up import pull_request_trigger, with_pull
 
 OTHER_URL = "https://github.com/octo-org/textstats/actions/runs/41"
+LOCAL_URL = "http://127.0.0.1:8080/octo-org/textstats/actions/runs/local"
 OTHER = LockHolder("41", OTHER_URL, 1_736_676_180.0, 5700)
 """The run that works on the branch: it took it at 10:03 UTC."""
 
@@ -131,6 +132,53 @@ def test_the_lock_says_how_long_the_run_can_hold_the_branch_at_most():
 
     run(w, Clock(), timeout_minutes=20, setup="pip install -e .", verify_rounds=1)
 
-    # The agent's 20 minutes, five steps of at most 15 (the image, setup, the tests before, after, one repair),
-    # 10 to spare.
-    assert [(me.run_id, me.run_url, me.limit_s) for me in held] == [("42", RUN_URL, (20 + 5 * 15 + 10) * 60)]
+    # Taken, then renewed as the agent starts and as its change is pushed: each time good for the agent's
+    # 20 minutes, three steps of at most 15 (before the agent: the image, the setup, the tests; while it
+    # works: a retry's packer, the tests after it and after one repair) and 10 to spare.
+    assert [(me.run_id, me.run_url, me.limit_s) for me in held] == [("42", RUN_URL, (20 + 3 * 15 + 10) * 60)] * 3
+
+
+def test_a_pull_request_merged_while_the_run_waited_is_not_worked_on():
+    w, pull = with_pull()
+    w.branches.locks[BRANCH] = HeldLock("a" * 40, OTHER)
+    seen: list[str] = []
+
+    def merged_meanwhile(clock: Clock) -> None:
+        releases_after(w, 1, seen)(clock)
+        pull.state, pull.merged = "closed", True
+
+    outcome = run(w, Clock(merged_meanwhile), pull_request_trigger(pull))
+
+    assert outcome.result == "failure" and outcome.title == "Pull request changed"
+    (comment,) = [body for number, body in w.github.posted if number == pull.number]
+    assert "While this run waited for the branch: This pull request is merged" in comment
+    assert w.sandbox.prompts == [] and "pack" not in w.journal
+    assert w.journal[-1] == f"unlock {BRANCH}" and w.branches.locks == {}
+
+
+def test_the_lock_is_renewed_as_the_agent_starts_and_as_its_change_is_gathered():
+    w = world()
+    taken: list[float] = []
+    take = w.branches.take_lock
+    w.branches.take_lock = lambda branch, me, replacing: (taken.append(me.taken_at), take(branch, me, replacing))[1]  # type: ignore[method-assign]
+    clock = Clock()
+    agent = w.sandbox.run_agent
+    w.sandbox.run_agent = lambda *args: (clock.sleep(3600), agent(*args))[1]  # type: ignore[method-assign]
+
+    run(w, clock)
+
+    assert len(taken) == 3 and taken[2] - taken[0] >= 3600  # the last renewal is as fresh as the push
+
+
+def test_a_run_id_that_is_not_a_number_still_names_the_holder():
+    w = world()
+    held: list[LockHolder] = []
+    take = w.branches.take_lock
+    w.branches.take_lock = lambda branch, me, replacing: (held.append(me), take(branch, me, replacing))[1]  # type: ignore[method-assign]
+    asked = trigger()
+    progress = ProgressComment(w.github, asked.issue_number, LOCAL_URL, background=False, min_interval_s=0)
+    Run(asked, settings(), w.github, w.branches, w.sandbox, Log(io.StringIO()), LOCAL_URL, progress=progress,
+        clock=Clock()).execute()
+
+    assert held[0].run_id == "local"
+    assert LockHolder.parse(held[0].message()) is not None  # a waiting run can tell who holds it
