@@ -76,7 +76,7 @@ class Conclusion:
             outcome = replace(outcome, pull_request=replace(target.pull, state="closed"),
                               branch="" if target.new_branch else target.branch)
             self.run.progress.note("The draft pull request opened for this run is closed"
-                               + (f" and its branch `{target.branch}` deleted." if target.new_branch else "."))
+                                   + (f" and its branch `{target.branch}` deleted." if target.new_branch else "."))
         ready = not target.pull.draft and target.pull.state == "open" and not target.new_pull
         self.run.progress.finish("no-changes", reason=run.summary, ready=ready, ignored=ignored)
         return outcome
@@ -88,8 +88,8 @@ class Conclusion:
         files = self.pull_request_files()
         section = report.pull_request_section(target, self.run.agent_run, self.run.sandbox.usage, files,
                                               self.run.change, self.run.verification, self.run.trigger)
-        body = report.with_section(pull.body if not target.new_pull else report.draft_pr_body(target.number,
-                                                                                                 self.run.run_url), section)
+        old_body = pull.body if not target.new_pull else report.draft_pr_body(target.number, self.run.run_url)
+        body = report.with_section(old_body, section)
         title = pull.title.removeprefix(report.WIP_PREFIX) if ready and target.wip_title else None
         self.run.github.update_pull_request(pull.number, body=body, title=title)
         if ready and pull.draft and not target.wip_title:
@@ -112,13 +112,14 @@ class Conclusion:
         commit, unless `on-no-changes: keep`. Whether it was closed."""
         target = self.run.require_target()
         if self.run.settings.on_no_changes == "keep":
-            self.run.log.info(f"no changes; the draft pull request {target.pull.html_url} stays open (on-no-changes: keep)")
+            self.run.log.info(f"no changes; the draft pull request {target.pull.html_url} stays open "
+                              "(on-no-changes: keep)")
             return False
         self.run.github.update_pull_request(target.pull.number, state="closed")
         if target.new_branch:
             self.run.branches.delete_remote_branch(target.branch)
-        self.run.log.info(f"no changes; closed {target.pull.html_url}" + (f" and deleted {target.branch}"
-                                                                      if target.new_branch else ""))
+        deleted = f" and deleted {target.branch}" if target.new_branch else ""
+        self.run.log.info(f"no changes; closed {target.pull.html_url}{deleted}")
         return True
 
     def dispatch_workflows(self) -> None:

@@ -142,7 +142,8 @@ def run(request: Request, settings: Settings, log: Log, released_sandbox: Prefet
         failure = expected(error, log)
         if workflow is None or not workflow.progress.started:  # the progress comment says it otherwise
             comment_failure(github, trigger, failure, context.run_url, log)
-        outcome = Conclusion(workflow).failed_outcome(failure) if workflow else Outcome("failure", trigger, message=str(failure))
+        outcome = (Conclusion(workflow).failed_outcome(failure) if workflow
+                   else Outcome("failure", trigger, message=str(failure)))
         return finish(log, context, outcome, failure, redact)
     return finish(log, context, outcome, None, redact)
 

@@ -41,8 +41,9 @@ class ProjectSetup:
         watched = (".devcontainer", ".devcontainer.json", self.run.settings.config_file)
         changed = self.run.branches.differs_from_default(self.run.require_target().tip, watched)
         if changed:
-            self.run.progress.note(f"This branch changes {', '.join(report.code(path) for path in changed)}; the run "
-                               "uses the default branch's version, and the change takes effect once it is merged.")
+            self.run.progress.note(f"This branch changes {', '.join(report.code(path) for path in changed)}; the "
+                                   "run uses the default branch's version, and the change takes effect once it is "
+                                   "merged.")
 
     def setup_failed(self, result: StepResult, origin: str) -> None:
         message = report.setup_failed(result, origin)
@@ -50,7 +51,7 @@ class ProjectSetup:
             raise SetupError(message)
         self.run.log.warning(message.splitlines()[0])
         self.run.progress.note(f"Setup failed; the agent was started anyway (`setup-failure: continue`): "
-                           f"{report.code(first_line(result.command, 200))} ({report.step_status(result)}).")
+                               f"{report.code(first_line(result.command, 200))} ({report.step_status(result)}).")
 
     def baseline(self) -> None:
         """Which command runs the tests, and how they fare before the agent."""
@@ -58,7 +59,8 @@ class ProjectSetup:
         self.run.verification = verify.Verification(command, why)
         self.run.log.info(f"tests: `{command}` ({why})" if command else why)
         if command:
-            self.run.verification = replace(self.run.verification, before=self.run.run_step("tests before the agent", command))
+            before = self.run.run_step("tests before the agent", command)
+            self.run.verification = replace(self.run.verification, before=before)
 
     def verify_command(self) -> tuple[str, str]:
         configured = self.run.settings.verify_command.strip()

@@ -46,7 +46,8 @@ class Task:
         number = linked_issue_number(pull, self.run.settings.branch_prefix)
         linked, changed = conversation.linked_issue(self.run.github, number, trigger) if number else (None, False)
         if changed:
-            self.run.progress.note(f"Issue #{number} changed after the request; its text was left out of the agent's task.")
+            self.run.progress.note(f"Issue #{number} changed after the request; its text was left out of the "
+                                   "agent's task.")
         subject = conversation.subject(self.run.github, trigger, pull.number)
         thread = PullRequestThread(pull.number, subject.title, subject.body, pull.head, talk.comments + review.comments,
                                    linked)

@@ -325,8 +325,6 @@ class Run:
             self.log.info(f"keeping session {self.agent_run.session_id} in {NOTES_REF}{self.require_target().branch}")
         return note
 
-    # -- the report --
-
     # -- helpers --
 
     def reply(self, body: str) -> None:
