@@ -102,7 +102,7 @@ def list_pull_files(call: Call) -> Reply:
         diff = gitrepo.with_patch(repo.path, pull.base_sha, pull.head_sha, listed)
         commit = merge_base if diff.status == "D" else pull.head_sha
         raw = f"{call.render.links.web}/{repo.full_name}/raw/{commit}/{quote(diff.path)}"
-        entry = {"sha": gitrepo.git(repo.path, "rev-parse", f"{commit}:{diff.path}").strip(), "filename": diff.path,
+        entry = {"sha": diff.sha, "filename": diff.path,
                  "status": FILE_STATUS.get(diff.status, "modified"), "additions": diff.additions,
                  "deletions": diff.deletions, "changes": diff.additions + diff.deletions,
                  "blob_url": raw.replace("/raw/", "/blob/", 1), "raw_url": raw,
