@@ -35,48 +35,72 @@ def check_and_commit(repo: Repository, out: Path, base: str, message: str, caps:
     if not manifest.get("commit"):
         return Change(None, tuple(left_out), ignored)
     imported = repo.import_bundle(out / "change.bundle", base)
-    kept, restore = _check(repo, base, repo.changes(base, imported), caps, left_out)
-    tree = repo.rewrite(imported, restore)
+    changes = repo.changes(base, imported)
+    restore = _check(repo, changes, caps)
+    tree = repo.rewrite(imported, base, set(restore))
+    kept = [FileChange(c.path, STATUS.get(c.status, "modified")) for c in repo.changes(base, tree)]
+    left_out += _put_back(changes, {c.path for c in kept}, restore)
     if tree == repo.tree_of(base) or not kept:
         return Change(None, tuple(left_out), ignored)
     commit = repo.commit(tree, [base], message)
     return Change(Commit(commit, tuple(kept), tuple(left_out)), tuple(left_out), ignored)
 
 
-def _check(repo: Repository, base: str, changes: list[TreeChange], caps: Caps,
-           left_out: list[LeftOut]) -> tuple[list[FileChange], dict[str, str | None]]:
-    """Which changes stay, and the paths to put back as they are in ``base``."""
-    kept: list[FileChange] = []
-    restore: dict[str, str | None] = {}
+def _check(repo: Repository, changes: list[TreeChange], caps: Caps) -> dict[str, str]:
+    """The paths to put back as they are in the base (each with everything under it), and why."""
+    restore = {change.path: reason for change in changes if (reason := _refusal(change))}
+    files = [change for change in changes if change.path not in restore and _has_blob(change)]
+    sizes = repo.sizes_of([change.new_sha for change in files])
     total = 0
-    for change in changes:
-        reason = _refusal(change)
-        if reason is None and change.status != "D" and change.new_mode != "160000":
-            size = repo.size_of(change.new_sha)
-            if size > caps.max_file_bytes:
-                reason = f"over the file size cap ({_size(size)} > {_size(caps.max_file_bytes)}, `max-file-size`)"
-            elif total + size > caps.max_total_bytes:
-                reason = f"past the size cap of one change ({_size(caps.max_total_bytes)}, `max-change-size`)"
-            else:
-                total += size
-        if reason is None:
-            kept.append(FileChange(change.path, STATUS.get(change.status, "modified")))
+    for change in files:
+        size = sizes[change.new_sha]
+        if size > caps.max_file_bytes:
+            restore[change.path] = (f"over the file size cap ({_size(size)} > {_size(caps.max_file_bytes)}, "
+                                    "`max-file-size`)")
+        elif total + size > caps.max_total_bytes:
+            restore[change.path] = f"past the size cap of one change ({_size(caps.max_total_bytes)}, `max-change-size`)"
         else:
-            restore[change.path] = repo.entry(base, change.path)
-            left_out.append(LeftOut(change.path, reason))
-    return kept, restore
+            total += size
+    return restore
+
+
+def _put_back(changes: list[TreeChange], kept: set[str], restore: dict[str, str]) -> list[LeftOut]:
+    """A note for each change that is not in the commit: its own reason, or the one of the path above it."""
+    notes = []
+    for change in changes:
+        if change.path in kept:
+            continue
+        root = next((root for root in _self_and_parents(change.path) if root in restore), None)
+        if root == change.path:
+            notes.append(LeftOut(change.path, restore[root]))
+        else:
+            notes.append(LeftOut(change.path, f"under `{root}`, which was put back as it was" if root else
+                                 "put back as it was with the paths around it"))
+    return notes
 
 
 def _refusal(change: TreeChange) -> str | None:
-    """Why a change may never be pushed, or None."""
+    """Why a change may never be pushed, or None.
+
+    `.github` or `.github/workflows` as anything but a folder (a symlink, a file) is a way around a
+    check by path: it is put back whole, whatever the agent made of it."""
     path = change.path
-    if path == WORKFLOWS or path.startswith(WORKFLOWS + "/") or (path == ".github" and change.new_mode == "120000"):
+    if path in (".github", WORKFLOWS) or path.startswith(WORKFLOWS + "/"):
         return "a workflow file: the workflow token may not push changes under `.github/workflows/`"
     if change.new_mode == "160000" or change.old_mode == "160000":
         return "a submodule pointer: nested repositories are committed as files, never as submodules"
     if path == ".gitmodules":
         return "`.gitmodules`: codeagent does not change submodules"
     return None
+
+
+def _has_blob(change: TreeChange) -> bool:
+    return change.status != "D" and change.new_mode != "160000"
+
+
+def _self_and_parents(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:depth]) for depth in range(len(parts), 0, -1)]
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
@@ -92,7 +116,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
 def _left_out_by_packer(manifest: dict[str, Any]) -> list[LeftOut]:
     reasons = {"too_large": "over the file size cap (`max-file-size`)",
                "over_total": "past the size cap of one change (`max-change-size`)",
-               "nested": "a nested repository: its files are committed as plain files, its `.git` is not"}
+               "nested": "a nested repository: its files are committed as plain files, its `.git` is not",
+               "refused": "a path git refuses to commit (a name that is `.git` on some file systems, or like it)"}
     found = []
     for key, reason in reasons.items():
         for entry in manifest.get(key) or []:

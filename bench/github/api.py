@@ -114,8 +114,9 @@ def handle(routes: tuple[Route, ...], state: State, render: Renderer, user: User
     return None
 
 
-def paginated(call: Call, items: list[Any]) -> Reply:
-    """One page of ``items`` with GitHub's ``Link`` header (per_page 30 by default, 100 at most)."""
+def paginated(call: Call, items: list[Any], render: Callable[[Any], Any] | None = None) -> Reply:
+    """One page of ``items`` with GitHub's ``Link`` header (per_page 30 by default, 100 at most); ``render``
+    turns each item of the page (only) into what is served."""
     per_page = max(1, min(int(call.query.get("per_page", 30)), 100))
     page, last = max(1, int(call.query.get("page", 1))), max(1, math.ceil(len(items) / per_page))
     base = call.render.links.api + call.path
@@ -125,7 +126,9 @@ def paginated(call: Call, items: list[Any]) -> Reply:
 
     links = ([link(page + 1, "next"), link(last, "last")] if page < last else []) + \
         ([link(page - 1, "prev"), link(1, "first")] if page > 1 else [])
-    return Reply(200, items[(page - 1) * per_page:page * per_page], {"Link": ", ".join(links)} if links else {})
+    served = items[(page - 1) * per_page:page * per_page]
+    return Reply(200, [render(item) for item in served] if render else served,
+                 {"Link": ", ".join(links)} if links else {})
 
 
 def created(data: dict[str, Any]) -> Reply:

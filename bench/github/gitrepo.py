@@ -5,6 +5,9 @@ Branches, commits and pushes are real git; the REST API reads them from here.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+
 import os
 import subprocess
 import tempfile
@@ -12,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ZERO_SHA = "0" * 40
+EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+"""The empty file's blob id (sha1)."""
 INITIAL_DATE = "2024-01-01T00:00:00Z"
 """A fixed date for the initial commit, so the same files always give the same sha."""
 
@@ -183,8 +188,10 @@ def files_changed(repo: Path, sha: str) -> list[str]:
     return [path.decode("utf-8", "surrogateescape") for path in out.split(b"\0") if path]
 
 
+@functools.lru_cache(maxsize=64)
 def diff_stats(repo: Path, base: str, head: str) -> tuple[int, int, int]:
-    """Additions, deletions and changed files of ``head`` against its merge base with ``base``."""
+    """Additions, deletions and changed files of ``head`` against its merge base with ``base`` (kept: commits
+    do not change, and finding renames among 30,000 files takes seconds on every look at the pull request)."""
     rows = [line.split("\t") for line in git(repo, "diff", "--numstat", f"{base}...{head}").splitlines()]
     numbers = [(int(added), int(deleted)) for added, deleted, _ in rows if added != "-"]  # "-": binary
     return sum(a for a, _ in numbers), sum(d for _, d in numbers), len(rows)
@@ -295,21 +302,28 @@ class FileDiff:
     patch: str | None
     """The hunks (from the first ``@@``); None for a binary file or a change with none."""
     previous: str | None = None
+    blobs: tuple[str, str] = (ZERO_SHA, ZERO_SHA)
+    """The blob before and after (``ZERO_SHA`` where there is none)."""
+
+    @property
+    def sha(self) -> str:
+        """The blob GitHub names: the new one, or the old one of a removed file."""
+        return self.blobs[0] if self.status == "D" else self.blobs[1]
 
 
 def diff_files(repo: Path, base: str, head: str) -> list[FileDiff]:
     """Each file ``head`` changes against its merge base with ``base``, renames found as GitHub finds them
-    (status ``R``, the old path in ``previous``), any name (``-z``)."""
-    statuses: dict[str, tuple[str, str | None]] = {}
-    fields = git(repo, "diff", "--name-status", "-z", "--find-renames", f"{base}...{head}").split("\0")
+    (status ``R``, the old path in ``previous``), any name (``-z``); without hunks (`with_patch`)."""
+    statuses: dict[str, tuple[str, str | None, tuple[str, str]]] = {}
+    fields = git(repo, "diff", "--raw", "--no-abbrev", "-z", "--find-renames", f"{base}...{head}").split("\0")
     index = 0
     while index < len(fields) - 1:
-        status = fields[index]
+        _, _, old_sha, new_sha, status = fields[index].lstrip(":").split()
         if status[0] in "RC":
-            statuses[fields[index + 2]] = (status[0], fields[index + 1])
+            statuses[fields[index + 2]] = (status[0], fields[index + 1], (old_sha, new_sha))
             index += 3
         else:
-            statuses[fields[index + 1]] = (status[0], None)
+            statuses[fields[index + 1]] = (status[0], None, (old_sha, new_sha))
             index += 2
     numbers = {}
     fields = git(repo, "diff", "--numstat", "-z", "--find-renames", f"{base}...{head}").split("\0")
@@ -323,11 +337,20 @@ def diff_files(repo: Path, base: str, head: str) -> list[FileDiff]:
         numbers[path] = (int(added) if added != "-" else 0, int(deleted) if deleted != "-" else 0)
     found = []
     for path in sorted(statuses):
-        status, previous = statuses[path]
-        text = git(repo, "diff", "--find-renames", f"{base}...{head}", "--", *([previous] if previous else []), path)
-        hunks = text[text.find("\n@@") + 1:].rstrip("\n") if "\n@@" in text else None
-        found.append(FileDiff(status, path, *numbers.get(path, (0, 0)), hunks, previous))
+        status, previous, blobs = statuses[path]
+        found.append(FileDiff(status, path, *numbers.get(path, (0, 0)), None, previous, blobs))
     return found
+
+
+def with_patch(repo: Path, base: str, head: str, diff: FileDiff) -> FileDiff:
+    """``diff`` with its hunks (one `git diff` per file: asked only for the files of the page served; none
+    needed between empty files, which have no hunks)."""
+    if all(blob in (ZERO_SHA, EMPTY_BLOB) for blob in diff.blobs):
+        return diff
+    paths = [diff.previous] if diff.previous else []
+    text = git(repo, "diff", "--find-renames", f"{base}...{head}", "--", *paths, diff.path)
+    hunks = text[text.find("\n@@") + 1:].rstrip("\n") if "\n@@" in text else None
+    return dataclasses.replace(diff, patch=hunks)
 
 
 def files_in(repo: Path, sha: str, folder: str) -> list[str]:

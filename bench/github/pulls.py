@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from urllib.parse import quote
 
 from bench.github import gitrepo
@@ -11,6 +13,8 @@ from bench.github.state import ApiError, Issue, NotFound, Pull, Repo, now_iso
 
 FILE_STATUS = {"A": "added", "D": "removed", "M": "modified", "T": "changed", "R": "renamed", "C": "copied"}
 """A diff entry's ``status`` for git's letter."""
+MAX_PULL_FILES = 3000
+"""GitHub lists at most 3000 files of a pull request (REST "List pull requests files")."""
 DRAFTS_REFUSED = "Draft pull requests are not supported in this repository."
 """GitHub's 422 for a draft in a private repository of a Free or Pro account (`Repo.drafts_allowed`)."""
 
@@ -87,16 +91,18 @@ def get_pull(call: Call) -> Reply:
 
 def list_pull_files(call: Call) -> Reply:
     """The files a pull request changes, as its "Files changed" tab lists them (diff-entry objects): a
-    renamed file with its ``previous_filename``, a removed one at the base's side, ``patch`` unless binary."""
+    renamed file with its ``previous_filename``, a removed one at the base's side, ``patch`` unless binary.
+    At most 3000 files, as GitHub documents; each page's entries are made when that page is asked for."""
     repo, issue = call.repo, pull_issue(call)
     call.render.pull(repo, issue)  # brings head and base shas up to date
     pull = issue.pull
     merge_base = gitrepo.git(repo.path, "merge-base", pull.base_sha, pull.head_sha).strip()
-    entries = []
-    for diff in gitrepo.diff_files(repo.path, pull.base_sha, pull.head_sha):
+
+    def entry_of(listed: gitrepo.FileDiff) -> dict:
+        diff = gitrepo.with_patch(repo.path, pull.base_sha, pull.head_sha, listed)
         commit = merge_base if diff.status == "D" else pull.head_sha
         raw = f"{call.render.links.web}/{repo.full_name}/raw/{commit}/{quote(diff.path)}"
-        entry = {"sha": gitrepo.git(repo.path, "rev-parse", f"{commit}:{diff.path}").strip(), "filename": diff.path,
+        entry = {"sha": diff.sha, "filename": diff.path,
                  "status": FILE_STATUS.get(diff.status, "modified"), "additions": diff.additions,
                  "deletions": diff.deletions, "changes": diff.additions + diff.deletions,
                  "blob_url": raw.replace("/raw/", "/blob/", 1), "raw_url": raw,
@@ -105,8 +111,16 @@ def list_pull_files(call: Call) -> Reply:
             entry["patch"] = diff.patch
         if diff.previous is not None:
             entry["previous_filename"] = diff.previous
-        entries.append(entry)
-    return paginated(call, entries)
+        return entry
+
+    return paginated(call, _listed_files(repo.path, pull.base_sha, pull.head_sha), entry_of)
+
+
+@functools.lru_cache(maxsize=16)
+def _listed_files(path: Path, base: str, head: str) -> list[gitrepo.FileDiff]:
+    """The files a pull request lists, once per base and head (commits do not change; a client pages
+    through them one request at a time)."""
+    return gitrepo.diff_files(path, base, head)[:MAX_PULL_FILES]
 
 
 def update_pull(call: Call) -> Reply:

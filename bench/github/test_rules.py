@@ -253,3 +253,31 @@ def test_a_pull_requests_files_are_listed_as_github_lists_them(emulator, tmp_pat
     assert by_name["added.txt"]["sha"] == git("rev-parse", "HEAD:added.txt", cwd=clone).stdout.strip()
     gh = Github(auth=Auth.Token(BOT), base_url=emulator.api_url, retry=None).get_repo(repo)
     assert sorted(f.filename for f in gh.get_pull(number).get_files()) == sorted(by_name)
+
+
+def test_a_pull_request_of_many_files_lists_3000_of_them_a_page_at_a_time_in_time(emulator, tmp_path):
+    """As GitHub documents: at most 3000 files. Each page is made when asked (one `git diff` per file
+    of every page took minutes for 30,000 files, and the action's requests timed out)."""
+    import time
+    repo = "octo-org/many"
+    emulator.create_repo(repo, repo_files(tmp_path))
+    clone = tmp_path / "clone"
+    git("-c", f"http.extraHeader=Authorization: token {BOT}", "clone", "--quiet", emulator.clone_url(repo), str(clone))
+    git("switch", "--quiet", "-c", "feature", cwd=clone)
+    (clone / "many").mkdir()
+    for number in range(3100):
+        (clone / "many" / str(number)).write_text(f"{number}\n")
+    git("add", "--all", cwd=clone)
+    git("commit", "--quiet", "-m", "Many files", cwd=clone)
+    git("-c", f"http.extraHeader=Authorization: token {BOT}", "push", "--quiet", "origin", "feature", cwd=clone)
+    number = pull_request(emulator, repo, draft=False).json()["number"]
+
+    started = time.monotonic()
+    gh = Github(auth=Auth.Token(BOT), base_url=emulator.api_url, retry=None).get_repo(repo)
+    first = gh.get_pull(number).get_files().get_page(0)
+    assert len(first) == 30 and time.monotonic() - started < 10
+    last = call(session(BOT), "GET", f"{emulator.api_url}/repos/{repo}/pulls/{number}/files",
+                list[models.DiffEntry], params={"per_page": 100, "page": 30})
+    assert len(last) == 100 and all(entry["patch"].startswith("@@") for entry in last)
+    assert call(session(BOT), "GET", f"{emulator.api_url}/repos/{repo}/pulls/{number}/files",
+                list[models.DiffEntry], params={"per_page": 100, "page": 31}) == []

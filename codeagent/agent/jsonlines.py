@@ -34,8 +34,8 @@ class JsonLines:
         line = line.strip()
         if not line:
             return []
-        try:
-            message = json.loads(line)
+        try:  # only a line that starts with "{" can be an object: a flood of other lines skips the parser
+            message = json.loads(line) if line.startswith("{") else None
         except ValueError:
             message = None
         if not isinstance(message, dict):

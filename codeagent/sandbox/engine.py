@@ -12,13 +12,10 @@ capabilities, as a non-root user, under limits, and is removed whatever happens.
 from __future__ import annotations
 
 import re
-import threading
-import time
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from docker.client import DockerClient
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
@@ -26,13 +23,16 @@ from docker.types import LogConfig
 
 from codeagent.errors import SandboxError
 from codeagent.sandbox.lines import LineSplitter
+from codeagent.sandbox.output import attached_stdout, stderr_tail
 from codeagent.sandbox.prefetch import Prefetch
+from codeagent.sandbox.watchdog import Watchdog
 
 CLI_DIR = "/opt/codeagent/cli"
 """Where the agent CLIs (and the forwarder) are, in the action image and in any sandbox."""
 _CONTAINER_ID = re.compile(r"/containers/([0-9a-f]{64})/")
 LOG_LIMIT = LogConfig(type=LogConfig.types.JSON, config={"max-size": "64m", "max-file": "1"})
-"""A flood of output must not fill the runner's disk through the container's log file."""
+"""A flood of output must not fill the runner's disk through the container's log file. (stdout is read
+from the attach stream, which the log's rotation cannot cut; only stderr's tail is read from the log.)"""
 NO_ENGINE_HINT = ("Run the action on a runner with Docker (GitHub's ubuntu-latest has it); on a self-hosted "
                   "runner, install Docker and give the runner's user access to /var/run/docker.sock.")
 
@@ -147,17 +147,18 @@ class Engine:
         watchdog = None
         try:
             container = self._create(spec, name)
-            watchdog = _Watchdog(container, spec.limits.timeout_s, should_stop)
+            stdout = attached_stdout(container)  # before it starts: not one byte is missed
+            watchdog = Watchdog(container, spec.limits.timeout_s, should_stop)
             container.start()
             watchdog.start()
             splitter = LineSplitter()
-            for line in splitter.split(_stdout(container)):
+            for line in splitter.split(stdout):
                 on_line(line)
             status = container.wait(timeout=30)
             container.reload()
             return SandboxExit(exit_code=status.get("StatusCode"), timed_out=watchdog.timed_out,
                                oom_killed=bool(container.attrs["State"].get("OOMKilled")),
-                               stderr_tail=_stderr_tail(container), cut_lines=splitter.cut_lines,
+                               stderr_tail=stderr_tail(container), cut_lines=splitter.cut_lines,
                                dropped_bytes=splitter.dropped_bytes)
         except (APIError, DockerException) as error:
             raise SandboxError(f"the {spec.role} container failed: {error}. If the runner's disk or memory is "
@@ -267,39 +268,6 @@ class Engine:
                                f"{spec.image!r} exists for this runner's platform and that Docker has room.") from error
 
 
-class _Watchdog:
-    """Kills the container at the wall-clock limit or when asked to stop."""
-
-    def __init__(self, container, timeout_s: float, should_stop: Callable[[], bool]) -> None:
-        self._container = container
-        self._deadline = time.monotonic() + timeout_s
-        self._should_stop = should_stop
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self.timed_out = False
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def cancel(self) -> None:
-        self._done.set()
-
-    def _stop_requested(self) -> bool:
-        try:
-            return bool(self._should_stop())
-        except Exception:  # a broken check must not leave the agent running unwatched
-            return True
-
-    def _watch(self) -> None:
-        while not self._done.wait(0.5):
-            if time.monotonic() >= self._deadline:
-                self.timed_out = True
-            elif not self._stop_requested():
-                continue
-            _kill(self._container)
-            return
-
-
 def find_self_container(client: DockerClient) -> SelfContainer | None:
     """The container this process runs in, or None outside a container."""
     container_id = _own_container_id()
@@ -328,32 +296,6 @@ def _own_container_id() -> str | None:
         if match:
             return match.group(1)
     return None
-
-
-def _stdout(container) -> Iterator[bytes]:
-    """The container's stdout as it comes, then whatever the follow stream missed.
-
-    A follow stream can end before a last line that has no newline (moby/moby#43860),
-    so once the container has exited its log is read again and the rest passed on.
-    """
-    seen = 0
-    for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=False):
-        seen += len(chunk)
-        yield chunk
-    container.wait(timeout=30)
-    yield container.logs(stdout=True, stderr=False)[seen:]
-
-
-def _stderr_tail(container, lines: int = 20) -> tuple[str, ...]:
-    text = container.logs(stdout=False, stderr=True, tail=lines).decode("utf-8", "replace")
-    return tuple(line[:500] for line in deque(text.splitlines(), maxlen=lines))
-
-
-def _kill(container) -> None:
-    try:
-        container.kill()
-    except (APIError, NotFound):
-        pass
 
 
 def remove_container(container) -> None:

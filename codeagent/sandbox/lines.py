@@ -43,12 +43,16 @@ class LineSplitter:
             self.dropped_bytes += len(chunk) - room
             chunk = chunk[:room]
         self._total += len(chunk)
-        start = 0
-        while (end := chunk.find(b"\n", start)) != -1:
-            self._add(chunk[start:end])
+        *complete, rest = chunk.split(b"\n")  # in C: a flood of short lines costs little per line
+        if complete:
+            self._add(complete[0])
             yield self._take()
-            start = end + 1
-        self._add(chunk[start:])
+        for piece in complete[1:]:
+            if len(piece) > self._max_line:
+                self.cut_lines += 1
+                piece = piece[:self._max_line]
+            yield piece.decode("utf-8", errors="replace")
+        self._add(rest)
 
     def end(self) -> Iterator[str]:
         if self._parts or self._overlong:

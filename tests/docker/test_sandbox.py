@@ -129,6 +129,28 @@ def test_a_flood_of_output_is_read_in_linear_time_and_capped(sandbox, label, wor
     assert result.cut_lines == 1 and elapsed < 30
 
 
+def test_output_faster_than_the_reader_is_never_lost_to_the_logs_rotation(sandbox, label, workspace):
+    """80 MB of lines while the reader waits: more than the container's log keeps (64 MB, one file), so a
+    reader of the log lost lines and the last one (the CLI's result) with them; the attach stream holds
+    the writer back instead."""
+    command = py("""
+        import sys
+        line = "y" * 999 + "\\n"
+        for _ in range(80 * 1024):
+            sys.stdout.write(line)
+        sys.stdout.write("the last line\\n")
+    """)
+    lines: list[str] = []
+
+    def slow_reader(line: str) -> None:
+        if not lines:
+            time.sleep(8)  # the writer is done long before the reader starts
+        lines.append(line)
+
+    result = sandbox.run(spec(label, workspace, command), slow_reader)
+    assert result.exit_code == 0 and len(lines) == 80 * 1024 + 1 and lines[-1] == "the last line"
+
+
 def test_lines_arrive_while_the_container_still_runs(sandbox, label, workspace):
     arrivals: dict[str, float] = {}
     sandbox.run(spec(label, workspace, sh("echo first; sleep 2; echo second")),

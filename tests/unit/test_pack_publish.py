@@ -7,6 +7,7 @@ reads and writes is the same. The server is a bare repository reached over file:
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -40,6 +41,7 @@ def server(tmp_path: Path) -> Path:
     (seed / "old.txt").write_text("old\n")
     (seed / ".gitignore").write_text(".env\nbuild/\nconfig/local.toml\n")
     (seed / ".github" / "workflows" / "ci.yml").write_text("on: push\n")
+    (seed / ".github" / "CODEOWNERS").write_text("* @octo-owner\n")
     git(tmp_path, "init", "-q", "-b", "main", str(seed))
     git(seed, "add", "-A")
     git(seed, "commit", "-qm", "Initial commit")
@@ -167,17 +169,66 @@ def test_workflow_files_and_symlinks_to_them_are_put_back_with_a_note(setup):
     assert {item.path for item in change.left_out} == {".github/workflows/ci.yml", ".github/workflows/new.yml"}
 
 
-def test_a_symlink_in_place_of_github_is_left_out(setup):
-    import shutil
+def github_as(workspace: Path, path: str, kind: str) -> None:
+    """Make ``path`` (a folder of the base) a symlink to a folder of the agent's, or a file."""
+    shutil.rmtree(workspace / path)
+    if kind == "symlink":
+        write(workspace, "agents/workflows/evil.yml", "on: push\n")
+        write(workspace, "agents/CODEOWNERS", "* @evil\n")
+        write(workspace, "agents/evil.yml", "on: push\n")
+        (workspace / path).symlink_to(os.path.relpath(workspace / "agents", (workspace / path).parent))
+    else:
+        write(workspace, path, "on: push\n")
+
+
+@pytest.mark.parametrize("kind", ["symlink", "file"])
+@pytest.mark.parametrize("path", [".github", ".github/workflows"])
+def test_github_or_its_workflows_made_a_symlink_or_a_file_is_put_back_whole(setup, path, kind):
+    github_as(setup.workspace, path, kind)
+    write(setup.workspace, "hello.txt", "hello\n")
+
+    change = setup.commit()
+
+    tree, base = setup.tree(change.commit.sha), setup.tree(setup.tip)
+    assert {p: m for p, m in tree.items() if p.startswith(".github")} == {
+        ".github/CODEOWNERS": "100644", ".github/workflows/ci.yml": "100644"}
+    assert git(setup.repo.path, "rev-parse", f"{change.commit.sha}:.github") == git(
+        setup.repo.path, "rev-parse", f"{setup.tip}:.github")
+    assert set(tree) - set(base) <= {"hello.txt", "agents/workflows/evil.yml", "agents/CODEOWNERS", "agents/evil.yml"}
+    assert "hello.txt" in tree and not any(f.path.startswith(".github") for f in change.commit.files)
+    assert path in {item.path for item in change.left_out}
+
+
+def test_a_symlink_at_github_where_the_base_has_none_is_left_out(setup, server, tmp_path):
     shutil.rmtree(setup.workspace / ".github")
+    git(setup.workspace, "commit", "-qam", "no .github")
+    setup.tip = git(setup.workspace, "rev-parse", "HEAD")
+    git(setup.workspace, "push", "-q", str(setup.repo.path), "HEAD:refs/heads/no-github")
+    setup.checkout.switch_to(setup.repo.path, "codeagent/issue-7", setup.tip)
     write(setup.workspace, "ci/workflows/evil.yml", "on: push\n")
     (setup.workspace / ".github").symlink_to("ci")
 
     change = setup.commit()
 
     tree = setup.tree(change.commit.sha)
-    assert tree.get(".github") is None and tree[".github/workflows/ci.yml"] == "100644"
-    assert ".github" in {item.path for item in change.left_out}
+    assert not any(p.startswith(".github") for p in tree) and "ci/workflows/evil.yml" in tree
+    assert [item.path for item in change.left_out] == [".github"]
+
+
+def test_paths_git_refuses_are_left_out_and_said_and_the_rest_committed(setup):
+    write(setup.workspace, ".GIT/config", "[core]\n\tfsmonitor = touch /tmp/pwned\n")
+    write(setup.workspace, "git~1/config")
+    write(setup.workspace, "odd/" + "x" * 255)
+    write(setup.workspace, "odd/tab\there")
+    write(setup.workspace, "hello.txt", "hello\n")
+
+    change = setup.commit()
+
+    files = {f.path for f in change.commit.files}
+    assert files == {"hello.txt", "odd/" + "x" * 255, "odd/tab\there"}
+    refused = {item.path: item.reason for item in change.left_out}
+    assert set(refused) == {".GIT/config", "git~1/config"}
+    assert all("git refuses" in reason for reason in refused.values())
 
 
 def test_files_over_the_caps_are_left_out_and_the_rest_committed(setup):
@@ -241,3 +292,19 @@ def test_a_branch_someone_pushed_to_meanwhile_gets_our_commit_on_top_of_theirs(s
 def test_the_token_never_reaches_the_command_line_or_a_config_file(setup):
     config = (setup.repo.path / "config").read_text()
     assert "ghs_" not in config and "extraheader" not in config
+
+
+def test_the_checks_run_as_many_git_commands_for_300_files_as_for_one(setup, tmp_path):
+    from tests.unit.test_git_credentials import STANDARD_PATH, recording_git
+    log = tmp_path / "git-calls.jsonl"
+    repo = Repository(setup.repo.path, server_url="file:///nowhere", repository="octo-org/textstats",
+                      token="ghs_" + "t" * 36, identity=BOT,
+                      git_env={"PATH": f"{recording_git(tmp_path / 'bin', log)}:{STANDARD_PATH}"})
+    for number in range(300):
+        write(setup.workspace, f"many/{number}.txt", "x" * number)
+    write(setup.workspace, ".github/workflows/ci.yml", "on: pull_request_target\n")
+
+    change = check_and_commit(repo, setup.pack(), setup.tip, "m", Caps(max_file_bytes=250))
+
+    assert len(change.commit.files) == 251 and len(change.left_out) == 50
+    assert len(log.read_text().splitlines()) <= 16  # one `cat-file -s` per file was 300 more
