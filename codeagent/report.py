@@ -46,17 +46,18 @@ def initial_commit_message(issue_number: int) -> str:
     return f"codeagent: received #{issue_number}, preparing to implement"
 
 
-def commit_message(target: Target, trigger: Trigger, summary: str, agent: str = "Claude Code") -> str:
+def commit_message(target: Target, trigger: Trigger, summary: str, agent: str = "Claude Code", run_id: str = "") -> str:
     """"codeagent: <what was asked> (#N)", the agent's summary, trailers.
 
     Each run's commit says its own request: the issue's title on a new branch, then the text
-    after `/code` (or "follow-up on <title>" when there is none).
+    after `/code` (or "follow-up on <title>" and the workflow run when there is none).
     """
     if target.new_branch and not target.follow_up:
-        asked = target.title
+        asked, suffix = target.title, f" (#{target.number})"
     else:
-        asked = first_line(trigger.instructions, 200) or f"follow-up on {target.title}"
-    suffix = f" (#{target.number})"
+        asked = first_line(trigger.instructions, 200)
+        run = f", run {run_id}" if run_id and not asked else ""
+        asked, suffix = asked or f"follow-up on {target.title}", f" (#{target.number}{run})"
     subject = cut_at_word(f"codeagent: {' '.join(asked.split())}", SUBJECT_LIMIT - len(suffix)) + suffix
     body = cut(summary.strip(), MAX_SUMMARY) or f"Implements #{target.number}."
     trailers = [f"Issue: #{target.number}", f"Requested-by: @{trigger.actor}"]

@@ -275,7 +275,8 @@ class Run:
         target = self.require_target()
         caps = Caps(memory_bytes(self.settings.max_file_size), memory_bytes(self.settings.max_change_size))
         out = self.sandbox.pack(target.tip, self.started_wall, caps)
-        message = report.commit_message(target, self.trigger, self.summary(), self.sandbox.agent_title)
+        message = report.commit_message(target, self.trigger, self.summary(), self.sandbox.agent_title,
+                                        run_id_of(self.run_url))
         return self.branches.commit_change(out, target.tip, message, caps)
 
     def push(self, change: Change) -> None:

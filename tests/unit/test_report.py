@@ -47,6 +47,11 @@ def test_a_later_run_s_commit_names_its_own_request():
     assert report.commit_message(later, TRIGGER, "").startswith("codeagent: keep it to one line (#7)\n")
     assert report.commit_message(later, replace(TRIGGER, instructions=""), "").startswith(
         "codeagent: follow-up on Add a word_count helper (#7)\n")
+    # Two runs without instructions: each commit names its workflow run.
+    subjects = {report.commit_message(later, replace(TRIGGER, instructions=""), "", run_id=run).splitlines()[0]
+                for run in ("4101", "4102")}
+    assert subjects == {"codeagent: follow-up on Add a word_count helper (#7, run 4101)",
+                        "codeagent: follow-up on Add a word_count helper (#7, run 4102)"}
 
 
 def test_the_commit_subject_fits_72_characters():
