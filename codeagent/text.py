@@ -11,6 +11,8 @@ CLOSING = re.compile(r"\b(close[sd]?|fix(?:e[sd])?|resolve[sd]?)(\s*:?\s+)"
                      r"((?:[\w.-]+/[\w.-]+)?#(?=\d)|GH-(?=\d)|https?:(?=//\S+/(?:issues|pull)/\d))", re.I)
 """A closing keyword and the reference it closes: `fixes #12`, `Closes: org/repo#3`, `fix GH-4`, or the
 issue's URL."""
+CHARACTER_REFERENCE = re.compile(r"&(?=#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*;)")
+"""An HTML character reference (`&#64;`, `&commat;`): Markdown renders it before GitHub looks for mentions."""
 
 
 def first_line(text: str, limit: int) -> str:
@@ -66,5 +68,5 @@ def inert_references(text: str) -> str:
     keyword closes an issue when the pull request or commit is merged
     (https://docs.github.com/en/issues/tracking-your-work-with-issues/using-issues/linking-a-pull-request-to-an-issue).
     A zero-width space after the `@` or `#` keeps the text as it reads."""
-    text = MENTION.sub("@" + ZERO_WIDTH_SPACE, text)
+    text = MENTION.sub("@" + ZERO_WIDTH_SPACE, CHARACTER_REFERENCE.sub("&amp;", text))
     return CLOSING.sub(lambda match: match.group(0) + ZERO_WIDTH_SPACE, text)
