@@ -7,13 +7,16 @@ Sources, as published by each vendor:
 * OpenAI: https://openai.com/api/pricing/
 * Google: https://ai.google.dev/gemini-api/docs/pricing (prompts up to 200k tokens)
 
-A model name matches the first entry whose key it contains ("claude-sonnet-4-5-20250929"
-matches "sonnet"). A model the table does not know is priced at its vendor's most expensive
-entry, so that an unknown name can only make the budget stop early, never late.
+A model name matches the first entry whose key it contains with nothing after the key but
+version numbers, dates and `latest`/`preview`/`exp` ("claude-sonnet-4-5-20250929" matches
+"sonnet"; "o3-pro" or "o3-deep-research" do not match "o3"). A model the table does not know is
+priced at its vendor's most expensive entry, so that an unknown name (which the agent may choose)
+can only make the budget stop early, never late.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -40,6 +43,7 @@ PRICES: dict[str, tuple[tuple[str, Price], ...]] = {
         ("sonnet", Price(3.0, 15.0, 3.75, 0.3)),
     ),
     "openai": (
+        ("o1-pro", Price(150.0, 600.0, 150.0, 150.0)),
         ("gpt-5.5-pro", Price(30.0, 180.0, 30.0, 30.0)),
         ("gpt-5.4-pro", Price(30.0, 180.0, 30.0, 30.0)),
         ("gpt-5.4-mini", Price(0.75, 4.5, 0.75, 0.075)),
@@ -48,11 +52,14 @@ PRICES: dict[str, tuple[tuple[str, Price], ...]] = {
         ("gpt-5.4", Price(2.5, 15.0, 2.5, 0.25)),
         ("gpt-5-mini", Price(0.25, 2.0, 0.25, 0.025)),
         ("gpt-5-nano", Price(0.05, 0.4, 0.05, 0.005)),
+        ("gpt-5-pro", Price(15.0, 120.0, 15.0, 15.0)),
         ("gpt-5", Price(1.25, 10.0, 1.25, 0.125)),
         ("gpt-4.1-mini", Price(0.4, 1.6, 0.4, 0.1)),
         ("gpt-4.1", Price(2.0, 8.0, 2.0, 0.5)),
         ("o4-mini", Price(1.1, 4.4, 1.1, 0.275)),
+        ("o3-pro", Price(20.0, 80.0, 20.0, 20.0)),
         ("o3", Price(2.0, 8.0, 2.0, 0.5)),
+        ("o1", Price(15.0, 60.0, 15.0, 7.5)),
     ),
     "google": (
         ("flash-lite", Price(0.1, 0.4, 0.1, 0.025)),
@@ -62,11 +69,16 @@ PRICES: dict[str, tuple[tuple[str, Price], ...]] = {
 }
 
 
+VERSION_WORDS = {"latest", "preview", "exp"}
+"""Words a model name may carry after its family's key and still be that model."""
+
+
 def price_of(vendor: str, model: str) -> Price:
     """The price of ``model``; the vendor's most expensive one when the table does not know it."""
     table = PRICES[vendor]
     for key, price in table:
-        if key in model:
+        at = model.find(key)
+        if at >= 0 and set(re.findall(r"[a-z]+", model[at + len(key):].lower())) <= VERSION_WORDS:
             return price
     return max((price for _, price in table), key=lambda price: price.output)
 

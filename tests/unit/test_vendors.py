@@ -103,3 +103,13 @@ def test_a_codex_code_mode_request_is_a_turn_of_the_agent_loop():
         {"type": "namespace", "name": "functions", "tools": [{"type": "custom", "name": "exec"}]}]}]}
     assert OPENAI.is_agent_turn(code_mode) and OPENAI.is_agent_turn({"tools": [{"name": "exec_command"}]})
     assert not OPENAI.is_agent_turn({"input": [{"type": "message", "role": "user", "content": "Title?"}]})
+
+
+def test_a_dearer_variant_of_a_known_model_is_not_priced_as_that_model():
+    dearest = max((price for _, price in PRICES["openai"]), key=lambda p: p.output)
+    assert price_of("openai", "o3-pro").output == 80.0 and price_of("openai", "gpt-5-pro").output == 120.0
+    for unknown in ("gpt-5.2-pro", "o3-deep-research", "gpt-5.5-turbo-max"):  # not "o3", "gpt-5", "gpt-5.5"
+        assert price_of("openai", unknown) == dearest, unknown
+    assert price_of("openai", "o3-2025-04-16").output == 8.0  # a dated snapshot is the model
+    assert price_of("anthropic", "claude-3-5-haiku-latest").output == 4.0
+    assert price_of("google", "gemini-2.5-pro-preview-05-06").output == 10.0
