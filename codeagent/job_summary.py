@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from codeagent.gateway.ledger import API_TOOL
 from codeagent.numbers import format_cost, format_tokens
 from codeagent.report import MAX_SUMMARY, code, file_list, left_out_notes
 from codeagent.text import cut, quote
@@ -62,7 +63,10 @@ def step_summary(outcome: RunOutcome, phase_seconds: Mapping[str, float] | None 
     parts += left_out_notes(change)
     if outcome.usage is not None and outcome.usage.blocked:
         blocked = ", ".join(f"{code(cut(host, 100))} ×{count}" for host, count in outcome.usage.blocked[:20])
-        parts.append(f"### Blocked hosts\n\n{blocked} — add a host to `allowed-domains` if the project needs it.")
+        tools = (" The model API's own tools (`... API tool`) need `network: open`."
+                 if any(host.endswith(API_TOOL) for host, _ in outcome.usage.blocked) else "")
+        parts.append(f"### Blocked hosts\n\n{blocked} — add a host to `allowed-domains` if the project needs "
+                     f"it.{tools}")
     if phase_seconds:
         rows = [(phase, f"{seconds:.1f} s") for phase, seconds in phase_seconds.items()]
         parts.append("### Phases\n\n" + _markdown_table(rows, header=("Phase", "Duration")))

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from codeagent.gateway.ledger import API_TOOL
 from codeagent.numbers import format_cost, format_duration
 from codeagent.report import code
 from codeagent.text import cut, quote
@@ -173,5 +174,7 @@ def _footer(state: ProgressState) -> str:
 def _blocked(hosts: tuple[tuple[str, int], ...]) -> str:
     shown = ", ".join(f"{code(cut(host, 100))} ×{count}" for host, count in hosts[:10])  # what the agent asked for
     more = f" and {len(hosts) - 10} more" if len(hosts) > 10 else ""
+    tools = (" The model API's own tools (web search, fetch, MCP servers) reach the network from the vendor's "
+             "side: only `network: open` allows them." if any(host.endswith(API_TOOL) for host, _ in hosts) else "")
     return (f"🚫 **Blocked:** {shown}{more}. The sandbox may reach only the hosts the `network` input allows; add "
-            "a host to `allowed-domains` if the project needs it.")
+            f"a host to `allowed-domains` if the project needs it.{tools}")

@@ -69,6 +69,9 @@ class LaunchRequest:
     allowed_tools: tuple[str, ...] = ()
     max_cost_usd: float | None = None
     resume: str | None = None
+    vendor_web_search: bool = False
+    """The model API's own web search may be offered: the run's network is `open` (else the gateway refuses
+    a call that offers it, `codeagent.gateway.call_body`)."""
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,8 @@ class CodexCli:
 
     def launch(self, request: LaunchRequest) -> Launch:
         env = {"CODEX_HOME": f"{request.home}/.codex", "CODEX_API_KEY": self.placeholder_key, "TMPDIR": TMPDIR}
-        return Launch(command_line(request), env, {".codex/config.toml": config_toml(request.base_url)})
+        config = config_toml(request.base_url, request.vendor_web_search)
+        return Launch(command_line(request), env, {".codex/config.toml": config})
 
     def transcript(self, workspace: str) -> Transcript:
         return Transcript(workspace)
@@ -69,14 +70,17 @@ def command_line(request: LaunchRequest) -> list[str]:
     return ["/bin/sh", "-c", RUN_WITHOUT_STDIN, f"{request.cli_dir}/codex/bin/codex", *arguments]
 
 
-def config_toml(base_url: str) -> str:
+def config_toml(base_url: str, web_search: bool = False) -> str:
     """``$CODEX_HOME/config.toml``: the gateway as the model provider, and nothing that calls home.
 
     The base URL has no ``/v1``: the gateway puts the upstream's own path in front. Without
-    `plugins` and `analytics` Codex contacts no other host (github.com, chatgpt.com).
+    `plugins` and `analytics` Codex contacts no other host (github.com, chatgpt.com). Codex offers the
+    Responses API's own ``web_search`` tool on every call unless it is off; the gateway refuses that
+    tool unless ``web_search`` (the run's network is open), so it is off otherwise.
     """
     return "\n".join([
         'model_provider = "codeagent"',
+        *([] if web_search else ['web_search = "disabled"']),
         "",
         "[model_providers.codeagent]",
         'name = "codeagent gateway"',
@@ -84,6 +88,7 @@ def config_toml(base_url: str) -> str:
         'wire_api = "responses"',
         'env_key = "CODEX_API_KEY"',
         "",
+
         "[features]",
         "plugins = false",
         "",

@@ -3,7 +3,8 @@
 It is the one authority for those numbers: the outputs, the progress comment and the job
 summary read them here, never from what the agent prints. It is also where a model call is
 admitted: each one reserves, before it goes, what it may cost and its share of the limits, so
-calls in flight together cannot pass a limit that each of them alone would respect.
+calls in flight together cannot pass a limit that each of them alone would respect; a call alone
+goes while the budget is not reached, and may pass it by what that one call costs.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ CALLS_BESIDE_TURNS = 0
 BUDGET_REFUSAL = "codeagent: the budget (max-cost-usd) is reached; no further model calls are made in this run"
 """The message of the 400 a model call past the budget gets, in the vendor's error shape: every agent CLI
 stops at once on a 400 (a 429 or a 5xx it would retry)."""
+API_TOOL = " API tool)"
+"""How a tool of the model API's own ends where it is listed with the blocked hosts: ``web_fetch_20250910
+(anthropic API tool)``."""
 TURNS_REFUSAL = "codeagent: the turn limit (max-turns) is reached; no further turns are taken in this run"
 """The same for a turn of the agent's loop past `max-turns`."""
 
@@ -86,7 +90,7 @@ class Reservation:
     calls: int = 0
     turns: int = 0
     cost_usd: float = 0.0
-    """What their input may cost, estimated from their size (`Vendor.worst_input_cost`)."""
+    """What they may cost: their input, estimated from their size, and their output limit (`Vendor.worst_cost`)."""
 
     def __add__(self, other: Reservation) -> Reservation:
         return Reservation(self.calls + other.calls, self.turns + other.turns, self.cost_usd + other.cost_usd)
@@ -117,16 +121,17 @@ class Ledger:
         self._on_change = on_change or (lambda usage: None)
 
     def admit(self, turn: bool, cost_usd: float) -> Reservation:
-        """Reserve a model call (a ``turn`` of the agent's loop or not) whose input may cost ``cost_usd``,
-        or raise `LimitReached`. The reservation is given back by `record` (which counts the real cost)
-        or `release`.
+        """Reserve a model call (a ``turn`` of the agent's loop or not) that may cost ``cost_usd`` (its input
+        and its output limit), or raise `LimitReached`. The reservation is given back by `record` (which
+        counts the real cost) or `release`.
 
-        A call goes when what was spent, what the calls in flight may cost and what it may cost are
-        within the budget (the run's first call goes whatever it may cost, so that a budget below one
-        call's worst case still lets a run start), and while the turns and the calls, counted with
-        those in flight, are under their limits: calls sent together cannot pass a limit that each
-        alone would respect. Claude Code and Gemini CLI stop themselves at `max-turns`; Codex has no
-        limit of its own; none bounds side calls."""
+        A call alone (none other in flight) goes while what was spent is under the budget, whatever it
+        may cost: so an honest run, one call at a time, takes its turns until the budget is reached, and
+        passes it by at most that one call. A call beside others goes only when what was spent, what the
+        calls in flight may cost and what it may cost are within the budget: calls sent together cannot
+        pass it. The turns and the calls, counted with those in flight, must be under their limits.
+        Claude Code and Gemini CLI stop themselves at `max-turns`; Codex has no limit of its own; none
+        bounds side calls."""
         with self._lock:
             refusal = self._refusal(turn, cost_usd)
             if not refusal:
@@ -153,8 +158,8 @@ class Ledger:
         if self._budget is None:
             return False
         spent, held = self._usage.cost_usd, self._in_flight
-        first = spent == 0 and held.calls == 0
-        return spent >= self._budget or (not first and spent + held.cost_usd + cost_usd > self._budget)
+        alone = held.calls == 0
+        return spent >= self._budget or (not alone and spent + held.cost_usd + cost_usd > self._budget)
 
     def release(self, reservation: Reservation) -> None:
         """A call admitted with `admit` that ended without an answer to count."""

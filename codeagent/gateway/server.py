@@ -29,8 +29,8 @@ from codeagent.gateway.ledger import BUDGET_REFUSAL, TURNS_REFUSAL, Ledger
 from codeagent.gateway.model_calls import MAX_REQUEST_BYTES, ModelCalls, Upstream
 from codeagent.gateway.proxy import EgressProxy
 
-__all__ = ["BUDGET_REFUSAL", "MAX_CONCURRENT_REQUESTS", "MAX_REQUEST_BYTES", "TURNS_REFUSAL", "Gateway",
-           "GatewayServer", "Upstream"]
+__all__ = ["BUDGET_REFUSAL", "MAX_CONCURRENT_REQUESTS", "MAX_CONNECTIONS", "MAX_REQUEST_BYTES", "TURNS_REFUSAL",
+           "Gateway", "GatewayServer", "Upstream"]
 
 M_MMAP_THRESHOLD = -3
 """mallopt's parameter (glibc's malloc.h)."""
@@ -38,6 +38,12 @@ MAX_CONCURRENT_REQUESTS = 8
 """Requests with a body (model calls, plain HTTP) served at once; more wait for a slot. This bounds a
 hostile agent's parallel model calls (and the threads the gateway runs for them). Agent CLIs make one
 at a time, beside the odd side call or sub-agent."""
+MAX_CONNECTIONS = 64
+"""Connections from the sandbox served at once, each on a thread of its own (a CONNECT tunnel on two); one
+past it is answered 503 and closed. Agent CLIs keep a few open; package managers a dozen or so."""
+_BUSY = b"codeagent gateway: too many connections at once; close one first.\n"
+TOO_MANY_CONNECTIONS = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+                        b"Content-Length: %d\r\n\r\n%s" % (len(_BUSY), _BUSY))
 MAX_BODY_BYTES_HELD = 2 * MAX_REQUEST_BYTES
 """The most request bodies the gateway holds in memory at once, as their sizes are declared; a request
 whose body would pass it waits until requests before it are done. A conversation's body is a few
@@ -52,7 +58,8 @@ class Gateway:
         self.socket_path = Path(socket_path)
         self.upstream = upstream
         self.ledger = ledger
-        self.model_calls = ModelCalls(upstream, ledger)
+        self.model_calls = ModelCalls(upstream, ledger, vendor_side_tools=policy.mode == "open",
+                                      on_blocked=on_blocked)
         self.proxy = EgressProxy(policy, ledger, on_blocked)
         self._slots = threading.BoundedSemaphore(MAX_CONCURRENT_REQUESTS)
         self._body_bytes = Allowance(MAX_BODY_BYTES_HELD)
@@ -134,6 +141,33 @@ class Allowance:
 class GatewayServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     gateway: Gateway
+    connections: threading.BoundedSemaphore
+    """The connections being served, as far as `MAX_CONNECTIONS`."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address) -> None:
+        """Serve a connection on a thread of its own, if fewer than `MAX_CONNECTIONS` are; else refuse it."""
+        if not self.connections.acquire(blocking=False):
+            try:
+                request.sendall(TOO_MANY_CONNECTIONS)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.connections.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.connections.release()
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that went away (the agent was stopped mid-answer) is not worth a traceback in the log."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from codeagent.gateway.call_body import max_output_tokens, unseen_fields, vendor_side_tools
 from codeagent.gateway.prices import cost_usd
 
 CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "proxy-authorization"})
@@ -37,6 +38,12 @@ class ModelCall:
     turn: bool
     """A turn of the agent's loop: it offers tools."""
     body_bytes: int
+    max_output_tokens: int = 0
+    """The most output it may be billed for (`call_body.max_output_tokens`)."""
+    vendor_side_tools: tuple[str, ...] = ()
+    """Tools it offers that the model API would run itself, reaching the network (`call_body`)."""
+    unseen_fields: tuple[str, ...] = ()
+    """Fields it sets that bill what the gateway cannot see (`call_body.UNSEEN_FIELDS`)."""
 
 
 @dataclass
@@ -111,12 +118,16 @@ class Vendor:
 
     def describe(self, path: str, body: Any, body_bytes: int) -> ModelCall:
         """A model call's ``body`` (parsed JSON, or None), as far as its admission goes."""
-        return ModelCall(self.model_of(path, body), self.is_agent_turn(body), body_bytes)
+        return ModelCall(self.model_of(path, body), self.is_agent_turn(body), body_bytes,
+                         max_output_tokens(self.name, body), vendor_side_tools(self.name, body),
+                         unseen_fields(self.name, body))
 
-    def worst_input_cost(self, call: ModelCall) -> float:
-        """What ``call``'s input may cost: its size in tokens at its model's input price (a model the
-        table does not know at the vendor's most expensive), none of it read from the prompt cache."""
-        return cost_usd(self.name, call.model, input_tokens=call.body_bytes // BYTES_PER_TOKEN, output_tokens=0)
+    def worst_cost(self, call: ModelCall) -> float:
+        """What ``call`` may cost: its size in tokens at its model's input price, none of it read from the
+        prompt cache, and its output limit at the output price (a model the table does not know priced as
+        the vendor's most expensive)."""
+        return cost_usd(self.name, call.model, input_tokens=call.body_bytes // BYTES_PER_TOKEN,
+                        output_tokens=call.max_output_tokens)
 
     def refusal(self, status: int, message: str) -> bytes:
         """An error body in the vendor's own shape, so the CLI reports ``message``."""

@@ -220,7 +220,8 @@ class AgentSandbox:
         return LaunchRequest(prompt=prompt, model=options.model, max_turns=options.max_turns,
                              base_url=f"http://127.0.0.1:{FORWARD_PORT}", cli_dir=CLI_DIR, home=SANDBOX_HOME,
                              workspace=str(self.checkout.path), allowed_tools=options.allowed_tools,
-                             max_cost_usd=options.max_cost_usd, resume=resume)
+                             max_cost_usd=options.max_cost_usd, resume=resume,
+                             vendor_web_search=self.gateway.policy.mode == "open")
 
     # -- the packer --
 

@@ -65,6 +65,14 @@ def test_the_gateway_is_the_model_provider_and_nothing_calls_home():
     assert config["features"] == {"plugins": False} and config["analytics"] == {"enabled": False}
 
 
+def test_the_apis_own_web_search_is_off_unless_the_network_is_open():
+    """Codex offers the Responses API's ``web_search`` on every call unless it is off (measured, 0.171.0);
+    the gateway refuses a call that offers it unless the run's network is open."""
+    closed = tomllib.loads(CodexCli().launch(request()).files[".codex/config.toml"])
+    opened = tomllib.loads(CodexCli().launch(request(vendor_web_search=True)).files[".codex/config.toml"])
+    assert closed["web_search"] == "disabled" and "web_search" not in opened
+
+
 def test_the_sandbox_holds_a_placeholder_key_and_the_config_in_codex_home():
     launch = CodexCli().launch(request())
     assert launch.env["CODEX_API_KEY"] == CodexCli.placeholder_key

@@ -1,6 +1,6 @@
-"""What the gateway admits: model calls reserve their worst input cost against the budget and a share
-of the limit on all model calls before they go; bodies past the APIs' size limit and requests past
-the gateway's concurrency are not taken in.
+"""What the gateway admits: model calls reserve their worst cost (input, and output up to its limit)
+against the budget and a share of the limit on all model calls before they go; bodies past the APIs'
+size limit and requests past the gateway's concurrency are not taken in.
 
 Refusals come in the vendor's own error shape, so each agent CLI reports the gateway's words.
 """
@@ -24,6 +24,7 @@ from codeagent.gateway.vendors import ANTHROPIC, GOOGLE, Metered
 from tests.unit.test_gateway_limits import CALLS, REAL_KEY, TEXT, UnixConnection, call
 
 OPUS_INPUT_PER_TOKEN = 15.0 / 1_000_000
+OPUS_OUTPUT_PER_TOKEN = 75.0 / 1_000_000
 
 
 def anthropic_call(gateway: Gateway, prompt_bytes: int, tools: bool = True) -> tuple[int, dict]:
@@ -47,7 +48,7 @@ def gateway_for(model: ModelServer, tmp_path, vendor: str = "anthropic", **ledge
 # -- the budget --
 
 
-def test_calls_in_flight_hold_their_worst_input_cost_against_the_budget_until_their_answer_settles_it():
+def test_calls_in_flight_hold_their_worst_cost_against_the_budget_until_their_answer_settles_it():
     ledger = Ledger(budget_usd=1.0)
 
     first, _ = ledger.admit(False, 0.4), ledger.admit(False, 0.4)
@@ -59,37 +60,72 @@ def test_calls_in_flight_hold_their_worst_input_cost_against_the_budget_until_th
     assert ledger.usage().budget_reached and ledger.usage().cost_usd == 0.05
 
 
-def test_the_first_call_goes_whatever_it_may_cost_and_after_it_a_call_goes_only_within_the_budget():
+def test_a_call_alone_goes_while_the_budget_is_not_reached_and_one_beside_others_only_within_it():
+    """An honest run makes one call at a time: each goes until the budget is reached (the last may pass it
+    by what it costs). Beside calls in flight, a call's worst case must fit with theirs."""
     ledger = Ledger(budget_usd=0.5)
-    dear = ledger.admit(True, 0.6)  # a budget below one call's worst case still lets a run start
+    dear = ledger.admit(True, 0.6)  # alone: a budget below one call's worst case still lets a run start
     with pytest.raises(LimitReached):
-        ledger.admit(False, 0.0)  # not beside it: 0.6 is held
+        ledger.admit(False, 0.0)  # beside it: 0.6 is held
     ledger.record(Metered(), 0.1, dear, billed=True)  # its answer came to less than its worst case
+    alone = ledger.admit(True, 0.6)  # alone again: 0.1 spent is under 0.5, whatever it may cost
     with pytest.raises(LimitReached):
-        ledger.admit(True, 0.41)  # 0.1 + 0.41 would pass 0.5
-    ledger.record(Metered(), 0.4, ledger.admit(True, 0.4), billed=True)
+        ledger.admit(True, 0.01)  # beside it: 0.1 + 0.6 + 0.01 would pass 0.5
+    ledger.record(Metered(), 0.3, alone, billed=True)
+    beside = ledger.admit(True, 0.05)
+    assert ledger.admit(True, 0.05)  # 0.4 spent, 0.05 held: 0.5 with this one
+    ledger.record(Metered(), 0.2, beside, billed=True)
     with pytest.raises(LimitReached):
-        ledger.admit(False, 0.0)  # 0.5 spent
+        ledger.admit(False, 0.0)  # 0.6 spent: the budget is reached, alone or not
+    assert ledger.usage().budget_reached
 
 
-def test_the_worst_input_cost_is_the_body_in_tokens_at_the_model_price_and_an_unknown_model_at_the_dearest():
-    known = ANTHROPIC.describe("/v1/messages", {"model": "claude-opus-4-1-20250805"}, 4_000_000)
-    unknown = ANTHROPIC.describe("/v1/messages", {"model": "claude-next"}, 4_000_000)
+def test_the_worst_cost_is_the_body_in_tokens_at_the_input_price_and_the_output_limit_at_the_output_price():
+    known = ANTHROPIC.describe("/v1/messages", {"model": "claude-opus-4-1-20250805", "max_tokens": 32000}, 4_000_000)
+    unknown = ANTHROPIC.describe("/v1/messages", {"model": "claude-next", "max_tokens": 1000}, 4_000_000)
     nameless = GOOGLE.describe("/v1beta/models:streamGenerateContent", {}, 4_000_000)
 
-    assert ANTHROPIC.worst_input_cost(known) == pytest.approx(1_000_000 * OPUS_INPUT_PER_TOKEN)
+    opus = 1_000_000 * OPUS_INPUT_PER_TOKEN + 32000 * OPUS_OUTPUT_PER_TOKEN
+    assert ANTHROPIC.worst_cost(known) == pytest.approx(opus)
     dearest = max((price for _, price in PRICES["anthropic"]), key=lambda price: price.output)
-    assert ANTHROPIC.worst_input_cost(unknown) == pytest.approx(dearest.input)
-    assert GOOGLE.worst_input_cost(nameless) == pytest.approx(max(p.input for _, p in PRICES["google"]))
+    assert ANTHROPIC.worst_cost(unknown) == pytest.approx(dearest.input + 1000 * dearest.output / 1_000_000)
+    dearest = max((price for _, price in PRICES["google"]), key=lambda price: price.output)
+    assert GOOGLE.worst_cost(nameless) == pytest.approx(dearest.input + 65_536 * dearest.output / 1_000_000)
+
+
+@pytest.mark.parametrize("vendor,body,tokens", [
+    ("anthropic", {"max_tokens": 32000}, 32000),
+    ("openai", {"max_output_tokens": 5000}, 5000), ("openai", {}, 128_000),
+    ("google", {"generationConfig": {"maxOutputTokens": 2048}}, 2048), ("google", {}, 65_536),
+    ("google", {"generationConfig": {"maxOutputTokens": "2048", "candidateCount": 8}}, 8 * 2048),
+    ("google", {"generation_config": {"max_output_tokens": 4096, "candidate_count": 2.0}}, 2 * 4096),
+])
+def test_the_output_limit_is_each_apis_own_field_or_its_models_largest(vendor, body, tokens):
+    assert VENDORS[vendor].describe("/", body, 0).max_output_tokens == tokens
+
+
+def test_small_parallel_calls_cannot_pass_the_budget_with_their_output(tmp_path):
+    """8 calls of a few hundred bytes, each allowed 32,000 output tokens on the dearest model ($2.40 each):
+    with a budget of $5, one alone and one beside it go, not the other six (before: all 8, up to $19)."""
+    with ModelServer(TEXT, "/ws", api_key=REAL_KEY) as model:
+        model.faults.append(Fault(delay=1.0, times=8))
+        with gateway_for(model, tmp_path, budget_usd=5.0) as gateway:
+            results: list[tuple[int, dict]] = []
+            threads = [threading.Thread(target=lambda: results.append(anthropic_call(gateway, 100)))
+                       for _ in range(8)]
+            [thread.start() for thread in threads]
+            [thread.join() for thread in threads]
+
+    assert sorted(status for status, _ in results) == [200] * 2 + [400] * 6 and model.request_count() == 2
 
 
 def test_parallel_calls_cannot_pass_the_budget_together(tmp_path):
-    """20 calls at once, each with a 400 kB prompt on the dearest model (~$1.50 of input each), each
-    answered after a second: with a budget of $4, two go ($3 held with the second), the rest are
-    refused; what the model billed passes the budget by no more than what their output added."""
+    """20 calls at once, each with a 400 kB prompt on the dearest model (~$1.50 of input) allowed 32,000
+    output tokens ($2.40), each answered after a second: with a budget of $8, two go ($7.80 held with the
+    second), the rest are refused; what the model billed stays within the budget."""
     with ModelServer(TEXT, "/ws", api_key=REAL_KEY) as model:
         model.faults.append(Fault(delay=1.0, times=20))
-        with gateway_for(model, tmp_path, budget_usd=4.0) as gateway:
+        with gateway_for(model, tmp_path, budget_usd=8.0) as gateway:
             results: list[tuple[int, dict]] = []
             threads = [threading.Thread(target=lambda: results.append(anthropic_call(gateway, 400_000)))
                        for _ in range(20)]
@@ -100,7 +136,7 @@ def test_parallel_calls_cannot_pass_the_budget_together(tmp_path):
     refusals = [body for status, body in results if status == 400]
     assert statuses.count(200) == model.request_count() == 2 and len(refusals) == 18
     assert all(body["error"] == {"type": "invalid_request_error", "message": BUDGET_REFUSAL} for body in refusals)
-    assert model.billed()["cost_usd"] < 4.0 + 0.5 and gateway.ledger.usage().budget_reached
+    assert model.billed()["cost_usd"] <= 8.0 and gateway.ledger.usage().budget_reached
 
 
 # -- all model calls, side calls included --
