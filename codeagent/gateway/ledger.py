@@ -169,8 +169,12 @@ class Ledger:
     def record(self, metered: Metered, cost: float, reservation: Reservation, billed: bool) -> None:
         """Count one model call the upstream answered, and give its ``reservation`` back. ``billed``: the
         answer was a success (2xx), so it counts against the limit on calls, and as a turn when it
-        offered tools and did not end in an error."""
+        offered tools and did not end in an error. A success whose usage the meter could not read (an
+        event too long to hold, a shape it does not know) costs its reservation, its worst case: an
+        answer the agent made unreadable must not be free."""
         agent_turn = billed and bool(reservation.turns) and not metered.error
+        if billed and not metered.error and metered.total_tokens == 0:
+            cost = max(cost, reservation.cost_usd)
         with self._lock:
             self._in_flight -= reservation
             self._calls += 1 if billed else 0

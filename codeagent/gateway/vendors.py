@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from codeagent.gateway.call_body import max_output_tokens, unseen_fields, vendor_side_tools
 from codeagent.gateway.prices import cost_usd
+from codeagent.gateway.usage_tail import keep_tail, usage_event
 
 CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "proxy-authorization"})
 """Request headers that carry a credential; none of the sandbox's reaches the upstream."""
@@ -176,7 +177,7 @@ class Meter:
     """Reads one answer as it streams past (SSE or one JSON document) into a `Metered`.
 
     Linear in the answer's size: complete lines are taken from the buffer as they arrive,
-    and an event longer than MAX_EVENT_BYTES is skipped rather than held.
+    and of an event longer than MAX_EVENT_BYTES only the end is kept, for its usage (`usage_tail`).
     """
 
     def __init__(self, vendor: str, model: str) -> None:
@@ -185,6 +186,8 @@ class Meter:
         self._pending = bytearray()
         self._data: list[bytes] = []
         self._data_size = 0
+        self._tail = b""
+        """The end of an event too long to hold, for its usage (`usage_tail`)."""
         self._sse: bool | None = None
         self._whole = bytearray()
 
@@ -192,8 +195,10 @@ class Meter:
         if self._sse is None:
             self._sse = not chunk.lstrip()[:1] in (b"{", b"[")
         if not self._sse:
-            if len(self._whole) + len(chunk) <= MAX_EVENT_BYTES:
+            if not self._tail and len(self._whole) + len(chunk) <= MAX_EVENT_BYTES:
                 self._whole += chunk
+            else:
+                self._tail, self._whole = keep_tail(self._tail or bytes(self._whole), chunk), bytearray()
             return
         self._pending += chunk
         start = 0
@@ -207,6 +212,8 @@ class Meter:
         if self._sse:
             self._line(bytes(self._pending))
             self._line(b"")
+        elif self._tail:
+            self._event(usage_event(self._vendor, self._tail))
         elif self._whole:
             documents = _json(bytes(self._whole))
             for document in documents if isinstance(documents, list) else [documents]:
@@ -215,13 +222,18 @@ class Meter:
 
     def _line(self, line: bytes) -> None:
         if not line:
-            if self._data:
+            if self._tail:
+                self._event(usage_event(self._vendor, self._tail))
+            elif self._data:
                 self._event(_json(b"\n".join(self._data)))
-            self._data, self._data_size = [], 0
+            self._data, self._data_size, self._tail = [], 0, b""
         elif line.startswith(b"data:"):
             self._data_size += len(line)
             if self._data_size <= MAX_EVENT_BYTES:
                 self._data.append(line[5:].strip())
+            else:  # too long to hold: keep its end, where the usage is
+                self._tail = keep_tail(self._tail or b"\n".join(self._data), b"\n" + line[5:].strip())
+                self._data = []
 
     def _event(self, data: Any) -> None:
         if isinstance(data, dict):

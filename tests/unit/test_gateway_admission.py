@@ -60,6 +60,18 @@ def test_calls_in_flight_hold_their_worst_cost_against_the_budget_until_their_an
     assert ledger.usage().budget_reached and ledger.usage().cost_usd == 0.05
 
 
+USED = Metered(model="claude-sonnet-4-5", input_tokens=1000, output_tokens=100)
+"""An answer whose usage the meter read (its cost is given beside it)."""
+
+
+def test_an_answer_whose_usage_could_not_be_read_costs_its_worst_case():
+    ledger = Ledger(budget_usd=10.0)
+    ledger.record(Metered(model="gpt-5.5"), 0.0, ledger.admit(True, 6.25), billed=True)  # usage event past 4 MB
+    assert ledger.usage().cost_usd == 6.25
+    ledger.record(Metered(error="overloaded"), 0.0, ledger.admit(True, 6.25), billed=False)  # refused: not billed
+    assert ledger.usage().cost_usd == 6.25
+
+
 def test_a_call_alone_goes_while_the_budget_is_not_reached_and_one_beside_others_only_within_it():
     """An honest run makes one call at a time: each goes until the budget is reached (the last may pass it
     by what it costs). Beside calls in flight, a call's worst case must fit with theirs."""
@@ -67,14 +79,14 @@ def test_a_call_alone_goes_while_the_budget_is_not_reached_and_one_beside_others
     dear = ledger.admit(True, 0.6)  # alone: a budget below one call's worst case still lets a run start
     with pytest.raises(LimitReached):
         ledger.admit(False, 0.0)  # beside it: 0.6 is held
-    ledger.record(Metered(), 0.1, dear, billed=True)  # its answer came to less than its worst case
+    ledger.record(USED, 0.1, dear, billed=True)  # its answer came to less than its worst case
     alone = ledger.admit(True, 0.6)  # alone again: 0.1 spent is under 0.5, whatever it may cost
     with pytest.raises(LimitReached):
         ledger.admit(True, 0.01)  # beside it: 0.1 + 0.6 + 0.01 would pass 0.5
-    ledger.record(Metered(), 0.3, alone, billed=True)
+    ledger.record(USED, 0.3, alone, billed=True)
     beside = ledger.admit(True, 0.05)
     assert ledger.admit(True, 0.05)  # 0.4 spent, 0.05 held: 0.5 with this one
-    ledger.record(Metered(), 0.2, beside, billed=True)
+    ledger.record(USED, 0.2, beside, billed=True)
     with pytest.raises(LimitReached):
         ledger.admit(False, 0.0)  # 0.6 spent: the budget is reached, alone or not
     assert ledger.usage().budget_reached
@@ -235,3 +247,20 @@ def test_requests_past_the_concurrency_bound_wait_for_a_slot(tmp_path):
             elapsed = time.monotonic() - started
 
     assert statuses == [200] * (MAX_CONCURRENT_REQUESTS + 4) and 1.9 < elapsed < 10
+
+
+def test_the_usage_of_an_answer_event_too_long_to_hold_is_read_from_its_end():
+    """OpenAI's response.completed echoes the request's instructions before its usage: 5 MB of them."""
+    from codeagent.gateway.vendors import MAX_EVENT_BYTES, Meter
+    response = {"id": "resp_1", "object": "response", "status": "completed", "instructions": "x" * MAX_EVENT_BYTES,
+                "model": "gpt-5.5", "output": [], "usage": {"input_tokens": 1_250_000, "output_tokens": 10,
+                                                            "input_tokens_details": {"cached_tokens": 0}}}
+    event = json.dumps({"type": "response.completed", "response": response}).encode()
+    for chunks in ([b"data: " + event + b"\n\n"], [b"data: " + event[:1000], event[1000:] + b"\n", b"\n"]):
+        meter = Meter("openai", "gpt-5.5")
+        for chunk in chunks:
+            meter.feed(chunk)
+        assert (meter.finish().input_tokens, meter.metered.output_tokens) == (1_250_000, 10)
+    whole = Meter("openai", "gpt-5.5")  # not streamed: one JSON document
+    whole.feed(json.dumps(response).encode())
+    assert whole.finish().input_tokens == 1_250_000
