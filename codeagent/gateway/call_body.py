@@ -29,15 +29,53 @@ UNSEEN_FIELDS = {
 }
 """Fields the gateway never passes: a background response returns before its usage is known, and a stored
 response, conversation, prompt or cache bills input (and may add tools) the body does not show."""
+UPLOADED = ("data:", "file-", "files/", "https://generativelanguage.googleapis.com/")
+"""Content a URL source may name without a fetch: inline data, or a file uploaded to the vendor's API."""
 DEFAULT_MAX_OUTPUT_TOKENS = {"anthropic": 128_000, "openai": 128_000, "google": 65_536}
 """The output a call may write when it sets no limit: its models' largest (Claude Opus and Sonnet with
 extended output, GPT-5 and later: 128k; Gemini 2.5: 65,536). Anthropic requires ``max_tokens``."""
 
 
 def vendor_side_tools(vendor: str, body: Any) -> tuple[str, ...]:
-    """The tools (and MCP servers) in ``body`` that the model API would run itself, by type."""
+    """The tools (and MCP servers) in ``body`` that the model API would run itself, by type, and the
+    content it would fetch itself from a URL (`url_sources`)."""
     if not isinstance(body, dict):
         return ()
+    return (*_tools(vendor, body), *url_sources(vendor, body))
+
+
+def url_sources(vendor: str, body: dict) -> tuple[str, ...]:
+    """Content the model API would fetch from a URL itself (an image, a document, a file), past the
+    sandbox's network: Anthropic's ``source`` of type ``url``, OpenAI's ``image_url``/``file_url``,
+    Gemini's ``fileData.fileUri``; an inline (``data:``) or uploaded one fetches nothing."""
+    found = []
+    for item in _walk(body.get("messages") if vendor == "anthropic" else body.get(
+            "input" if vendor == "openai" else "contents")):
+        source = item.get("source") if vendor == "anthropic" else item.get("fileData") or item.get("file_data")
+        values = ([source.get("url") if source.get("type") == "url" else None] if vendor == "anthropic" and
+                  isinstance(source, dict) else [item.get("image_url"), item.get("file_url")] if vendor == "openai"
+                  else [source.get("fileUri") or source.get("file_uri")] if isinstance(source, dict) else [])
+        found += [f"a {vendor} URL source" for value in values if _remote(value)]
+    return tuple(found[:1])
+
+
+def _remote(value: Any) -> bool:
+    url = value.get("url") if isinstance(value, dict) else value
+    return isinstance(url, str) and not url.lower().startswith(UPLOADED)
+
+
+def _walk(value: Any, depth: int = 0) -> list[dict]:
+    """Every object in ``value`` (lists and objects within it), to a depth no conversation needs more of."""
+    if depth > 40:
+        return []
+    if isinstance(value, dict):
+        return [value, *(item for child in value.values() for item in _walk(child, depth + 1))]
+    if isinstance(value, list):
+        return [item for child in value for item in _walk(child, depth + 1)]
+    return []
+
+
+def _tools(vendor: str, body: dict) -> tuple[str, ...]:
     tools = [tool for tool in _list(body.get("tools")) if isinstance(tool, dict)]
     if vendor == "anthropic":
         typed = [str(tool["type"]) for tool in tools

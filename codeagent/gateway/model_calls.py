@@ -94,6 +94,8 @@ class ModelCalls:
             return
         if isinstance(call, DuplicateKeys):
             request.answer(400, vendor.refusal(400, DUPLICATE_KEYS))
+        elif not call.readable:
+            request.answer(400, vendor.refusal(400, UNREADABLE))
         elif refusal := self._refusal(call):
             request.answer(400, vendor.refusal(400, refusal))
         elif not metered:
@@ -171,6 +173,11 @@ class ModelCalls:
 
 class DuplicateKeys(Exception):
     """A JSON object names a key twice: parsers differ on which one counts (Python's: the last)."""
+
+
+UNREADABLE = ("codeagent gateway: the body is not a JSON object the gateway can read, so it cannot be checked; "
+              "the call is not passed on")
+"""A body the vendor's parser might read where ours cannot (bytes that are not UTF-8, nesting too deep)."""
 
 
 def _json(body: bytes) -> Any:

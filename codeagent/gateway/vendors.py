@@ -45,6 +45,7 @@ class ModelCall:
     """Tools it offers that the model API would run itself, reaching the network (`call_body`)."""
     unseen_fields: tuple[str, ...] = ()
     """Fields it sets that bill what the gateway cannot see (`call_body.UNSEEN_FIELDS`)."""
+    readable: bool = True  # its body is a JSON object: one the gateway could check
 
 
 @dataclass
@@ -121,7 +122,7 @@ class Vendor:
         """A model call's ``body`` (parsed JSON, or None), as far as its admission goes."""
         return ModelCall(self.model_of(path, body), self.is_agent_turn(body), body_bytes,
                          max_output_tokens(self.name, body), vendor_side_tools(self.name, body),
-                         unseen_fields(self.name, body))
+                         unseen_fields(self.name, body), isinstance(body, dict))
 
     def worst_cost(self, call: ModelCall) -> float:
         """What ``call`` may cost: its size in tokens at its model's input price, none of it read from the

