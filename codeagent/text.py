@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 ZERO_WIDTH_SPACE = "\u200b"
-MENTION = re.compile(r"(?<!\w)@(?=[A-Za-z0-9])")
-"""An @mention, or what could be one: any `@` before a name but in an e-mail address or `pkg@1.2`."""
-CLOSING = re.compile(r"\b(close[sd]?|fix(?:e[sd])?|resolve[sd]?)(\s*:?\s+)"
+MENTION = re.compile(r"(?<![A-Za-z0-9_])@(?=[A-Za-z0-9])")
+"""An @mention, or what could be one: any `@` before a name but in an e-mail address or `pkg@1.2` (word
+characters as GitHub's mention filter has them: ASCII, so `é@user` is a mention)."""
+CLOSING = re.compile(r"(?<![A-Za-z0-9_])(close[sd]?|fix(?:e[sd])?|resolve[sd]?)(\s*:?\s*)"
                      r"((?:[\w.-]+/[\w.-]+)?#(?=\d)|GH-(?=\d)|https?:(?=//\S+/(?:issues|pull)/\d))", re.I)
 """A closing keyword and the reference it closes: `fixes #12`, `Closes: org/repo#3`, `fix GH-4`, or the
 issue's URL."""

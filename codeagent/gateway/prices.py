@@ -8,8 +8,9 @@ Sources, as published by each vendor:
 * Google: https://ai.google.dev/gemini-api/docs/pricing (prompts up to 200k tokens)
 
 A model name matches the first entry whose key it contains with nothing after the key but
-version numbers, dates and `latest`/`preview`/`exp` ("claude-sonnet-4-5-20250929" matches
-"sonnet"; "o3-pro" or "o3-deep-research" do not match "o3"). A model the table does not know is
+dash-separated version numbers and dates and the words in `VERSION_WORDS`
+("claude-sonnet-4-5-20250929" matches "sonnet", "gpt-5-codex" "gpt-5"; "o3-pro", "o3-deep-research"
+or "gpt-5.2", a newer minor version, do not match "o3" or "gpt-5"). A model the table does not know is
 priced at its vendor's most expensive entry, so that an unknown name (which the agent may choose)
 can only make the budget stop early, never late.
 """
@@ -35,6 +36,7 @@ class Price:
 PRICES: dict[str, tuple[tuple[str, Price], ...]] = {
     "anthropic": (
         ("opus-4-1", Price(15.0, 75.0, 18.75, 1.5)),
+        ("opus-4-0", Price(15.0, 75.0, 18.75, 1.5)),
         ("opus-4-2025", Price(15.0, 75.0, 18.75, 1.5)),
         ("3-opus", Price(15.0, 75.0, 18.75, 1.5)),
         ("opus", Price(5.0, 25.0, 6.25, 0.5)),
@@ -55,21 +57,24 @@ PRICES: dict[str, tuple[tuple[str, Price], ...]] = {
         ("gpt-5-pro", Price(15.0, 120.0, 15.0, 15.0)),
         ("gpt-5", Price(1.25, 10.0, 1.25, 0.125)),
         ("gpt-4.1-mini", Price(0.4, 1.6, 0.4, 0.1)),
+        ("gpt-4.1-nano", Price(0.1, 0.4, 0.1, 0.025)),
         ("gpt-4.1", Price(2.0, 8.0, 2.0, 0.5)),
         ("o4-mini", Price(1.1, 4.4, 1.1, 0.275)),
+        ("o3-mini", Price(1.1, 4.4, 1.1, 0.55)),
         ("o3-pro", Price(20.0, 80.0, 20.0, 20.0)),
         ("o3", Price(2.0, 8.0, 2.0, 0.5)),
         ("o1", Price(15.0, 60.0, 15.0, 7.5)),
     ),
     "google": (
-        ("flash-lite", Price(0.1, 0.4, 0.1, 0.025)),
-        ("flash", Price(0.3, 2.5, 0.3, 0.075)),
-        ("pro", Price(1.25, 10.0, 1.25, 0.31)),
+        ("2.5-flash-lite", Price(0.1, 0.4, 0.1, 0.025)),
+        ("2.5-flash", Price(0.3, 2.5, 0.3, 0.075)),
+        ("2.5-pro", Price(1.25, 10.0, 1.25, 0.31)),
+        ("3-pro", Price(2.0, 12.0, 2.0, 0.2)),
     ),
 }
 
 
-VERSION_WORDS = {"latest", "preview", "exp"}
+VERSION_WORDS = {"latest", "preview", "exp", "codex", "chat"}
 """Words a model name may carry after its family's key and still be that model."""
 
 
@@ -78,7 +83,8 @@ def price_of(vendor: str, model: str) -> Price:
     table = PRICES[vendor]
     for key, price in table:
         at = model.find(key)
-        if at >= 0 and set(re.findall(r"[a-z]+", model[at + len(key):].lower())) <= VERSION_WORDS:
+        rest = model[at + len(key):].lower()
+        if at >= 0 and not rest.startswith(".") and set(re.findall(r"[a-z]+", rest)) <= VERSION_WORDS:
             return price
     return max((price for _, price in table), key=lambda price: price.output)
 

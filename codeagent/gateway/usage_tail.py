@@ -26,7 +26,7 @@ def usage_event(vendor: str, tail: bytes) -> dict[str, Any] | None:
     when there is none to read."""
     key = USAGE_KEYS[vendor]
     at = tail.rfind(key)
-    while at >= 0:
+    if at >= 0:  # the last one only: one further back may be the agent's, inside an echoed input
         colon = tail.find(b":", at + len(key))
         try:
             usage, _ = json.JSONDecoder().raw_decode(tail[colon + 1:].lstrip().decode("utf-8", "replace"))
@@ -38,5 +38,4 @@ def usage_event(vendor: str, tail: bytes) -> dict[str, Any] | None:
                 "openai": {"type": "response.completed", "response": {"usage": usage}},
                 "google": {"usageMetadata": usage}}
             return shapes[vendor]
-        at = tail.rfind(key, 0, at)
     return None

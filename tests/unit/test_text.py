@@ -15,6 +15,7 @@ ZWSP = "\u200b"
     ("fixed #7", f"fixed #{ZWSP}7"),
     ("Fixes https://github.com/o/r/issues/3", f"Fixes https:{ZWSP}//github.com/o/r/issues/3"),
     ("closes GH-12", f"closes GH-{ZWSP}12"),
+    ("é@octocat 中@octocat éfixes #12 fixes:#13", f"é@{ZWSP}octocat 中@{ZWSP}octocat éfixes #{ZWSP}12 fixes:#{ZWSP}13"),
     ("thanks &#64;octo-owner &commat;octo-owner &#x40;x", "thanks &amp;#64;octo-owner &amp;commat;octo-owner &amp;#x40;x"),
     ("`@admin -@admin x+@admin (@admin) /@admin", f"`@{ZWSP}admin -@{ZWSP}admin x+@{ZWSP}admin (@{ZWSP}admin) /@{ZWSP}admin"),
 ])

@@ -108,8 +108,11 @@ def test_a_codex_code_mode_request_is_a_turn_of_the_agent_loop():
 def test_a_dearer_variant_of_a_known_model_is_not_priced_as_that_model():
     dearest = max((price for _, price in PRICES["openai"]), key=lambda p: p.output)
     assert price_of("openai", "o3-pro").output == 80.0 and price_of("openai", "gpt-5-pro").output == 120.0
-    for unknown in ("gpt-5.2-pro", "o3-deep-research", "gpt-5.5-turbo-max"):  # not "o3", "gpt-5", "gpt-5.5"
+    for unknown in ("gpt-5.2-pro", "o3-deep-research", "gpt-5.5-turbo-max", "gpt-5.2"):  # not o3, gpt-5, gpt-5.5
         assert price_of("openai", unknown) == dearest, unknown
     assert price_of("openai", "o3-2025-04-16").output == 8.0  # a dated snapshot is the model
     assert price_of("anthropic", "claude-3-5-haiku-latest").output == 4.0
     assert price_of("google", "gemini-2.5-pro-preview-05-06").output == 10.0
+    assert price_of("google", "gemini-3-pro-preview").output == 12.0  # not Gemini 2.5 Pro's
+    assert price_of("anthropic", "claude-opus-4-0").output == 75.0  # Opus 4, not Opus 4.5
+    assert price_of("openai", "gpt-5-codex").output == 10.0 and price_of("openai", "o3-mini").output == 4.4
