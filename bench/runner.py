@@ -333,5 +333,7 @@ def build_action_image(repo_root: Path, tag: str, base_image: str) -> None:
 
 
 def remove_tree(path: Path) -> None:
-    """Remove a runner layout, including files the containers wrote as other users."""
-    shutil.rmtree(path, ignore_errors=True)
+    """Remove a runner layout, including files the containers wrote as other users, and trees deeper
+    than Python's recursion (a hostile agent's): `rm -rf` walks them without recursing."""
+    subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], check=False)
+    shutil.rmtree(path, ignore_errors=True)  # where there is no rm

@@ -19,6 +19,7 @@ import pytest
 from bench.github.spec.conformance import describe
 from bench.release import ActionImage
 from bench.run import REPO_ROOT, build, run_scenario
+from bench.runner import remove_tree
 from bench.scenario import load_scenario
 from tests.e2e.expectations import REPORT_KEYS, RUN_REPORT_KEYS, check_expectations, check_invariants, timed
 
@@ -56,9 +57,13 @@ def reports(request, tmp_path_factory, action_image, released_run):
     a timed expectation (`expectations.TIMED`) one at a time after all the others (and the released path's run)."""
 
     def run(path: Path) -> dict:
-        report = run_scenario(load_scenario(path), tmp_path_factory.mktemp(path.name), action_image)
+        work = tmp_path_factory.mktemp(path.name)
+        report = run_scenario(load_scenario(path), work, action_image)
         out = tmp_path_factory.getbasetemp() / f"report-{path.parent.name}-{path.name}.json"
         out.write_text(json.dumps(report, indent=2))
+        # The report keeps what a failure needs; the runner's folders may hold what the agent made, a
+        # tree deeper than pytest's own clean-up of old sessions can remove (hostile-deep-tree).
+        remove_tree(work)
         return report
 
     tmp_path_factory.getbasetemp()  # made once here: made lazily, each thread would make its own
