@@ -13,24 +13,19 @@ import pytest
 
 from codeagent.agent.base import LaunchRequest
 from codeagent.agent.claude import ClaudeCli, Transcript, command_line, describe_tool_call
-from tests.unit.golden import FIXTURES, assert_golden
+from tests.unit.golden import assert_golden
+from tests.unit.transcripts import feed_messages, read_recorded
 
 CLI_DIR = "/opt/codeagent/cli"
 
 
 def read_transcript(name: str) -> tuple[Transcript, list[str]]:
     """Feed a recorded transcript; return the parser and every log line it produced."""
-    transcript, log = Transcript(), []
-    for line in (FIXTURES / "transcripts" / f"{name}.jsonl").read_text().splitlines():
-        log += transcript.feed(line)
-    return transcript, log
+    return read_recorded(Transcript(), name)
 
 
 def fed(*messages: object) -> Transcript:
-    transcript = Transcript(workspace="/github/workspace")
-    for message in messages:
-        transcript.feed(message if isinstance(message, str) else json.dumps(message))
-    return transcript
+    return feed_messages(Transcript(workspace="/github/workspace"), *messages)
 
 
 def request(prompt: str = "Fix #7", **changes) -> LaunchRequest:

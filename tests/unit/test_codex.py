@@ -14,7 +14,8 @@ import pytest
 
 from codeagent.agent.base import LaunchRequest
 from codeagent.agent.codex import CodexCli, Transcript, command_line, config_toml
-from tests.unit.golden import FIXTURES, assert_golden
+from tests.unit.golden import assert_golden
+from tests.unit.transcripts import feed_messages, read_recorded
 
 CLI_DIR = "/opt/codeagent/cli"
 THREAD = "01a22cb0-8d33-7381-adfc-18afbd53da81"
@@ -26,18 +27,12 @@ def request(prompt: str = "Fix #7", **changes) -> LaunchRequest:
     return dataclasses.replace(base, **changes)
 
 
-def read_transcript(name: str, stderr: tuple[str, ...] = ()) -> tuple[Transcript, list[str]]:
-    transcript, log = Transcript(workspace="/workspace"), []
-    for line in (FIXTURES / "transcripts" / f"{name}.jsonl").read_text().splitlines():
-        log += transcript.feed(line)
-    return transcript, log
+def read_transcript(name: str) -> tuple[Transcript, list[str]]:
+    return read_recorded(Transcript(workspace="/workspace"), name)
 
 
 def fed(*messages: object) -> Transcript:
-    transcript = Transcript(workspace="/github/workspace")
-    for message in messages:
-        transcript.feed(message if isinstance(message, str) else json.dumps(message))
-    return transcript
+    return feed_messages(Transcript(workspace="/github/workspace"), *messages)
 
 
 # --- the command line and the config -------------------------------------------------

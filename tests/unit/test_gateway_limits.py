@@ -6,11 +6,9 @@ placeholder key; the scripted model (bench/model/) is the upstream and takes onl
 
 from __future__ import annotations
 
-import http.client
 import json
 import socket
 import time
-from pathlib import Path
 
 import pytest
 
@@ -18,6 +16,7 @@ from bench.model.server import ModelServer
 from codeagent.gateway import VENDORS, EgressPolicy, Gateway, Ledger, Upstream
 from codeagent.gateway.ledger import LimitReached
 from codeagent.gateway.server import TURNS_REFUSAL
+from tests.unit.test_gateway import UnixConnection
 
 REAL_KEY = "real-key-" + "r" * 24
 TEXT = [[{"type": "text", "text": "Working."}]] * 3
@@ -31,16 +30,6 @@ CALLS = {
         **({"tools": [{"functionDeclarations": [{"name": "run_shell_command"}]}]} if tools else {})},
         {"x-goog-api-key": "codeagent-placeholder"}),
 }
-
-
-class UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: Path) -> None:
-        super().__init__("localhost", timeout=10)
-        self._path = str(path)
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self._path)
 
 
 def call(gateway: Gateway, vendor: str, tools: bool = True) -> tuple[int, str]:

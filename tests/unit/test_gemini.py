@@ -12,7 +12,8 @@ import pytest
 
 from codeagent.agent.base import LaunchRequest
 from codeagent.agent.gemini import GeminiCli, Transcript, command_line, describe_tool_call, settings_json
-from tests.unit.golden import FIXTURES, assert_golden
+from tests.unit.golden import assert_golden
+from tests.unit.transcripts import feed_messages, read_recorded
 
 CLI_DIR = "/opt/codeagent/cli"
 SESSION = "42c42f6f-3390-47af-a53c-f5d914bc2643"
@@ -25,17 +26,11 @@ def request(prompt: str = "Fix #7", **changes) -> LaunchRequest:
 
 
 def read_transcript(name: str) -> tuple[Transcript, list[str]]:
-    transcript, log = Transcript(workspace="/workspace"), []
-    for line in (FIXTURES / "transcripts" / f"{name}.jsonl").read_text().splitlines():
-        log += transcript.feed(line)
-    return transcript, log
+    return read_recorded(Transcript(workspace="/workspace"), name)
 
 
 def fed(*messages: object) -> Transcript:
-    transcript = Transcript(workspace="/github/workspace")
-    for message in messages:
-        transcript.feed(message if isinstance(message, str) else json.dumps(message))
-    return transcript
+    return feed_messages(Transcript(workspace="/github/workspace"), *messages)
 
 
 # --- the command line and the settings -----------------------------------------------
