@@ -13,7 +13,7 @@ the budget could not see them. The agent CLIs send none of them (measured in the
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Iterator
 
 ANTHROPIC_CLIENT_TOOL = re.compile(r"custom|(bash|text_editor|computer|memory)_\d{8}")
 """Types of the tools the client runs: a custom tool (Claude Code's have no type at all), or one of the
@@ -48,15 +48,22 @@ def url_sources(vendor: str, body: dict) -> tuple[str, ...]:
     """Content the model API would fetch from a URL itself (an image, a document, a file), past the
     sandbox's network: Anthropic's ``source`` of type ``url``, OpenAI's ``image_url``/``file_url``,
     Gemini's ``fileData.fileUri``; an inline (``data:``) or uploaded one fetches nothing."""
-    found = []
-    for item in _walk(body.get("messages") if vendor == "anthropic" else body.get(
-            "input" if vendor == "openai" else "contents")):
-        source = item.get("source") if vendor == "anthropic" else item.get("fileData") or item.get("file_data")
-        values = ([source.get("url") if source.get("type") == "url" else None] if vendor == "anthropic" and
-                  isinstance(source, dict) else [item.get("image_url"), item.get("file_url")] if vendor == "openai"
-                  else [source.get("fileUri") or source.get("file_uri")] if isinstance(source, dict) else [])
-        found += [f"a {vendor} URL source" for value in values if _remote(value)]
-    return tuple(found[:1])
+    conversation = body.get({"anthropic": "messages", "openai": "input"}.get(vendor, "contents"))
+    for item in _objects(conversation):
+        if any(_remote(value) for value in _urls(vendor, item)):
+            return (f"a {vendor} URL source",)
+    return ()
+
+
+def _urls(vendor: str, item: dict) -> list[Any]:
+    """What ``item`` of a conversation names for the API to fetch, in ``vendor``'s shape."""
+    if vendor == "openai":
+        return [item.get("image_url"), item.get("file_url")]
+    if vendor == "anthropic":
+        source = item.get("source")
+        return [source.get("url")] if isinstance(source, dict) and source.get("type") == "url" else []
+    data = item.get("fileData") or item.get("file_data")
+    return [data.get("fileUri") or data.get("file_uri")] if isinstance(data, dict) else []
 
 
 def _remote(value: Any) -> bool:
@@ -64,15 +71,16 @@ def _remote(value: Any) -> bool:
     return isinstance(url, str) and not url.lower().startswith(UPLOADED)
 
 
-def _walk(value: Any, depth: int = 0) -> list[dict]:
+def _objects(value: Any) -> Iterator[dict]:
     """Every object in ``value`` (lists and objects within it), to a depth no conversation needs more of."""
-    if depth > 40:
-        return []
-    if isinstance(value, dict):
-        return [value, *(item for child in value.values() for item in _walk(child, depth + 1))]
-    if isinstance(value, list):
-        return [item for child in value for item in _walk(child, depth + 1)]
-    return []
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            yield item
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        if depth < 40:
+            stack.extend((child, depth + 1) for child in children)
 
 
 def _tools(vendor: str, body: dict) -> tuple[str, ...]:
