@@ -68,15 +68,16 @@ def reports(request, tmp_path_factory, action_image, released_run):
 
     tmp_path_factory.getbasetemp()  # made once here: made lazily, each thread would make its own
     selected = _selected_scenarios(request.session.items)
+    last = [path for path in selected if timed(path)]
     with ThreadPoolExecutor(max_workers=WORKERS) as pool, ThreadPoolExecutor(max_workers=1) as alone:
-        futures = {path: pool.submit(run, path) for path in selected if not timed(path)}
+        futures = {path: pool.submit(run, path) for path in selected if path not in last}
         others = [*futures.values(), *([released_run] if released_run is not None else [])]
 
         def run_alone(path: Path) -> dict:
             wait(others)
             return run(path)
 
-        futures.update({path: alone.submit(run_alone, path) for path in selected if timed(path)})
+        futures.update({path: alone.submit(run_alone, path) for path in last})
 
         def report_of(path: Path) -> dict:
             if path not in futures:
