@@ -65,15 +65,6 @@ class Repository:
         return self._fetch(f"+refs/heads/{branch}:refs/remotes/origin/{branch}", depth,
                            f"refs/remotes/origin/{branch}")
 
-    def fetch_commit(self, sha: str) -> str:
-        """Make sure commit ``sha`` (and its tree) is here."""
-        if self._git.run("cat-file", "-e", f"{sha}^{{commit}}")[0] == 0:
-            return sha
-        if self._fetch(sha, 1, "FETCH_HEAD") is None:
-            raise GitError(f"commit {sha} is not on the server. To fix: re-run the job; if the branch was "
-                           "force-pushed meanwhile, start again with a new `/code`.")
-        return sha
-
     def read_note(self, ref: str) -> str | None:
         """The note kept under ``ref`` on the server (one per ref: the newest replaced the older), or None."""
         if self._fetch(f"+{ref}:{ref}", None, ref) is None:
@@ -84,10 +75,8 @@ class Repository:
 
     def _fetch(self, refspec: str, depth: int | None, result: str) -> str | None:
         options = [f"--depth={depth}"] if depth else []
-        if result != "FETCH_HEAD":
-            options.append("--no-write-fetch-head")
-        status, _, err = self._git.run("fetch", "--quiet", "--no-tags", *options, self.url, refspec,
-                                       config=self._auth)
+        status, _, err = self._git.run("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", *options, self.url,
+                                       refspec, config=self._auth)
         if status:
             if "couldn't find remote ref" in err or "not our ref" in err or "no such remote ref" in err:
                 return None
