@@ -32,8 +32,8 @@ class UnixConnection(http.client.HTTPConnection):
 
     def connect(self) -> None:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self._path)  # blocking: with a timeout, a full listen backlog fails it at once (EAGAIN)
         self.sock.settimeout(10)
-        self.sock.connect(self._path)
         if self._tunnel_host:
             self._tunnel()
 
