@@ -51,7 +51,7 @@ def url_sources(vendor: str, body: dict) -> tuple[str, ...]:
     conversation = body.get({"anthropic": "messages", "openai": "input"}.get(vendor, "contents"))
     for item in _objects(conversation):
         if any(_remote(value) for value in _urls(vendor, item)):
-            return (f"a {vendor} URL source",)
+            return ("url_source",)
     return ()
 
 

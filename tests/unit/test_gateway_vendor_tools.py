@@ -198,7 +198,7 @@ def _retrying_send(served: Gateway) -> int:
     ("google", {"contents": [{"role": "user", "parts": [{"fileData": {"fileUri": "https://attacker.example/v"}}]}]}),
 ])
 def test_content_the_api_would_fetch_from_a_url_is_a_vendor_side_fetch(vendor, body):
-    assert vendor_side_tools(vendor, body) == (f"a {vendor} URL source",)
+    assert vendor_side_tools(vendor, body) == ("url_source",)
 
 
 @pytest.mark.parametrize("vendor, body", [
