@@ -37,7 +37,7 @@ from bench.github.routes import ROUTES
 from bench.github.faults import Faults
 from bench.github.seed import PullSeeding
 from bench.github.shapes import Links, Renderer
-from bench.github.spec.conformance import SpecCheck, require_installed
+from bench.github.spec.conformance import SpecCheck, preload, require_installed
 from bench.github.state import CUSTOM_ROLE_BASES, PLANS, ROLES, SCOPE_LEVELS, NotFound, Repo, State, now_iso
 
 NOT_FOUND = api.error_body(404, "Not Found", api.DOCS)
@@ -91,6 +91,7 @@ class GitHubEmulator:
 
     def start(self) -> GitHubEmulator:
         require_installed()  # say how to install GitHub's API descriptions now, not on the first request
+        preload()  # and load them before serving: the first request is not slower than the others
         self.root.mkdir(parents=True, exist_ok=True)
         self._server = ThreadingHTTPServer((self.host, self.port), _Handler)
         self._server.daemon_threads = True

@@ -68,6 +68,13 @@ def rest_description() -> Description:
         return _loaded["rest"]
 
 
+def preload() -> None:
+    """Load both descriptions now (about a second, once per process), so that no request the emulator
+    answers waits for them: GitHub's first GraphQL answer takes no longer than its others."""
+    rest_description()
+    graphql_schema()
+
+
 def graphql_schema() -> GraphQLSchemaCheck:
     """GitHub's GraphQL schema, loaded on first use, once per process."""
     with _loading:
