@@ -40,8 +40,21 @@ FIRST_POLL_S = 2.0
 MAX_POLL_S = 30.0
 BACKOFF = 1.5
 """Polls of a held lock: 2 s apart at first, then 1.5 times longer each time, at most 30 s."""
+RENEW_AFTER_S = 60.0
+"""A renewal sooner than this after the lock was last written is not pushed (it would move the
+lock's limit by less): a holder's limit counts this much more, so it is never shorter for it."""
 _RUN_ID = re.compile(r"[\w.-]{1,64}")
 _URL = re.compile(r"(https?://[^\s()<>\[\]]+)?")
+
+
+LOCK_MARGIN_S = 10 * 60.0
+"""What a run holding a branch may spend beyond its agent and its commands (git, the API and its retries)."""
+
+
+def holding_limit_s(agent_s: float, commands_s: float) -> float:
+    """The longest a run may hold its branch between two writes of its lock: its agent's and its commands'
+    time, the margin, and the minute a renewal may be left out (`RENEW_AFTER_S`)."""
+    return agent_s + commands_s + LOCK_MARGIN_S + RENEW_AFTER_S
 
 
 def lock_ref(branch: str) -> str:
@@ -128,6 +141,8 @@ class BranchLock:
         self.branches, self.branch, self.me, self.notes, self.log = branches, branch, me, notes, log
         self.clock = clock or SystemClock()
         self.sha: str | None = None
+        self.written_at = 0.0
+        """When this run last wrote the lock (took or renewed it)."""
         """The lock's commit while this run holds it."""
         self.waited_for: list[LockHolder] = []
         self._said = ""
@@ -173,11 +188,12 @@ class BranchLock:
     def renew(self) -> None:
         """Say again that this run holds the branch, its limit counting from now: called as the run enters
         a long phase, so a run whose image build or setup took long is not taken for one that ended
-        without letting go. A renewal that fails is logged; the run goes on (its pushes are leased)."""
-        if self.sha is None:
+        without letting go. Within `RENEW_AFTER_S` of the last write it is not pushed. A renewal that
+        fails is logged; the run goes on (its pushes are leased)."""
+        if self.sha is None or self.clock.now() - self.written_at < RENEW_AFTER_S:
             return
         try:
-            self.sha = self.branches.take_lock(self.branch, replace(self.me, taken_at=self.clock.now()), self.sha)
+            self.sha = self._write(self.sha)
         except CodeagentError as error:
             self.log(f"could not renew {lock_ref(self.branch)}: {error}")
             return
@@ -207,8 +223,16 @@ class BranchLock:
         return False
 
     def _take(self, replacing: str | None) -> bool:
-        self.sha = self.branches.take_lock(self.branch, replace(self.me, taken_at=self.clock.now()), replacing)
+        self.sha = self._write(replacing)
         return self.sha is not None
+
+    def _write(self, replacing: str | None) -> str | None:
+        """This run as the holder, from now; the lock's commit, or None when the lock was not ``replacing``."""
+        now = self.clock.now()
+        sha = self.branches.take_lock(self.branch, replace(self.me, taken_at=now), replacing)
+        if sha is not None:
+            self.written_at = now
+        return sha
 
     def _takeover_note(self, holder: LockHolder | None) -> str:
         """Why the lock ``holder`` holds may be taken over ("" when it may not)."""

@@ -29,18 +29,27 @@ class Branches:
     """The `ports.Branches` of a real run."""
 
     def __init__(self, repository: Repository, checkout: Checkout, agent_git: Path, default_branch: str,
-                 redact: Callable[[str], str] = lambda text: text) -> None:
-        """``redact`` is applied to what carries the agent's words: commit messages and session notes."""
+                 redact: Callable[[str], str] = lambda text: text, default_sha: str | None = None) -> None:
+        """``redact`` is applied to what carries the agent's words: commit messages and session notes.
+        ``default_sha``: the default branch's commit, when the run has fetched it already (the config file
+        was read from it): the whole run then works from that one commit, fetched once."""
         self.repository, self.checkout, self._redact = repository, checkout, redact
         self._agent_git = agent_git
         self._default_branch = default_branch
-        self._default_sha: str | None = None
+        self._default_sha = default_sha
 
     def check_clean(self) -> None:
         self.checkout.check_clean()
 
     def fetch(self, branch: str) -> str | None:
+        """``branch``'s commit on the server, fetched (None: no such branch); the default branch's, once a run."""
+        if branch == self._default_branch:
+            return self.default_sha or None
         return self.repository.fetch_branch(branch)
+
+    def forget_default_branch(self) -> None:
+        """The default branch may have moved (the run waited for another): fetched again when next needed."""
+        self._default_sha = None
 
     def start(self, branch: str, base: str, message: str) -> str:
         """A new ``branch`` on the server: one empty commit on ``base``, pushed."""

@@ -74,12 +74,12 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
     # A released action's sandbox image is pulled while the run checks, acknowledges and branches.
     released_sandbox = Prefetch(context.sandbox_image).start()
     try:
-        settings = read_settings(request, environ, log)
+        settings, default_sha = read_settings(request, environ, log)
     except Exception as error:
         failure = expected(error, log)
         say_config_failure(request, failure, log)
         return finish(log, context, None, failure)
-    return run(request, settings, log, released_sandbox)
+    return run(request, settings, log, released_sandbox, default_sha)
 
 
 def read_request(context: RunnerContext, environ: Mapping[str, str], log: Log) -> Request | Skip:
@@ -100,8 +100,9 @@ def read_request(context: RunnerContext, environ: Mapping[str, str], log: Log) -
     return Request(context, inputs, trigger)
 
 
-def read_settings(request: Request, environ: Mapping[str, str], log: Log) -> Settings:
-    """The inputs over the config file as the repository's default branch has it (never the checkout's)."""
+def read_settings(request: Request, environ: Mapping[str, str], log: Log) -> tuple[Settings, str]:
+    """The inputs over the config file as the repository's default branch has it (never the checkout's),
+    and that branch's commit ("" when the server has no such branch): the run works from it."""
     repository = trusted_repository(request, Identity("codeagent", "codeagent@localhost"))
     default = repository.fetch_branch(request.trigger.default_branch)
 
@@ -112,7 +113,7 @@ def read_settings(request: Request, environ: Mapping[str, str], log: Log) -> Set
     settings = load_settings(request.inputs, environ, read_file)
     for secret in settings.secrets():
         log.mask(secret)
-    return settings
+    return settings, default or ""
 
 
 def trusted_repository(request: Request, identity: Identity) -> Repository:
@@ -125,7 +126,8 @@ def state(request: Request) -> StateDirs:
     return StateDirs(request.context.state_dir(request.trigger.issue_number))
 
 
-def run(request: Request, settings: Settings, log: Log, released_sandbox: Prefetch | None = None) -> int:
+def run(request: Request, settings: Settings, log: Log, released_sandbox: Prefetch | None = None,
+        default_sha: str | None = None) -> int:
     """Wire the adapters and run; an unexpected error is logged with its traceback and said."""
     context, trigger = request.context, request.trigger
     redact = Redactor(settings.secrets())
@@ -136,7 +138,7 @@ def run(request: Request, settings: Settings, log: Log, released_sandbox: Prefet
     signal.signal(signal.SIGTERM, _raise_cancelled)
     workflow = None
     try:
-        workflow = wire(request, settings, github, redact, log, released_sandbox or Prefetch(""))
+        workflow = wire(request, settings, github, redact, log, released_sandbox or Prefetch(""), default_sha)
         outcome = workflow.execute()
     except Exception as error:
         failure = expected(error, log)
@@ -149,12 +151,12 @@ def run(request: Request, settings: Settings, log: Log, released_sandbox: Prefet
 
 
 def wire(request: Request, settings: Settings, github: GitHubClient, redact: Redactor, log: Log,
-         released_sandbox: Prefetch) -> Run:
+         released_sandbox: Prefetch, default_sha: str | None = None) -> Run:
     context, trigger, dirs = request.context, request.trigger, state(request)
     identity = Identity(settings.commit_author_name, settings.commit_author_email)
     checkout = Checkout(context.workspace)
     branches = Branches(trusted_repository(request, identity), checkout, dirs.agent_git, trigger.default_branch,
-                        redact)
+                        redact, default_sha)
     cli = CLIS[settings.agent]()
     secret, secret_input = settings.agent_secret()
     oauth = secret_input == "claude-code-oauth-token"

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from codeagent import conversation, report, verify
 from codeagent.agent.base import AgentRun
-from codeagent.branch_lock import BranchLock, Clock, LockHolder
+from codeagent.branch_lock import BranchLock, Clock, LockHolder, holding_limit_s
 from codeagent.changes import Caps, Change
 from codeagent.conclusion import Conclusion
 from codeagent.errors import (Cancelled, CodeagentError, GitError, GitHubError, PullRequestChanged, SandboxError,
@@ -40,8 +40,6 @@ from codeagent.text import first_line
 NOTES_REF = "refs/notes/codeagent/"
 STEP_TIMEOUT_S = 15 * 60.0
 """Longest a setup or test command may run."""
-LOCK_MARGIN_S = 10 * 60.0
-"""What a run holding a branch may spend beyond its agent and its commands (git, the API and its retries)."""
 
 
 class Run:
@@ -182,9 +180,12 @@ class Run:
         # tests after each round. The margin covers a devcontainer's own commands, not known yet.
         steps = max(2 + len(settings.setup), 2 + settings.verify_rounds)
         me = LockHolder(run_id_of(self.run_url), self.run_url, time.time(),
-                        settings.timeout_minutes * 60 + steps * STEP_TIMEOUT_S + LOCK_MARGIN_S, self.run_attempt)
+                        holding_limit_s(settings.timeout_minutes * 60, steps * STEP_TIMEOUT_S), self.run_attempt)
         self.lock = BranchLock(self.branches, branch, me, self.progress, self.log.info, self.clock)
-        if self.lock.acquire(settings.timeout_minutes * 60) and pull:  # the pull request may have moved meanwhile
+        if not self.lock.acquire(settings.timeout_minutes * 60):
+            return
+        self.branches.forget_default_branch()  # it may have moved meanwhile, and so may the pull request
+        if pull:
             self.pull = self.github.pull_request(pull.number)
             why = refusal(self.pull, self.trigger.repository, self.trigger.default_branch)
             if why:

@@ -185,6 +185,9 @@ class FakeBranches:
     def fetch(self, branch: str) -> str | None:
         return self._sha(branch) if branch in self.branches else None
 
+    def forget_default_branch(self) -> None:
+        self.journal.append("forget the default branch")
+
     def start(self, branch: str, base: str, message: str) -> str:
         self.branches[branch] = [*self._messages_at(base), message]
         self.journal.append(f"push {branch}")

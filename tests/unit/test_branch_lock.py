@@ -292,3 +292,29 @@ def test_a_push_refused_for_another_reason_is_an_error(tmp_path, server):
 
     with pytest.raises(RefRefused, match="refs outside refs/heads are not allowed here"):
         run_branches(tmp_path, server, "first").take_lock(BRANCH, holder("111"), None)
+
+
+# -- the default branch, fetched once a run --
+
+
+def test_the_default_branch_the_config_was_read_from_is_the_one_the_run_works_from(tmp_path, server):
+    seed = tmp_path / "seed"
+    git(tmp_path, "init", "-q", "-b", "main", str(seed))
+    git(seed, "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q", "--allow-empty", "-m", "one")
+    git(seed, "push", "-q", str(server), "main")
+    first = git(seed, "rev-parse", "HEAD")
+    reader = run_branches(tmp_path, server, "run")
+    read = reader.repository.fetch_branch("main")  # as main.read_settings does
+    assert read == first
+    branches = Branches(reader.repository, reader.checkout, tmp_path / "run" / "agent.git", "main", default_sha=read)
+    git(seed, "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q", "--allow-empty", "-m", "two")
+    git(seed, "push", "-q", str(server), "main")
+    fetches = []
+    fetch_branch = reader.repository.fetch_branch
+    reader.repository.fetch_branch = lambda *a, **k: (fetches.append(a), fetch_branch(*a, **k))[1]  # type: ignore[method-assign]
+
+    assert branches.fetch("main") == first and branches.default_sha == first and fetches == []
+
+    branches.forget_default_branch()  # after a wait for another run
+    assert branches.fetch("main") == git(seed, "rev-parse", "HEAD") != first and fetches == [("main",)]
+    assert branches.fetch("main") and fetches == [("main",)]

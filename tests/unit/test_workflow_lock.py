@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from codeagent.branch_lock import HeldLock, LockHolder
+from codeagent.branch_lock import RENEW_AFTER_S, HeldLock, LockHolder
 from codeagent.errors import Cancelled, SandboxError
 from codeagent.event import Trigger
 from codeagent.log import Log
@@ -130,12 +130,22 @@ def test_the_lock_says_how_long_the_run_can_hold_the_branch_at_most():
     take = w.branches.take_lock
     w.branches.take_lock = lambda branch, me, replacing: (held.append(me), take(branch, me, replacing))[1]  # type: ignore[method-assign]
 
-    run(w, Clock(), timeout_minutes=20, setup="pip install -e .", verify_rounds=1)
+    clock = Clock()
+    slow(w.sandbox, "run_command", clock, 600)
+    slow(w.sandbox, "run_agent", clock, 600)
+    run(w, clock, timeout_minutes=20, setup="pip install -e .", verify_rounds=1)
 
     # Taken, then renewed as the agent starts and as its change is pushed: each time good for the agent's
     # 20 minutes, three steps of at most 15 (before the agent: the image, the setup, the tests; while it
-    # works: a retry's packer, the tests after it and after one repair) and 10 to spare.
-    assert [(me.run_id, me.run_url, me.limit_s) for me in held] == [("42", RUN_URL, (20 + 3 * 15 + 10) * 60)] * 3
+    # works: a retry's packer, the tests after it and after one repair), 10 to spare, and the minute a
+    # renewal may be left out.
+    assert [(me.run_id, me.run_url, me.limit_s) for me in held] == [("42", RUN_URL, (20 + 3 * 15 + 10 + 1) * 60)] * 3
+
+
+def slow(sandbox, method: str, clock: Clock, seconds: float) -> None:
+    """``sandbox.method`` takes ``seconds`` of the run's clock."""
+    call = getattr(sandbox, method)
+    setattr(sandbox, method, lambda *args, **kwargs: (clock.sleep(seconds), call(*args, **kwargs))[1])
 
 
 def test_a_pull_request_merged_while_the_run_waited_is_not_worked_on():
@@ -162,12 +172,40 @@ def test_the_lock_is_renewed_as_the_agent_starts_and_as_its_change_is_gathered()
     take = w.branches.take_lock
     w.branches.take_lock = lambda branch, me, replacing: (taken.append(me.taken_at), take(branch, me, replacing))[1]  # type: ignore[method-assign]
     clock = Clock()
-    agent = w.sandbox.run_agent
-    w.sandbox.run_agent = lambda *args: (clock.sleep(3600), agent(*args))[1]  # type: ignore[method-assign]
+    slow(w.sandbox, "run_command", clock, 900)  # the setup
+    slow(w.sandbox, "run_agent", clock, 3600)
 
-    run(w, clock)
+    run(w, clock, setup="pip install -e .")
 
-    assert len(taken) == 3 and taken[2] - taken[0] >= 3600  # the last renewal is as fresh as the push
+    assert len(taken) == 3 and taken[1] - taken[0] >= 900  # renewed after the setup, as the agent starts
+    assert taken[2] - taken[0] >= 900 + 3600  # and after the agent: as fresh as the push
+
+
+def test_a_renewal_within_a_minute_of_the_last_is_not_pushed():
+    """A quick run (nothing to set up, a short answer) pushes its lock twice: taken, let go."""
+    w = world()
+    clock = Clock()
+    slow(w.sandbox, "run_agent", clock, RENEW_AFTER_S - 1)
+
+    assert run(w, clock).result == "success"
+
+    assert [entry for entry in w.journal if "lock" in entry] == [f"lock {BRANCH}", f"unlock {BRANCH}"]
+
+
+def test_a_run_that_waited_for_the_branch_fetches_the_default_branch_again():
+    """Another run may have merged into it meanwhile: the new branch starts from where it is now."""
+    w, seen = world(), []
+    w.branches.locks[BRANCH] = HeldLock("a" * 40, OTHER)
+
+    run(w, Clock(releases_after(w, 1, seen)))
+
+    assert w.journal.index("forget the default branch") < w.journal.index(f"push {BRANCH}")
+
+
+def test_a_run_that_did_not_wait_works_from_the_default_branch_it_read_its_config_from():
+    w = world()
+    run(w, Clock())
+    assert "forget the default branch" not in w.journal
 
 
 def test_a_run_id_that_is_not_a_number_still_names_the_holder():
