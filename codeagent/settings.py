@@ -60,7 +60,7 @@ class Settings(BaseModel):
     """Everything a run can be configured with; input name = field name with `_` -> `-`."""
 
     model_config = ConfigDict(
-        frozen=True, extra="forbid", use_attribute_docstrings=True, coerce_numbers_to_str=True
+        frozen=True, extra="forbid", coerce_numbers_to_str=True
     )
 
     github_token: SecretStr
