@@ -78,6 +78,9 @@ def init_bare(path: Path, files: Path, branch: str, author: tuple[str, str],
                 for what, value in (("NAME", name), ("EMAIL", email), ("DATE", INITIAL_DATE))}
     commit = git(path, "commit-tree", tree, "-m", "Initial commit", env=identity).strip()
     git(path, "update-ref", f"refs/heads/{branch}", commit)
+    # Packed, with a reachability bitmap, as GitHub keeps a repository: a fetch from loose objects
+    # compresses each one again (50,000 files: 1.6 s a fetch, against 0.2 s from the pack).
+    git(path, "repack", "-a", "-d", "-q", "--write-bitmap-index")
 
 
 def _configure(path: Path) -> None:

@@ -424,3 +424,14 @@ def test_the_descriptions_are_loaded_before_the_first_request_is_served(tmp_path
     monkeypatch.setattr(conformance, "_loaded", {})
     with GitHubEmulator(tmp_path / "github"):
         assert {"rest", "graphql"} <= set(conformance._loaded)
+
+
+def test_a_seeded_repository_is_packed_with_a_bitmap_as_github_keeps_it(github):
+    """A fetch from loose objects compresses each one again: the bench's figures for a large repository
+    would count the emulator's work (1.6 s for 50,000 files, against 0.2 s from a pack)."""
+    bare = github.root / "octo-org" / "textstats.git"
+    counts = dict(line.split(": ") for line in subprocess.run(
+        ["git", f"--git-dir={bare}", "count-objects", "-v"], check=True, capture_output=True, text=True
+    ).stdout.splitlines())
+    assert counts["count"] == "0" and int(counts["in-pack"]) >= 5
+    assert list((bare / "objects" / "pack").glob("*.bitmap"))
