@@ -322,6 +322,9 @@ def test_checkout_is_a_depth_one_clone_owned_by_the_runner_with_the_token_header
     header = git("config", "--file", str(workspace / ".git" / "config"), f"http.{server_url}/.extraheader")
     assert header == "AUTHORIZATION: basic " + base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
     assert {path.lstat().st_uid for path in [workspace, *workspace.rglob("*")]} == {RUNNER_UID}
+    # The index's stat data matches the files, as the runner's own checkout leaves it: diff-files
+    # (which compares stat data only) sees nothing.
+    subprocess.run(["git", "-c", "safe.directory=*", "-C", str(workspace), "diff-files", "--quiet"], check=True)
 
 
 def test_a_v6_checkout_keeps_the_token_in_an_included_file_under_the_runners_temp(tmp_path):
