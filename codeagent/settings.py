@@ -19,6 +19,7 @@ from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt,
 
 from codeagent.agent import CLIS
 from codeagent.agent.claude import DEFAULT_TOOLS
+from codeagent.changes import Caps
 from codeagent.errors import ConfigError
 from codeagent.gateway.egress import NetworkMode
 from codeagent.prompt import check_template
@@ -212,6 +213,10 @@ class Settings(BaseModel):
     def agent_model(self) -> str:
         """The model the agent runs: `model`, or the agent's default."""
         return self.model or DEFAULT_MODELS[self.agent]
+
+    def caps(self) -> Caps:
+        """What one file and the whole change may weigh (`max-file-size`, `max-change-size`)."""
+        return Caps(memory_bytes(self.max_file_size), memory_bytes(self.max_change_size))
 
     def agent_secret(self) -> tuple[str, str]:
         """The chosen agent's secret and the input it came from (the API key before a subscription token)."""

@@ -19,7 +19,7 @@ from dataclasses import replace
 from codeagent import conversation, report, verify
 from codeagent.agent.base import AgentRun
 from codeagent.branch_lock import BranchLock, Clock, LockHolder, holding_limit_s
-from codeagent.changes import Caps, Change
+from codeagent.changes import Change
 from codeagent.conclusion import Conclusion
 from codeagent.errors import (Cancelled, CodeagentError, GitError, GitHubError, PullRequestChanged, SandboxError,
                              SubjectNotFound)
@@ -32,7 +32,7 @@ from codeagent.progress_comment import ProgressComment
 from codeagent.progress_view import AGENT_WORKING, BRANCH_READY, CHANGES_PUSHED, Status, run_id_of
 from codeagent.project_setup import ProjectSetup
 from codeagent.sandbox.results import StepResult
-from codeagent.settings import Settings, memory_bytes
+from codeagent.settings import Settings
 from codeagent.target import Target, for_issue, for_pull_request, refusal
 from codeagent.task import Task
 from codeagent.text import first_line
@@ -64,7 +64,7 @@ class Run:
         self.pushed: str | None = None
         self.verification: verify.Verification | None = None
         """The verify gate's account, once the setup is done (None: the run stopped before it)."""
-        self.started = time.monotonic()
+        self.started, self.started_wall = time.monotonic(), time.time()
         self.agent_seconds = 0.0
         """Wall-clock time the agent has run so far (all rounds): `timeout-minutes` bounds it."""
 
@@ -196,6 +196,7 @@ class Run:
     def implement(self, prompt: str) -> None:
         self.progress.phase(AGENT_WORKING, Status.IN_PROGRESS)
         self.renew_lock()
+        self.sandbox.ready_packer(self.require_target().tip, self.started_wall, self.settings.caps())
         resume = self.restore_session()
         try:
             run = self.run_agent(prompt, resume)
@@ -274,11 +275,10 @@ class Run:
 
     def pack_change(self) -> Change:
         target = self.require_target()
-        caps = Caps(memory_bytes(self.settings.max_file_size), memory_bytes(self.settings.max_change_size))
-        out = self.sandbox.pack(target.tip, self.started_wall, caps)
+        out = self.sandbox.pack(target.tip, self.started_wall, self.settings.caps())
         message = report.commit_message(target, self.trigger, self.summary(), self.sandbox.agent_title,
                                         run_id_of(self.run_url))
-        return self.branches.commit_change(out, target.tip, message, caps)
+        return self.branches.commit_change(out, target.tip, message, self.settings.caps())
 
     def push(self, change: Change) -> None:
         target = self.require_target()
@@ -297,9 +297,9 @@ class Run:
             return
         try:
             target = self.target
-            caps = Caps(memory_bytes(self.settings.max_file_size), memory_bytes(self.settings.max_change_size))
-            out = self.sandbox.pack(target.tip, self.started_wall, caps)
-            self.change = self.branches.commit_change(out, target.tip, report.save_message(target, message), caps)
+            out = self.sandbox.pack(target.tip, self.started_wall, self.settings.caps())
+            self.change = self.branches.commit_change(out, target.tip, report.save_message(target, message),
+                                                      self.settings.caps())
             if self.change.commit:
                 self.pushed = self.branches.push(target.branch, self.change.commit.sha, target.tip, None)
                 self.progress.phase(CHANGES_PUSHED, Status.DONE)
@@ -345,6 +345,3 @@ class Run:
             raise SandboxError("the run has no branch yet. This is a bug in codeagent; please report it.")
         return self.target
 
-    @property
-    def started_wall(self) -> float:
-        return time.time() - (time.monotonic() - self.started)

@@ -15,7 +15,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from docker.client import DockerClient
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
@@ -142,31 +142,24 @@ class Engine:
     def run(self, spec: ContainerSpec, on_line: Callable[[str], None],
             should_stop: Callable[[], bool] = lambda: False) -> SandboxExit:
         """Run ``spec`` to the end, feeding each stdout line to ``on_line``; the container is always removed."""
+        return self.start(spec).finish(on_line, should_stop)
+
+    def start(self, spec: ContainerSpec) -> Started:
+        """Start ``spec``, its stdout attached first so that not one byte is missed; `Started.finish` reads it
+        and removes the container (`Started.discard` removes one not needed after all)."""
         # Named up front, so a signal that lands while it is being created still finds it by name.
         name = f"codeagent-{spec.role}-{uuid.uuid4().hex[:12]}"
-        watchdog = None
         try:
             container = self._create(spec, name)
-            stdout = attached_stdout(container)  # before it starts: not one byte is missed
-            watchdog = Watchdog(container, spec.limits.timeout_s, should_stop)
+            stdout = attached_stdout(container)
             container.start()
-            watchdog.start()
-            splitter = LineSplitter()
-            for line in splitter.split(stdout):
-                on_line(line)
-            status = container.wait(timeout=30)
-            container.reload()
-            return SandboxExit(exit_code=status.get("StatusCode"), timed_out=watchdog.timed_out,
-                               oom_killed=bool(container.attrs["State"].get("OOMKilled")),
-                               stderr_tail=stderr_tail(container), cut_lines=splitter.cut_lines,
-                               dropped_bytes=splitter.dropped_bytes)
+            return Started(self, container, name, stdout, spec)
         except (APIError, DockerException) as error:
-            raise SandboxError(f"the {spec.role} container failed: {error}. If the runner's disk or memory is "
-                               "full, free some; otherwise re-run the job.") from error
-        finally:
-            if watchdog is not None:
-                watchdog.cancel()
             self._remove(name)
+            raise _failed(spec, error) from error
+        except BaseException:
+            self._remove(name)
+            raise
 
     def has_image(self, image: str) -> bool:
         try:
@@ -266,6 +259,42 @@ class Engine:
         except (APIError, DockerException) as error:
             raise SandboxError(f"cannot create the {spec.role} container: {error}. Check that the image "
                                f"{spec.image!r} exists for this runner's platform and that Docker has room.") from error
+
+
+class Started:
+    """A container `Engine.start` started: its stdout attached, nothing read yet."""
+
+    def __init__(self, engine: Engine, container, name: str, stdout: Iterator[bytes], spec: ContainerSpec) -> None:
+        self._engine, self._container, self.name, self._stdout, self._spec = engine, container, name, stdout, spec
+
+    def finish(self, on_line: Callable[[str], None], should_stop: Callable[[], bool] = lambda: False) -> SandboxExit:
+        """Feed each stdout line to ``on_line`` until the container ends (or its time limit, counted from
+        now, or ``should_stop``); how it ended. The container is removed whatever happens."""
+        watchdog = Watchdog(self._container, self._spec.limits.timeout_s, should_stop)
+        try:
+            watchdog.start()
+            splitter = LineSplitter()
+            for line in splitter.split(self._stdout):
+                on_line(line)
+            status = self._container.wait(timeout=30)
+            self._container.reload()
+            return SandboxExit(exit_code=status.get("StatusCode"), timed_out=watchdog.timed_out,
+                               oom_killed=bool(self._container.attrs["State"].get("OOMKilled")),
+                               stderr_tail=stderr_tail(self._container), cut_lines=splitter.cut_lines,
+                               dropped_bytes=splitter.dropped_bytes)
+        except (APIError, DockerException) as error:
+            raise _failed(self._spec, error) from error
+        finally:
+            watchdog.cancel()
+            self.discard()
+
+    def discard(self) -> None:
+        self._engine._remove(self.name)
+
+
+def _failed(spec: ContainerSpec, error: Exception) -> SandboxError:
+    return SandboxError(f"the {spec.role} container failed: {error}. If the runner's disk or memory is full, free "
+                        "some; otherwise re-run the job.")
 
 
 def find_self_container(client: DockerClient) -> SelfContainer | None:

@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -33,6 +34,9 @@ MANIFEST_LIST_LIMIT = 200
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     packer = Packer(args)
+    packer.prepare()
+    if args.go and not wait_for_go(args.go, args.wait_s):
+        return 0  # not asked to pack: nothing of the checkout was read, nothing written
     manifest = packer.pack()
     (Path(args.out) / "manifest.json").write_text(json.dumps(manifest))  # ensure_ascii: odd bytes as \\udcXX
     return 0
@@ -49,7 +53,27 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-file-bytes", type=int, default=100 * 1024**2)
     parser.add_argument("--max-total-bytes", type=int, default=500 * 1024**2)
     parser.add_argument("--since", type=float, default=0.0, help="when the agent started (epoch seconds)")
+    parser.add_argument("--go", default="", help="a FIFO: get ready, then read the checkout only once the action "
+                                                 "says `go` on it")
+    parser.add_argument("--wait-s", type=int, default=6 * 3600, help="the longest wait for `go`")
     return parser.parse_args(argv)
+
+
+def wait_for_go(fifo: str, wait_s: int) -> bool:
+    """Whether the action said `go` on ``fifo`` (a line) within ``wait_s``; False for anything else."""
+    def give_up(signum, frame):
+        raise TimeoutError
+
+    signal.signal(signal.SIGALRM, give_up)
+    signal.alarm(max(1, wait_s))
+    try:
+        with open(fifo, "rb") as pipe:  # blocks until the action opens it
+            said = pipe.readline(16)
+    except TimeoutError:
+        return False
+    finally:
+        signal.alarm(0)
+    return said == b"go\n"
 
 
 class Packer:
@@ -61,8 +85,11 @@ class Packer:
                                           "ignored_changed": []}
         self.total = 0
 
-    def pack(self) -> dict:
+    def prepare(self) -> None:
+        """What needs nothing of the agent's: the repository, from the index the action wrote before the agent."""
         self._init()
+
+    def pack(self) -> dict:
         changed = self._changed_paths()
         plain, nested = self._split_nested(changed)
         self._add(self._within_limits(plain))

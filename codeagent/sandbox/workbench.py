@@ -29,6 +29,7 @@ from codeagent.gateway import Gateway, Usage
 from codeagent.log import Log
 from codeagent.sandbox.engine import CLI_DIR, ContainerSpec, Engine, Limits, Mount
 from codeagent.sandbox.files import LineBudget, TranscriptFile, give_to
+from codeagent.sandbox.packer import PACKER_CHECKOUT, EarlyPacker, PackerPlace, PackRequest, packer_spec
 from codeagent.sandbox.results import StepResult
 
 FORWARD_PORT = 3128
@@ -37,11 +38,6 @@ FORWARDER = "codeagent-forward"
 """The forwarder's file in the CLI directory."""
 GATEWAY_DIR = "/run/codeagent"
 SANDBOX_HOME = "/tmp/codeagent-home"
-PACKER_OUT = "/codeagent/out"
-PACKER_CHECKOUT = "/codeagent/checkout"
-PACKER_INDEX = "/codeagent/index"
-EXCLUDES = "/opt/codeagent/codeagent/sandbox/never-commit.gitignore"
-"""Build litter never committed, as the action image holds it."""
 LOG_LINES = 2000
 """Lines of one agent run shown in the log (and the progress comment's activity); a flood past it is counted."""
 STEP_TAIL = 30
@@ -117,6 +113,7 @@ class AgentSandbox:
         self._engine: Engine | None = None
         self._image: SandboxImage | None = None
         self._cli_volume = ""
+        self._early_packer: EarlyPacker | None = None
 
     @property
     def agent_title(self) -> str:
@@ -152,6 +149,9 @@ class AgentSandbox:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._early_packer is not None:
+            self._early_packer.discard()
+            self._early_packer = None
         self.gateway.stop()
         if self._cli_volume:
             self.engine.remove_volume(self._cli_volume)
@@ -225,37 +225,44 @@ class AgentSandbox:
 
     # -- the packer --
 
+    def ready_packer(self, base: str, since: float, caps: Caps) -> None:
+        """Start the packer for `pack` now, in the background: it reads nothing until `pack` says so."""
+        if self._early_packer is None:
+            request = PackRequest(base, since, caps)
+            out = self._fresh_out()
+            self._early_packer = EarlyPacker(
+                lambda: self.engine.start(packer_spec(self._packer_place(out), request, early=True)), request, out,
+                self.checkout.owner)
+
     def pack(self, base: str, since: float, caps: Caps) -> Path:
         """The agent's change as data: ``change.bundle`` and ``manifest.json`` in the returned directory."""
-        out = self.state.pack
-        if out.exists():
-            shutil.rmtree(out)
-        out.mkdir(parents=True)
-        os.chown(out, *self.checkout.owner)
-        command = ["/opt/codeagent/venv/bin/python", "-m", "codeagent.sandbox.pack", "--base", base,
-                   "--workspace", PACKER_CHECKOUT, "--objects", AGENT_OBJECTS, "--out", PACKER_OUT,
-                   "--index", PACKER_INDEX, "--excludes", EXCLUDES,
-                   "--max-file-bytes", str(caps.max_file_bytes), "--max-total-bytes", str(caps.max_total_bytes),
-                   "--since", f"{since:.3f}"]
-        spec = ContainerSpec(
-            image=self.action_image, command=command, user=self._user(), workdir=PACKER_OUT,
-            env={"PYTHONPATH": "/opt/codeagent", "PYTHONDONTWRITEBYTECODE": "1"},
-            # The checkout without its `.git` (its config holds the token actions/checkout persisted);
-            # only the index, for its stat data, read-only.
-            mounts=(Mount(str(self.checkout.path), PACKER_CHECKOUT, read_only=True),
-                    Mount(str(self.checkout.index_path()), PACKER_INDEX, read_only=True),
-                    Mount(str(self.state.repository / "objects"), AGENT_OBJECTS, read_only=True),
-                    Mount(str(out), PACKER_OUT)),
-            masked=(f"{PACKER_CHECKOUT}/.git",) if (self.checkout.path / ".git").is_dir() else (),
-            limits=Limits(memory="2g", cpus=self.options.limits.cpus, pids=256, tmp_size="256m", timeout_s=900),
-            labels=self.options.labels, role="packer")
-        lines: deque[str] = deque(maxlen=20)
-        exit_ = self.engine.run(spec, lines.append)
+        request, out, lines = PackRequest(base, since, caps), self.state.pack, deque[str](maxlen=20)
+        early, self._early_packer = self._early_packer, None
+        exit_ = early.finish(request, lines.append) if early is not None else None
+        if exit_ is None or exit_.exit_code != 0 or not (out / "manifest.json").is_file():
+            if exit_ is not None:
+                self.log.warning("the packer started early did not pack; packing again")
+            out = self._fresh_out()
+            exit_ = self.engine.run(packer_spec(self._packer_place(out), request, early=False), lines.append)
         if exit_.exit_code != 0:
             why = "; ".join([*exit_.stderr_tail[-5:], *lines][-5:]) or f"exit code {exit_.exit_code}"
             raise SandboxError(f"the agent's change could not be gathered ({why}). Its files are still in the "
                                "runner's checkout; re-run the job to try again.")
         return out
+
+    def _fresh_out(self) -> Path:
+        out = self.state.pack
+        if out.exists():
+            shutil.rmtree(out)
+        out.mkdir(parents=True)
+        os.chown(out, *self.checkout.owner)
+        return out
+
+    def _packer_place(self, out: Path) -> PackerPlace:
+        return PackerPlace(
+            self.action_image, self._user(), self.checkout.path, self.checkout.index_path(),
+            self.state.repository / "objects", out, self.options.limits.cpus, self.options.labels,
+            (f"{PACKER_CHECKOUT}/.git",) if (self.checkout.path / ".git").is_dir() else ())
 
     # -- the container --
 

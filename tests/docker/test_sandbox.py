@@ -476,3 +476,73 @@ def test_from_inside_a_container_the_sibling_mounts_the_host_path(
     sibling = workspace / "sibling.txt"
     assert sibling.read_text() == "from the sibling\n"
     assert sibling.stat().st_uid == RUNNER_UID
+
+
+# -- the packer, started early --
+
+
+def packer_setup(tmp_path: Path, action_image: str, label: dict):
+    """A checkout of the runner's user with one commit, an output directory, and where the packer runs."""
+    from codeagent.sandbox.packer import PACKER_CHECKOUT, PackerPlace
+
+    workspace = tmp_path / "checkout"
+    (workspace / "src").mkdir(parents=True)
+    (workspace / "src" / "a.py").write_text("a = 1\n")
+    git = ["git", "-C", str(workspace), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(workspace)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+    base = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    out = tmp_path / "out"
+    out.mkdir()
+    for path in [workspace, out, *workspace.rglob("*")]:
+        os.chown(path, RUNNER_UID, RUNNER_UID, follow_symlinks=False)
+    place = PackerPlace(action_image, f"{RUNNER_UID}:{RUNNER_UID}", workspace, workspace / ".git" / "index",
+                        workspace / ".git" / "objects", out, 1.0, label, (f"{PACKER_CHECKOUT}/.git",))
+    return workspace, base, out, place
+
+
+def test_a_packer_started_early_packs_only_once_told_and_sees_what_came_after(client, sandbox, action_image,
+                                                                              label, tmp_path):
+    from codeagent.changes import Caps
+    from codeagent.sandbox.packer import EarlyPacker, PackRequest, packer_spec
+
+    workspace, base, out, place = packer_setup(tmp_path, action_image, label)
+    request = PackRequest(base, time.time(), Caps(10**6, 10**7))
+    early = EarlyPacker(lambda: sandbox.start(packer_spec(place, request, early=True)), request, out,
+                        (RUNNER_UID, RUNNER_UID))
+    time.sleep(2)  # started and waiting, as while the agent works
+    assert [c.status for c in containers_with(client, label[LABEL])] == ["running"]
+    assert not (out / "manifest.json").exists()
+    (workspace / "src" / "late.py").write_text("written after the packer started\n")
+
+    lines: list[str] = []
+    exit_ = early.finish(request, lines.append)
+
+    assert exit_ is not None and exit_.exit_code == 0, (lines, exit_)
+    manifest = json.loads((out / "manifest.json").read_text())
+    listed = subprocess.run(["git", "bundle", "list-heads", str(out / "change.bundle")], check=True,
+                            capture_output=True, text=True).stdout
+    assert manifest["commit"] and manifest["commit"] in listed
+    assert containers_with(client, label[LABEL]) == []
+
+
+def test_a_packer_started_early_for_other_arguments_is_removed_unread(client, sandbox, action_image, label, tmp_path):
+    from codeagent.changes import Caps
+    from codeagent.sandbox.packer import EarlyPacker, PackRequest, packer_spec
+
+    workspace, base, out, place = packer_setup(tmp_path, action_image, label)
+    request = PackRequest(base, time.time(), Caps(10**6, 10**7))
+    early = EarlyPacker(lambda: sandbox.start(packer_spec(place, request, early=True)), request, out,
+                        (RUNNER_UID, RUNNER_UID))
+    (workspace / "src" / "b.py").write_text("b = 2\n")
+
+    assert early.finish(PackRequest(base, request.since + 1, request.caps), lambda line: None) is None
+    assert containers_with(client, label[LABEL]) == [] and not (out / "manifest.json").exists()
+
+    second = tmp_path / "second-out"
+    second.mkdir()
+    unused = EarlyPacker(lambda: sandbox.start(packer_spec(place, request, early=True)), request, second,
+                         (RUNNER_UID, RUNNER_UID))
+    unused.discard()  # the run ended before packing
+    assert containers_with(client, label[LABEL]) == []

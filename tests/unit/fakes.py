@@ -306,6 +306,9 @@ class FakeSandbox:
             self._branches.change = self._changes_after.popleft()
         return self.last
 
+    def ready_packer(self, base: str, since: float, caps: Caps) -> None:
+        self.journal.append("packer ready")
+
     def pack(self, base: str, since: float, caps: Caps) -> Path:
         self.journal.append("pack")
         return Path("/fake/pack")

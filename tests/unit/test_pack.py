@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from codeagent.sandbox import pack
 
@@ -70,3 +74,54 @@ def test_what_setup_and_test_runs_leave_behind_is_not_the_agent_s_change(tmp_pat
     changed = git(workspace, "--git-dir", str(tmp_path / "out" / "pack.git"), "diff", "--name-only", base,
                   manifest["commit"])
     assert changed.splitlines() == ["pkg/words.py"]
+
+
+def packer_waiting(tmp_path: Path, workspace: Path, base: str, wait_s: int = 60):
+    """The packer with ``--go``, as a process of its own (as in its container); its FIFO."""
+    fifo = tmp_path / "go"
+    os.mkfifo(fifo)
+    argv = [*arguments(tmp_path, workspace, base), "--go", str(fifo), "--wait-s", str(wait_s)]
+    process = subprocess.Popen([sys.executable, "-m", "codeagent.sandbox.pack", *argv])
+    return fifo, process
+
+
+def say(fifo: Path, word: bytes) -> int:
+    """As the action says it: the FIFO opened read-write (never blocks), the word written; the open end."""
+    end = os.open(fifo, os.O_RDWR)
+    os.write(end, word)
+    return end
+
+
+def test_a_packer_started_early_reads_the_checkout_only_once_told_go(tmp_path):
+    workspace, base = checkout_with_files(tmp_path, 20)
+    fifo, process = packer_waiting(tmp_path, workspace, base)
+    with pytest.raises(subprocess.TimeoutExpired):
+        process.wait(1)
+    assert not (tmp_path / "out" / "manifest.json").exists()
+    (workspace / "written-after-the-start.txt").write_text("late\n")  # the agent still works meanwhile
+
+    end = say(fifo, b"go\n")
+    assert process.wait(30) == 0
+    os.close(end)
+
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    changed = git(workspace, "--git-dir", str(tmp_path / "out" / "pack.git"), "diff", "--name-only", base,
+                  manifest["commit"])
+    assert changed.splitlines() == ["written-after-the-start.txt"]
+
+
+@pytest.mark.parametrize("word", [b"stop\n", b"gone\n", b"go go\n"])
+def test_a_packer_started_early_and_not_told_go_packs_nothing(tmp_path, word):
+    workspace, base = checkout_with_files(tmp_path, 5)
+    (workspace / "x.txt").write_text("x\n")
+    fifo, process = packer_waiting(tmp_path, workspace, base)
+    end = say(fifo, word)
+    assert process.wait(30) == 0
+    os.close(end)
+    assert not (tmp_path / "out" / "manifest.json").exists() and not (tmp_path / "out" / "change.bundle").exists()
+
+
+def test_a_packer_never_told_anything_gives_up_after_its_wait(tmp_path):
+    workspace, base = checkout_with_files(tmp_path, 5)
+    fifo, process = packer_waiting(tmp_path, workspace, base, wait_s=1)
+    assert process.wait(30) == 0 and not (tmp_path / "out" / "manifest.json").exists()

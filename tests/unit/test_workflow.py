@@ -147,7 +147,7 @@ def test_the_steps_happen_in_the_order_a_watcher_expects():
     assert journal == [
         "preflight", "react eyes", "comment on #7",
         f"lock {BRANCH}", f"push {BRANCH}", f"open draft pull request #{pull}", f"checkout {BRANCH}",
-        "agent runs", "pack", f"push {BRANCH} with a note",
+        "packer ready", "agent runs", "pack", f"push {BRANCH} with a note",
         f"update pull request #{pull}", f"ready pull request #{pull}", f"unlock {BRANCH}",
     ]
     # A run this quick does not renew its lock (test_workflow_lock). The progress comment's last edit
