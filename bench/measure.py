@@ -6,7 +6,8 @@
             pull of the published images from a local registry (what a released action costs),
             each on an empty engine of its own (`bench.scratch_engine`); the images' compressed sizes.
 * overhead: the bundled scenario on this commit (Dockerfile and released path) and on the baseline
-            commit (checked out with `git worktree add --detach`, run with its own bench): REST/GraphQL
+            commit (checked out with `git worktree add --detach`, its image built from there and run by
+            this bench, so that only the action differs): REST/GraphQL
             requests besides the progress comment's edits, and the action's own overhead, the
             container's wall time minus the time the scripted model took.
 * large:    the same overhead on the bundled scenario with 50,000 more files in the repository.
@@ -33,7 +34,7 @@ from pathlib import Path
 from bench.registry import LocalRegistry
 from bench.release import ActionImage, forget, publish
 from bench.run import ACTION_IMAGE, BASE_IMAGE, REPO_ROOT, build, run_scenario
-from bench.runner import remove_tree
+from bench.runner import build_action_image, remove_tree
 from bench.scenario import load_scenario
 from bench.scratch_engine import ScratchEngine
 
@@ -42,30 +43,6 @@ PROGRESS_MARKER = "<!-- codeagent:progress"
 LARGE_FILES = 50_000
 BASELINE = "44a539f"
 SECTIONS = ("images", "overhead", "large", "gateway")
-
-BASELINE_DRIVER = """
-import json, shutil, sys, tempfile
-from pathlib import Path
-try:
-    from bench.run import build_image, run_scenario
-    from bench.scenario import load_scenario
-except ImportError:  # the layout before the bench became a package of its own
-    from tests.bench.bench import build_image, run_scenario
-    from tests.bench.scenario import load_scenario
-tag, scenario, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-image = build_image(tag)
-reports = []
-for _ in range(runs):
-    work = Path(tempfile.mkdtemp(prefix="codeagent-baseline-"))
-    try:
-        report = run_scenario(load_scenario(Path(scenario)), work, image)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    reports.append({key: report.get(key) for key in ("exit_code", "duration_s", "model_s", "api_requests",
-                                                      "issue_comments", "outputs", "step_summary")})
-print(json.dumps(reports))
-"""
-
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
@@ -155,36 +132,34 @@ def run_once(image: ActionImage, scenario: Path, label: str) -> dict:
 
 
 class Baseline:
-    """The baseline commit checked out beside this one (``git worktree add --detach``), run with its own
-    bench and its own image; removed at the end."""
+    """The baseline commit checked out beside this one (``git worktree add --detach``), its action image built
+    from that checkout as the runner builds it, and run by this bench: the same emulator, model server and
+    runner as this commit's runs, so that only the action differs. Removed at the end."""
 
-    def __init__(self, revision: str, python: str) -> None:
-        self.revision, self.python = revision, python
+    def __init__(self, revision: str) -> None:
+        self.revision = revision
         self.checkout = Path(tempfile.mkdtemp(prefix="codeagent-baseline-src-"))
+        self.image = ActionImage(f"{ACTION_IMAGE}-baseline", action_yml=self.checkout / "action.yml")
 
     def __enter__(self) -> Baseline:
         self.checkout.rmdir()
         subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "add", "-q", "--detach", str(self.checkout),
                         self.revision], check=True)
+        build_action_image(self.checkout, self.image.ref, BASE_IMAGE)
         return self
 
     def __exit__(self, *exc: object) -> None:
         subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(self.checkout)], check=False)
 
     def run_once(self) -> dict:
-        out = subprocess.run([self.python, "-c", BASELINE_DRIVER, f"{ACTION_IMAGE}-baseline",
-                              str(self.checkout / "scenarios" / "add-word-count"), "1"], cwd=self.checkout, check=True,
-                             capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(self.checkout)})
-        [summary] = [run_summary(report) for report in json.loads(out.stdout.strip().splitlines()[-1])]
-        print(f"  baseline {self.revision}: {summary}", file=sys.stderr)
-        return summary
+        return run_once(self.image, SCENARIO, f"baseline {self.revision}")
 
 
 def measure_overhead(runs: int, image: ActionImage, baseline: str, work: Path) -> dict:
     """This commit (Dockerfile and released path) and the baseline, one run of each in turn, so that
     the machine's load falls on all three alike."""
     results: dict = {"current": [], "released": [], "baseline": []}
-    with LocalRegistry() as registry, Baseline(baseline, sys.executable) as old:
+    with LocalRegistry() as registry, Baseline(baseline) as old:
         release = publish(registry, work / "release-overhead", BASE_IMAGE)
         results["sizes_mb"] = {"action": registry_size(registry.host, release.action_image),
                                "sandbox": registry_size(registry.host, release.sandbox_image)}

@@ -84,7 +84,8 @@ class Gateway:
         self._server.gateway = self
         # The agent runs as the checkout's owner, not as root: it must be able to connect.
         os.chmod(self.socket_path, 0o666)
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+        # `stop` waits for the serving loop's next look at its flag: at most one poll, at the run's end.
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
                          name="codeagent-gateway", daemon=True).start()
 
     def stop(self) -> None:
