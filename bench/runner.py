@@ -122,7 +122,7 @@ def checkout(layout: RunnerLayout, clone_url: str, server_url: str, token: str, 
     _chown_tree(workspace, RUNNER_UID)
     # On a runner the runner's user checks out, and nothing changes the files' inode data after: the
     # index's stat data matches them. The chown above changed every ctime; without this refresh each
-    # later `git status` would read every file again (50,000 files: 0.47 s, against 0.15 s).
+    # later `git status` would read every file again (50,000 files: 0.47 s, against 0.08 s).
     subprocess.run([*git, "-c", "safe.directory=*", "update-index", "-q", "--refresh"], check=True)
     os.chown(workspace / ".git" / "index", RUNNER_UID, RUNNER_UID)
     return sha

@@ -141,9 +141,9 @@ class BranchLock:
         self.branches, self.branch, self.me, self.notes, self.log = branches, branch, me, notes, log
         self.clock = clock or SystemClock()
         self.sha: str | None = None
+        """The lock's commit while this run holds it."""
         self.written_at = 0.0
         """When this run last wrote the lock (took or renewed it)."""
-        """The lock's commit while this run holds it."""
         self.waited_for: list[LockHolder] = []
         self._said = ""
 

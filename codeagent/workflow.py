@@ -344,4 +344,3 @@ class Run:
         if self.target is None:
             raise SandboxError("the run has no branch yet. This is a bug in codeagent; please report it.")
         return self.target
-

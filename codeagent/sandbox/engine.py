@@ -11,7 +11,6 @@ capabilities, as a non-root user, under limits, and is removed whatever happens.
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,17 +18,18 @@ from typing import Callable, Iterator
 
 from docker.client import DockerClient
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.models.containers import Container
 from docker.types import LogConfig
 
 from codeagent.errors import SandboxError
 from codeagent.sandbox.lines import LineSplitter
 from codeagent.sandbox.output import attached_stdout, stderr_tail
+from codeagent.sandbox.own_container import find_self_container
 from codeagent.sandbox.prefetch import Prefetch
 from codeagent.sandbox.watchdog import Watchdog
 
 CLI_DIR = "/opt/codeagent/cli"
 """Where the agent CLIs (and the forwarder) are, in the action image and in any sandbox."""
-_CONTAINER_ID = re.compile(r"/containers/([0-9a-f]{64})/")
 LOG_LIMIT = LogConfig(type=LogConfig.types.JSON, config={"max-size": "64m", "max-file": "1"})
 """A flood of output must not fill the runner's disk through the container's log file. (stdout is read
 from the attach stream, which the log's rotation cannot cut; only stderr's tail is read from the log.)"""
@@ -92,16 +92,6 @@ class SandboxExit:
     """Output past the total cap, not read."""
 
 
-@dataclass(frozen=True)
-class SelfContainer:
-    """The action's own container, as the host's daemon knows it."""
-
-    id: str
-    image: str
-    mounts: tuple[tuple[str, str], ...]
-    """(destination inside the container, source on the host), longest first."""
-
-
 class Engine:
     """The Docker engine the runner gave the action."""
 
@@ -142,23 +132,28 @@ class Engine:
     def run(self, spec: ContainerSpec, on_line: Callable[[str], None],
             should_stop: Callable[[], bool] = lambda: False) -> SandboxExit:
         """Run ``spec`` to the end, feeding each stdout line to ``on_line``; the container is always removed."""
-        return self.start(spec).finish(on_line, should_stop)
+        name = container_name(spec)
+        try:
+            return self.start(spec, name).finish(on_line, should_stop)
+        except BaseException:  # a signal between the start and the finish: still removed, by name
+            self.remove(name)
+            raise
 
-    def start(self, spec: ContainerSpec) -> Started:
+    def start(self, spec: ContainerSpec, name: str = "") -> Started:
         """Start ``spec``, its stdout attached first so that not one byte is missed; `Started.finish` reads it
         and removes the container (`Started.discard` removes one not needed after all)."""
         # Named up front, so a signal that lands while it is being created still finds it by name.
-        name = f"codeagent-{spec.role}-{uuid.uuid4().hex[:12]}"
+        name = name or container_name(spec)
         try:
             container = self._create(spec, name)
             stdout = attached_stdout(container)
             container.start()
             return Started(self, container, name, stdout, spec)
         except (APIError, DockerException) as error:
-            self._remove(name)
+            self.remove(name)
             raise _failed(spec, error) from error
         except BaseException:
-            self._remove(name)
+            self.remove(name)
             raise
 
     def has_image(self, image: str) -> bool:
@@ -231,7 +226,8 @@ class Engine:
         except (NotFound, APIError):
             pass
 
-    def _remove(self, name: str) -> None:
+    def remove(self, name: str) -> None:
+        """Remove the container ``name`` whatever its state; a missing one is fine."""
         try:
             remove_container(self._docker.containers.get(name))
         except NotFound:
@@ -264,14 +260,16 @@ class Engine:
 class Started:
     """A container `Engine.start` started: its stdout attached, nothing read yet."""
 
-    def __init__(self, engine: Engine, container, name: str, stdout: Iterator[bytes], spec: ContainerSpec) -> None:
+    def __init__(self, engine: Engine, container: Container, name: str, stdout: Iterator[bytes],
+                 spec: ContainerSpec) -> None:
         self._engine, self._container, self.name, self._stdout, self._spec = engine, container, name, stdout, spec
 
     def finish(self, on_line: Callable[[str], None], should_stop: Callable[[], bool] = lambda: False) -> SandboxExit:
         """Feed each stdout line to ``on_line`` until the container ends (or its time limit, counted from
         now, or ``should_stop``); how it ended. The container is removed whatever happens."""
-        watchdog = Watchdog(self._container, self._spec.limits.timeout_s, should_stop)
+        watchdog = None
         try:
+            watchdog = Watchdog(self._container, self._spec.limits.timeout_s, should_stop)
             watchdog.start()
             splitter = LineSplitter()
             for line in splitter.split(self._stdout):
@@ -285,46 +283,22 @@ class Started:
         except (APIError, DockerException) as error:
             raise _failed(self._spec, error) from error
         finally:
-            watchdog.cancel()
+            if watchdog is not None:
+                watchdog.cancel()
             self.discard()
 
     def discard(self) -> None:
-        self._engine._remove(self.name)
+        """Remove the container, read or not."""
+        self._engine.remove(self.name)
+
+
+def container_name(spec: ContainerSpec) -> str:
+    return f"codeagent-{spec.role}-{uuid.uuid4().hex[:12]}"
 
 
 def _failed(spec: ContainerSpec, error: Exception) -> SandboxError:
     return SandboxError(f"the {spec.role} container failed: {error}. If the runner's disk or memory is full, free "
                         "some; otherwise re-run the job.")
-
-
-def find_self_container(client: DockerClient) -> SelfContainer | None:
-    """The container this process runs in, or None outside a container."""
-    container_id = _own_container_id()
-    if container_id is None:
-        return None
-    try:
-        attrs = client.api.inspect_container(container_id)
-    except NotFound:
-        return None
-    mounts = sorted(((m["Destination"], m["Source"]) for m in attrs.get("Mounts", [])),
-                    key=lambda pair: len(pair[0]), reverse=True)
-    return SelfContainer(id=attrs["Id"], image=attrs["Image"], mounts=tuple(mounts))
-
-
-def _own_container_id() -> str | None:
-    """Read from mountinfo (works with host networking, where HOSTNAME is the host's)."""
-    try:
-        mountinfo = Path("/proc/self/mountinfo").read_text()
-    except OSError:
-        return None
-    # Docker bind-mounts /etc/hostname from the container's own directory; prefer that
-    # line over any other mention of a container directory.
-    lines = mountinfo.splitlines()
-    for line in sorted(lines, key=lambda line: " /etc/hostname " not in line):
-        match = _CONTAINER_ID.search(line)
-        if match:
-            return match.group(1)
-    return None
 
 
 def remove_container(container) -> None:

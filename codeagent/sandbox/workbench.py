@@ -29,7 +29,8 @@ from codeagent.gateway import Gateway, Usage
 from codeagent.log import Log
 from codeagent.sandbox.engine import CLI_DIR, ContainerSpec, Engine, Limits, Mount
 from codeagent.sandbox.files import LineBudget, TranscriptFile, give_to
-from codeagent.sandbox.packer import PACKER_CHECKOUT, EarlyPacker, PackerPlace, PackRequest, packer_spec
+from codeagent.sandbox.packer import (PACKER_CHECKOUT, WAIT_S, EarlyPacker, PackerPlace, PackRequest, check_packed,
+                                     packed_early, packer_spec)
 from codeagent.sandbox.results import StepResult
 
 FORWARD_PORT = 3128
@@ -226,31 +227,33 @@ class AgentSandbox:
     # -- the packer --
 
     def ready_packer(self, base: str, since: float, caps: Caps) -> None:
-        """Start the packer for `pack` now, in the background: it reads nothing until `pack` says so."""
-        if self._early_packer is None:
-            request = PackRequest(base, since, caps)
+        """Start the packer for `pack` now, in the background: it reads nothing until `pack` says so.
+        Only a head start: when it cannot be had, `pack` starts the packer then."""
+        if self._early_packer is not None:
+            return
+        request = PackRequest(base, since, caps)
+        wait_s = WAIT_S + 4 * int(self.options.limits.timeout_s)  # a retry, repairs, their commands
+        try:
             out = self._fresh_out()
             self._early_packer = EarlyPacker(
-                lambda: self.engine.start(packer_spec(self._packer_place(out), request, early=True)), request, out,
+                lambda: self.engine.start(packer_spec(self._packer_place(out), request, wait_s)), request, out,
                 self.checkout.owner)
+        except OSError as error:
+            self.log.warning(f"could not get the packer ready early ({error}); it starts once the agent is done")
 
     def pack(self, base: str, since: float, caps: Caps) -> Path:
         """The agent's change as data: ``change.bundle`` and ``manifest.json`` in the returned directory."""
-        request, out, lines = PackRequest(base, since, caps), self.state.pack, deque[str](maxlen=20)
+        request = PackRequest(base, since, caps)
         early, self._early_packer = self._early_packer, None
-        exit_ = early.finish(request, lines.append) if early is not None else None
-        if exit_ is None or exit_.exit_code != 0 or not (out / "manifest.json").is_file():
-            if exit_ is not None:
-                self.log.warning("the packer started early did not pack; packing again")
-            out = self._fresh_out()
-            exit_ = self.engine.run(packer_spec(self._packer_place(out), request, early=False), lines.append)
-        if exit_.exit_code != 0:
-            why = "; ".join([*exit_.stderr_tail[-5:], *lines][-5:]) or f"exit code {exit_.exit_code}"
-            raise SandboxError(f"the agent's change could not be gathered ({why}). Its files are still in the "
-                               "runner's checkout; re-run the job to try again.")
+        if early is not None and packed_early(early, request, self.state.pack, self.log.warning):
+            return self.state.pack
+        lines: deque[str] = deque(maxlen=20)
+        out = self._fresh_out()
+        check_packed(self.engine.run(packer_spec(self._packer_place(out), request), lines.append), lines)
         return out
 
     def _fresh_out(self) -> Path:
+        """The packer's output directory, empty, the checkout owner's (the packer runs as them)."""
         out = self.state.pack
         if out.exists():
             shutil.rmtree(out)

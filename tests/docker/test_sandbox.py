@@ -21,7 +21,8 @@ import docker
 import pytest
 
 from codeagent.errors import SandboxError
-from codeagent.sandbox.engine import ContainerSpec, Engine, Limits, Mount, SandboxExit, SelfContainer
+from codeagent.sandbox.engine import ContainerSpec, Engine, Limits, Mount, SandboxExit
+from codeagent.sandbox.own_container import SelfContainer
 
 pytestmark = pytest.mark.docker
 
@@ -436,7 +437,8 @@ def test_host_path_is_the_path_itself_outside_a_container():
 FROM_INSIDE_THE_ACTION = """
 import json, os, sys
 from docker.client import DockerClient
-from codeagent.sandbox.engine import ContainerSpec, Engine, Mount, find_self_container
+from codeagent.sandbox.engine import ContainerSpec, Engine, Mount
+from codeagent.sandbox.own_container import find_self_container
 
 own = find_self_container(DockerClient.from_env())
 sandbox = Engine()
@@ -509,7 +511,7 @@ def test_a_packer_started_early_packs_only_once_told_and_sees_what_came_after(cl
 
     workspace, base, out, place = packer_setup(tmp_path, action_image, label)
     request = PackRequest(base, time.time(), Caps(10**6, 10**7))
-    early = EarlyPacker(lambda: sandbox.start(packer_spec(place, request, early=True)), request, out,
+    early = EarlyPacker(lambda: sandbox.start(packer_spec(place, request, 3600)), request, out,
                         (RUNNER_UID, RUNNER_UID))
     time.sleep(2)  # started and waiting, as while the agent works
     assert [c.status for c in containers_with(client, label[LABEL])] == ["running"]
@@ -524,6 +526,11 @@ def test_a_packer_started_early_packs_only_once_told_and_sees_what_came_after(cl
     listed = subprocess.run(["git", "bundle", "list-heads", str(out / "change.bundle")], check=True,
                             capture_output=True, text=True).stdout
     assert manifest["commit"] and manifest["commit"] in listed
+    git = ["git", "-c", "safe.directory=*", "-C", str(workspace)]
+    subprocess.run([*git, "fetch", "-q", str(out / "change.bundle"), "refs/heads/change:refs/packed"], check=True)
+    changed = subprocess.run([*git, "diff", "--name-only", base, "refs/packed"], check=True, capture_output=True,
+                             text=True).stdout.split()
+    assert changed == ["src/late.py"]
     assert containers_with(client, label[LABEL]) == []
 
 
@@ -533,16 +540,17 @@ def test_a_packer_started_early_for_other_arguments_is_removed_unread(client, sa
 
     workspace, base, out, place = packer_setup(tmp_path, action_image, label)
     request = PackRequest(base, time.time(), Caps(10**6, 10**7))
-    early = EarlyPacker(lambda: sandbox.start(packer_spec(place, request, early=True)), request, out,
+    early = EarlyPacker(lambda: sandbox.start(packer_spec(place, request, 3600)), request, out,
                         (RUNNER_UID, RUNNER_UID))
     (workspace / "src" / "b.py").write_text("b = 2\n")
 
     assert early.finish(PackRequest(base, request.since + 1, request.caps), lambda line: None) is None
+    early.discard()  # as `packed_early` does whatever `finish` did
     assert containers_with(client, label[LABEL]) == [] and not (out / "manifest.json").exists()
 
     second = tmp_path / "second-out"
     second.mkdir()
-    unused = EarlyPacker(lambda: sandbox.start(packer_spec(place, request, early=True)), request, second,
+    unused = EarlyPacker(lambda: sandbox.start(packer_spec(place, request, 3600)), request, second,
                          (RUNNER_UID, RUNNER_UID))
     unused.discard()  # the run ended before packing
     assert containers_with(client, label[LABEL]) == []

@@ -176,6 +176,7 @@ class FakeBranches:
         self.locks: dict[str, HeldLock] = {}
         """Each branch's lock on the server; a test puts one here for a run that holds it."""
         self._lock_count = 0
+        self._default_sha: str | None = None
 
     def check_clean(self) -> None:
         if self.dirty:
@@ -183,10 +184,14 @@ class FakeBranches:
             raise ConfigError(f"the checkout has changes from an earlier step of the job ({self.dirty[0]})")
 
     def fetch(self, branch: str) -> str | None:
+        if branch == "main":  # the default branch: fetched once a run, as `Branches` does
+            if self._default_sha is None:
+                self._default_sha = self._sha(branch) if branch in self.branches else ""
+            return self._default_sha or None
         return self._sha(branch) if branch in self.branches else None
 
     def forget_default_branch(self) -> None:
-        self.journal.append("forget the default branch")
+        self._default_sha = None
 
     def start(self, branch: str, base: str, message: str) -> str:
         self.branches[branch] = [*self._messages_at(base), message]

@@ -192,20 +192,30 @@ def test_a_renewal_within_a_minute_of_the_last_is_not_pushed():
     assert [entry for entry in w.journal if "lock" in entry] == [f"lock {BRANCH}", f"unlock {BRANCH}"]
 
 
-def test_a_run_that_waited_for_the_branch_fetches_the_default_branch_again():
+def test_a_run_that_waited_for_the_branch_starts_it_from_the_default_branch_as_it_is_then():
     """Another run may have merged into it meanwhile: the new branch starts from where it is now."""
     w, seen = world(), []
     w.branches.locks[BRANCH] = HeldLock("a" * 40, OTHER)
+    w.branches.fetch("main")  # read for the config, before the wait
 
-    run(w, Clock(releases_after(w, 1, seen)))
+    def merged_meanwhile(clock: Clock) -> None:
+        w.branches.branches["main"].append("Merge pull request #5")
+        releases_after(w, 1, seen)(clock)
 
-    assert w.journal.index("forget the default branch") < w.journal.index(f"push {BRANCH}")
+    run(w, Clock(merged_meanwhile))
+
+    assert w.branches.branches[BRANCH][:3] == ["Initial commit", "Merge pull request #5",
+                                              "codeagent: received #7, preparing to implement"]
 
 
 def test_a_run_that_did_not_wait_works_from_the_default_branch_it_read_its_config_from():
     w = world()
+    w.branches.fetch("main")  # read for the config
+    w.branches.branches["main"].append("Merge pull request #5")  # a second later
+
     run(w, Clock())
-    assert "forget the default branch" not in w.journal
+
+    assert "Merge pull request #5" not in w.branches.branches[BRANCH]
 
 
 def test_a_run_id_that_is_not_a_number_still_names_the_holder():
