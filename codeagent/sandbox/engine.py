@@ -21,7 +21,7 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.containers import Container
 from docker.types import LogConfig
 
-from codeagent.errors import SandboxError
+from codeagent.errors import Cancelled, SandboxError
 from codeagent.sandbox.lines import LineSplitter
 from codeagent.sandbox.output import attached_stdout, stderr_tail
 from codeagent.sandbox.own_container import find_self_container
@@ -76,6 +76,8 @@ class ContainerSpec:
     """What it is for (``sandbox``, ``packer``), in its name and labels."""
     masked: tuple[str, ...] = ()
     """Paths inside the mounts covered with an empty, read-only tmpfs: there, but nothing to see."""
+    init: bool = True
+    """Docker's init as the first process; False when ``command`` is an init itself (the forwarder)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class Engine:
             raise SandboxError(f"cannot reach the Docker engine through /var/run/docker.sock: {error}. "
                                f"{NO_ENGINE_HINT}") from error
         self.own = find_self_container(self._docker)
+        self._stopped: list[str] = []
 
     @property
     def own_image(self) -> str:
@@ -227,11 +230,28 @@ class Engine:
             pass
 
     def remove(self, name: str) -> None:
-        """Remove the container ``name`` whatever its state; a missing one is fine."""
+        """Remove the container ``name`` whatever its state; a missing one is fine. One stopped by
+        `stop_for_later` waits for `remove_stopped`."""
+        if name in self._stopped:
+            return
         try:
             remove_container(self._docker.containers.get(name))
         except NotFound:
             pass
+
+    def stop_for_later(self, name: str) -> None:
+        """Kill the container ``name`` now and remove it at `remove_stopped`: removing a container is deleting
+        what it wrote, which an agent can make take longer than a cancelled job has left to save its work."""
+        self._stopped.append(name)
+        try:
+            self._docker.containers.get(name).kill()
+        except (NotFound, APIError):
+            pass
+
+    def remove_stopped(self) -> None:
+        stopped, self._stopped = self._stopped, []
+        for name in stopped:
+            self.remove(name)
 
     def _create(self, spec: ContainerSpec, name: str):
         volumes = {}
@@ -241,7 +261,7 @@ class Engine:
         try:
             return self._docker.containers.create(
                 spec.image, name=name, command=spec.command, entrypoint=[], working_dir=spec.workdir,
-                user=spec.user, environment=spec.env, volumes=volumes, network_mode="none", init=True,
+                user=spec.user, environment=spec.env, volumes=volumes, network_mode="none", init=spec.init,
                 mem_limit=spec.limits.memory, memswap_limit=spec.limits.memory,
                 nano_cpus=int(spec.limits.cpus * 1e9), pids_limit=spec.limits.pids,
                 tmpfs={"/tmp": f"size={spec.limits.tmp_size},mode=1777,exec",
@@ -267,7 +287,7 @@ class Started:
     def finish(self, on_line: Callable[[str], None], should_stop: Callable[[], bool] = lambda: False) -> SandboxExit:
         """Feed each stdout line to ``on_line`` until the container ends (or its time limit, counted from
         now, or ``should_stop``); how it ended. The container is removed whatever happens."""
-        watchdog = None
+        watchdog, stopped = None, False
         try:
             watchdog = Watchdog(self._container, self._spec.limits.timeout_s, should_stop)
             watchdog.start()
@@ -282,10 +302,15 @@ class Started:
                                dropped_bytes=splitter.dropped_bytes)
         except (APIError, DockerException) as error:
             raise _failed(self._spec, error) from error
+        except (Cancelled, KeyboardInterrupt):  # stopped now, removed once the run has saved what it can
+            stopped = True
+            self._engine.stop_for_later(self.name)
+            raise
         finally:
             if watchdog is not None:
                 watchdog.cancel()
-            self.discard()
+            if not stopped:
+                self.discard()
 
     def discard(self) -> None:
         """Remove the container, read or not."""

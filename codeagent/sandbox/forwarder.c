@@ -9,10 +9,15 @@
  * (its base URL is http://127.0.0.1:PORT) and package managers reach registries
  * (HTTPS_PROXY=http://127.0.0.1:PORT); the gateway decides what passes.
  *
- * A watchdog beside it checks the socket every few seconds: when the gateway is gone (the
- * socket refuses connections or has vanished: the action that served it was killed), it kills
- * COMMAND and its process group, so the sandbox ends with the action rather than running on,
- * unwatched, until its wall-clock limit.
+ * It is the container's first process (its init): it runs COMMAND as its child, reaps every
+ * process that ends, passes SIGTERM, SIGINT and SIGHUP on to COMMAND, and ends with COMMAND's
+ * status. Every few seconds it checks the socket: when the gateway is gone (the socket refuses
+ * connections or has vanished: the action that served it was killed), it kills every process of
+ * the sandbox and ends, so the sandbox ends with the action rather than running on, unwatched,
+ * until its wall-clock limit. The agent runs as the same user, yet cannot stop this: a namespace's
+ * init gets no SIGKILL or SIGSTOP from inside it, and it is not dumpable, so the agent cannot
+ * ptrace it or write its memory either. (Not started as init, as in tests, it kills COMMAND's
+ * process group instead.)
  *
  * Built static, so it runs in any sandbox image (the default one, a devcontainer's, a
  * custom one). It holds no secret: everything it relays is checked on the other side.
@@ -25,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -131,7 +138,7 @@ static void serve(int listener, const char *gateway_path) {
 }
 
 #define WATCH_INTERVAL_S 3
-#define WATCH_MISSES 2 /* checks in a row that find no gateway before COMMAND is killed */
+#define WATCH_MISSES 2 /* checks in a row that find no gateway before the sandbox is killed */
 
 /* Whether the gateway is gone: its socket refuses connections or is no longer there. Any other
    failure (out of file descriptors, a full accept queue) says nothing about the gateway. */
@@ -144,18 +151,75 @@ static int gateway_gone(const char *path) {
     return errno == ECONNREFUSED || errno == ENOENT || errno == ENOTDIR;
 }
 
-/* Check the gateway until it is gone, then kill COMMAND (process `command`) and its process group. */
-static void watch(const char *gateway_path, pid_t command) {
-    int misses = 0;
-    while (misses < WATCH_MISSES) {
-        sleep(WATCH_INTERVAL_S);
-        if (getppid() != command) _exit(0); /* COMMAND ended: nothing left to watch */
-        misses = gateway_gone(gateway_path) ? misses + 1 : 0;
+/* Kill what runs in the sandbox: every process of it when this is its init, else COMMAND's group. */
+static void kill_sandbox(pid_t command) {
+    if (getpid() == 1) {
+        kill(-1, SIGKILL); /* all but this init, in this PID namespace */
+    } else {
+        kill(-command, SIGKILL);
+        kill(command, SIGKILL);
     }
-    fprintf(stderr, "codeagent-forward: the gateway at %s is gone; stopping the sandbox\n", gateway_path);
-    kill(command, SIGKILL);
-    if (getpgid(command) == command) kill(-command, SIGKILL); /* this watchdog and the relays with it */
-    _exit(0);
+}
+
+/* Reap every child that ended; COMMAND's wait status in *status once it ended. */
+static int reap(pid_t command, int *status) {
+    int ended = 0, child_status;
+    pid_t child;
+    while ((child = waitpid(-1, &child_status, WNOHANG)) > 0) {
+        if (child == command) {
+            *status = child_status;
+            ended = 1;
+        }
+    }
+    return ended;
+}
+
+static double now_s(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+/* As init: take the watched signals as they come (reap, or pass on), and check the gateway every
+   WATCH_INTERVAL_S whatever else happens meanwhile (a stream of SIGCHLDs does not put it off). */
+static int supervise(const char *gateway_path, pid_t command, const sigset_t *watched) {
+    int misses = 0, status = 0;
+    double next_check = now_s() + WATCH_INTERVAL_S;
+    for (;;) {
+        double left = next_check - now_s();
+        if (left < 0) left = 0;
+        struct timespec wait = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
+        siginfo_t info;
+        int sig = sigtimedwait(watched, &info, &wait);
+        if (sig == SIGCHLD && reap(command, &status)) {
+            if (getpid() == 1) kill(-1, SIGKILL); /* what COMMAND left running ends with it */
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        if (sig > 0 && sig != SIGCHLD) kill(-command, sig); /* SIGTERM, SIGINT, SIGHUP: COMMAND's group */
+        if (now_s() < next_check) continue;
+        next_check = now_s() + WATCH_INTERVAL_S;
+        misses = gateway_gone(gateway_path) ? misses + 1 : 0;
+        if (misses >= WATCH_MISSES) {
+            fprintf(stderr, "codeagent-forward: the gateway at %s is gone; stopping the sandbox\n", gateway_path);
+            kill_sandbox(command);
+            return 128 + SIGKILL;
+        }
+    }
+}
+
+/* A handler of its own for each watched signal: a namespace's init is sent no signal it leaves at its
+   default, not even by the engine; blocked, they wait for sigtimedwait. */
+static void noted(int sig) {
+    (void)sig;
+}
+
+/* A child's signals as they were before: default handlers, nothing blocked. */
+static void restore_signals(const sigset_t *before) {
+    signal(SIGCHLD, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    sigprocmask(SIG_SETMASK, before, NULL);
 }
 
 int main(int argc, char **argv) {
@@ -169,26 +233,49 @@ int main(int argc, char **argv) {
         fprintf(stderr, "codeagent-forward: cannot listen on 127.0.0.1:%s: %s\n", argv[1], strerror(errno));
         return 2;
     }
-    /* COMMAND leads a process group of its own (it does already under the container's init), so
-       the watchdog can kill all of it and nothing else. */
-    setpgid(0, 0);
-    pid_t pid = fork();
-    if (pid < 0) {
+    /* Not dumpable: a process of the same user cannot ptrace this one or touch its memory. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    sigset_t watched, before;
+    sigemptyset(&watched);
+    sigaddset(&watched, SIGCHLD);
+    sigaddset(&watched, SIGTERM);
+    sigaddset(&watched, SIGINT);
+    sigaddset(&watched, SIGHUP);
+    sigprocmask(SIG_BLOCK, &watched, &before); /* taken by sigtimedwait, never delivered */
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = noted;
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sigismember(&watched, sig)) sigaction(sig, &action, NULL);
+    }
+    pid_t server = fork();
+    if (server < 0) {
         perror("codeagent-forward: fork");
         return 2;
     }
-    if (pid == 0) {
+    if (server == 0) {
+        restore_signals(&before);
         serve(listener, argv[2]);
         _exit(0);
     }
-    pid_t command = getpid();
-    pid_t watchdog = fork();
-    if (watchdog == 0) {
-        close(listener);
-        watch(argv[2], command);
+    pid_t command = fork();
+    if (command < 0) {
+        perror("codeagent-forward: fork");
+        kill(server, SIGKILL);
+        return 2;
     }
+    if (command == 0) {
+        /* COMMAND leads a process group of its own, which signals and the kill reach whole. */
+        setpgid(0, 0);
+        restore_signals(&before);
+        close(listener);
+        execvp(argv[4], argv + 4);
+        fprintf(stderr, "codeagent-forward: cannot run %s: %s\n", argv[4], strerror(errno));
+        _exit(127);
+    }
+    setpgid(command, command); /* also here: whichever of the two runs first */
     close(listener);
-    execvp(argv[4], argv + 4);
-    fprintf(stderr, "codeagent-forward: cannot run %s: %s\n", argv[4], strerror(errno));
-    return 127;
+    int status = supervise(argv[2], command, &watched);
+    kill(server, SIGKILL);
+    return status;
 }

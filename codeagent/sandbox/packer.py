@@ -5,8 +5,9 @@ agent still works (`EarlyPacker`), gets ready (its own repository, from the inde
 wrote before the agent ran) and waits on a FIFO in its output directory, which no other
 container sees. It reads the checkout only once the action says ``go`` there, after the agent's
 last container has ended; anything else, or no word within its wait, and it ends unread. The
-action opens the FIFO for reading and writing (so saying ``go`` never blocks on a packer that is
-gone), without following a link, and checks it is still a FIFO.
+action holds the FIFO open, for reading and writing, from before the packer starts: saying ``go``
+never blocks on a packer that is gone, and when the action is gone (killed outright) the packer
+reads the FIFO's end and ends unread.
 
 `packed_early` takes its pack, or says why not: one started for other arguments, or not needed,
 is removed; one that could not start, failed or ended without a manifest is replaced by a packer
@@ -16,7 +17,6 @@ started then; one that met its time or memory limit fails the pack, as another w
 from __future__ import annotations
 
 import os
-import stat
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -97,6 +97,10 @@ class EarlyPacker:
         self.request, self._fifo = request, out / GO
         os.mkfifo(self._fifo, 0o600)
         os.chown(self._fifo, *owner)  # the packer runs as the checkout's owner
+        # Held open, for reading and writing, until the hand-over: saying `go` never blocks, and the action's
+        # end is the FIFO's only writer, so when the action is gone (killed outright) the packer reads the
+        # FIFO's end and ends unread, tied to the action like the sandbox's forwarder.
+        self._end = os.open(self._fifo, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK)
         self._started: Started | None = None
         self.error = ""
         """Why the packer could not be started ("" when it was, or is being started)."""
@@ -110,32 +114,34 @@ class EarlyPacker:
             self.error = str(error) or type(error).__name__
 
     def finish(self, request: PackRequest, on_line: Callable[[str], None]) -> SandboxExit | None:
-        """Say ``go`` and read the packer to its end, if it was started for ``request``; None when it was not.
-        The FIFO is opened without following a link and checked to be one: the packer can write there."""
+        """Say ``go`` and read the packer to its end, if it was started for ``request``; None when it was not."""
         self._thread.join()
         started = self._started
         if started is None or request != self.request:
             return None
-        self._started, end = None, -1
+        self._started = None
         try:
-            end = os.open(self._fifo, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK)
-            if not stat.S_ISFIFO(os.fstat(end).st_mode):
-                raise SandboxError(f"{self._fifo} is no longer the FIFO the packer waits on; re-run the job")
-            os.write(end, b"go\n")
+            os.write(self._end, b"go\n")
             return started.finish(on_line)  # removes the container whatever happens
         except BaseException:
             started.discard()
             raise
         finally:
-            if end >= 0:
-                os.close(end)
+            self._let_go()
 
     def discard(self) -> None:
-        """Remove the packer if it was not handed over (after its background start has ended)."""
+        """Remove the packer if it was not handed over (after its background start has ended); a packer
+        still waiting reads the FIFO's end first."""
+        self._let_go()
         self._thread.join()
         started, self._started = self._started, None
         if started is not None:
             started.discard()
+
+    def _let_go(self) -> None:
+        if self._end >= 0:
+            os.close(self._end)
+            self._end = -1
 
 
 def packed_early(early: EarlyPacker, request: PackRequest, out: Path, warn: Callable[[str], None]) -> bool:

@@ -154,6 +154,11 @@ class AgentSandbox:
             self._early_packer.discard()
             self._early_packer = None
         self.gateway.stop()
+        if self._engine is not None:
+            try:
+                self._engine.remove_stopped()
+            except SandboxError as error:  # never over how the run ended
+                self.log.warning(str(error))
         if self._cli_volume:
             self.engine.remove_volume(self._cli_volume)
 
@@ -288,8 +293,10 @@ class AgentSandbox:
         if self.image.name != self.engine.toolchain_image:
             mounts.append(Mount(self._cli_volume_name(), CLI_DIR, read_only=True, volume=True))
         limits = Limits(**{**self.options.limits.__dict__, "timeout_s": timeout_s})
+        # The forwarder is the container's init: its watchdog is then out of the agent's reach.
         return ContainerSpec(image=self.image.name, command=wrapped, user=self._user(), workdir=workspace,
-                             env=environment, mounts=tuple(mounts), limits=limits, labels=self.options.labels)
+                             env=environment, mounts=tuple(mounts), limits=limits, labels=self.options.labels,
+                             init=False)
 
     def _cli_volume_name(self) -> str:
         """A project's own image gets the agent's CLI (with the Node.js Gemini CLI runs on) and the

@@ -40,17 +40,45 @@ def start_gateway(socket_path: Path) -> subprocess.Popen:
     return process
 
 
-@pytest.mark.parametrize("gone", ["killed", "removed"])
-def test_the_sandbox_stops_within_seconds_once_its_gateway_is_gone(docker_engine, dev_action_image, tmp_path, gone):
+HOSTILE = """
+forwarder=codeagent-; forwarder=${forwarder}forward  # not in this script's own command line
+for proc in /proc/[0-9]*; do
+  pid=${proc#/proc/}
+  [ "$pid" = "$$" ] && continue
+  case "$(tr '\\0' ' ' < $proc/cmdline 2>/dev/null)" in
+    *"$forwarder"*) kill -9 "$pid" 2>/dev/null;;
+  esac
+done
+kill -9 1 2>/dev/null; kill -STOP 1 2>/dev/null
+setsid sh -c 'sleep 6; kill -STOP $0' "$$" &
+echo started
+sleep 600; echo 'outlived the gateway'
+"""
+"""What an agent would try: kill every process of the forwarder's (the same user's), stop and kill
+the container's first process, and stop the command itself in a while (a stopped process never
+ends on its own), from a session of its own."""
+
+
+def forwarded(image: str, socket_dir: Path, script: str, init: bool) -> ContainerSpec:
+    return ContainerSpec(
+        image=image, user="1001:1001", workdir="/tmp", env={}, limits=Limits(timeout_s=120),
+        command=[f"{CLI_DIR}/codeagent-forward", "3128", "/run/codeagent/gateway.sock", "--", "sh", "-c", script],
+        mounts=(Mount(str(socket_dir), "/run/codeagent", read_only=True),),
+        labels={"codeagent.test": uuid.uuid4().hex}, init=init)
+
+
+@pytest.mark.parametrize("gone, script, forwarder_is_init", [
+    ("killed", SANDBOX, True), ("removed", SANDBOX, True), ("killed", HOSTILE, True), ("killed", SANDBOX, False)],
+    ids=["killed", "removed", "killed-by-a-hostile-agent", "under-dockers-init"])
+def test_the_sandbox_stops_within_seconds_once_its_gateway_is_gone(docker_engine, dev_action_image, tmp_path, gone,
+                                                                   script, forwarder_is_init):
     """``killed``: the socket is left behind and refuses connections; ``removed``: it vanished with
-    the state folder the runner deleted."""
+    the state folder the runner deleted. The forwarder is the container's first process, as the sandbox
+    runs it, and then out of the reach of an agent that runs as the same user (`HOSTILE`); under
+    Docker's init, it kills the command's process group."""
     socket_dir = tmp_path / "gateway"
     gateway = start_gateway(socket_dir / "gateway.sock")
-    spec = ContainerSpec(
-        image=dev_action_image, user="1001:1001", workdir="/tmp", env={}, limits=Limits(timeout_s=120),
-        command=[f"{CLI_DIR}/codeagent-forward", "3128", "/run/codeagent/gateway.sock", "--", "sh", "-c", SANDBOX],
-        mounts=(Mount(str(socket_dir), "/run/codeagent", read_only=True),),
-        labels={"codeagent.test": uuid.uuid4().hex})
+    spec = forwarded(dev_action_image, socket_dir, script, init=not forwarder_is_init)
     gone_at: list[float] = []
 
     def on_line(line: str) -> None:
@@ -72,3 +100,28 @@ def test_the_sandbox_stops_within_seconds_once_its_gateway_is_gone(docker_engine
     assert exit_.exit_code == 137 and not exit_.timed_out  # killed, not run to its end nor to the limit
     assert stopped_after < 15, f"the sandbox ran on for {stopped_after:.0f} s"
     assert any("the gateway at /run/codeagent/gateway.sock is gone" in line for line in exit_.stderr_tail)
+
+
+def test_as_init_it_ends_with_the_commands_status_and_passes_signals_on(docker_engine, dev_action_image, tmp_path):
+    socket_dir = tmp_path / "gateway"
+    gateway = start_gateway(socket_dir / "gateway.sock")
+    try:
+        plain = Engine(docker_engine).run(forwarded(dev_action_image, socket_dir, "echo done; exit 3", init=False),
+                                          lambda line: None)
+        spec = forwarded(dev_action_image, socket_dir,
+                         "trap 'echo got TERM; exit 5' TERM; echo started; sleep 60 & wait", init=False)
+        seen: list[str] = []
+
+        def on_line(line: str) -> None:
+            seen.append(line)
+            if line == "started":
+                [container] = docker_engine.containers.list(
+                    filters={"label": f"codeagent.test={spec.labels['codeagent.test']}"})
+                container.kill(signal="SIGTERM")  # as `docker stop` does
+
+        signalled = Engine(docker_engine).run(spec, on_line)
+    finally:
+        gateway.kill()
+        gateway.wait()
+    assert plain.exit_code == 3
+    assert signalled.exit_code == 5 and seen == ["started", "got TERM"]

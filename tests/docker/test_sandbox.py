@@ -337,23 +337,26 @@ def test_the_container_is_removed_when_on_line_raises(client, sandbox, label, wo
 
 RUN_UNTIL_SIGNALLED = """
 import signal, sys
+from codeagent.errors import Cancelled
 from codeagent.sandbox.engine import ContainerSpec, Engine, Mount
 
-class Cancelled(Exception):
-    pass
-
 def cancel(signum, frame):
-    raise Cancelled()
+    raise Cancelled("cancelled")  # as codeagent/main.py does
 
 signal.signal(signal.SIGTERM, cancel)  # as codeagent/main.py does
 signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
 workdir, image, label = sys.argv[1:]
 spec = ContainerSpec(image=image, command=["sh", "-c", "echo started; sleep 60"], user="1001:1001", workdir=workdir,
                      env={}, mounts=(Mount(workdir, workdir),), labels={"codeagent.test": label})
+engine = Engine()
 try:
-    Engine().run(spec, lambda line: print(line, flush=True))
+    engine.run(spec, lambda line: print(line, flush=True))
 except (Cancelled, KeyboardInterrupt) as error:
     print("interrupted by", type(error).__name__, flush=True)
+    # Killed at once; removed once the run has saved what it can (removing can take long).
+    [name] = engine._stopped
+    print("state", engine._docker.containers.get(name).status, flush=True)
+    engine.remove_stopped()
     sys.exit(143)
 """
 
@@ -372,7 +375,7 @@ def test_the_container_is_removed_when_the_process_is_signalled(client, label, w
         rest, _ = process.communicate(timeout=30)
     finally:
         process.kill()
-    assert rest == f"interrupted by {exception}\n"
+    assert rest == f"interrupted by {exception}\nstate exited\n"
     assert process.returncode == 143
     assert containers_with(client, label[LABEL]) == []
 

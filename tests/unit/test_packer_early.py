@@ -93,14 +93,21 @@ def test_a_limit_the_early_packer_met_is_the_changes_and_is_raised(tmp_path, lim
         packed_early(early(tmp_path, started), REQUEST, tmp_path, [].append)
 
 
-def test_a_fifo_replaced_by_a_link_is_not_followed(tmp_path):
-    started, warnings = StartedPacker(tmp_path), []
-    packer = early(tmp_path, started)
-    target = tmp_path / "elsewhere"
-    target.write_text("")
-    (tmp_path / GO).unlink()
-    (tmp_path / GO).symlink_to(target)
+def test_a_packer_waiting_for_a_word_that_never_comes_reads_the_fifos_end_once_the_action_lets_go(tmp_path):
+    """The action's end is the FIFO's only writer: when it is closed (the action discards the packer, or
+    the action is killed and the kernel closes it), the packer's read ends, with nothing said."""
+    opened: list[int] = []
 
-    assert packed_early(packer, REQUEST, tmp_path, warnings.append) is False
+    def start():
+        opened.append(os.open(tmp_path / GO, os.O_RDONLY | os.O_NONBLOCK))  # as the packer opens it
+        return StartedPacker(tmp_path)
 
-    assert target.read_text() == "" and started.discarded >= 1 and "failed" in warnings[0]
+    packer = EarlyPacker(start, REQUEST, tmp_path, OWNER)  # type: ignore[arg-type]
+    packer._thread.join()
+    with pytest.raises(BlockingIOError):
+        os.read(opened[0], 16)  # a writer holds it: nothing yet, and no end
+
+    packer.discard()
+
+    assert os.read(opened[0], 16) == b""  # the end of the FIFO
+    os.close(opened[0])
