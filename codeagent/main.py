@@ -138,16 +138,20 @@ def run(request: Request, settings: Settings, log: Log, released_sandbox: Prefet
     signal.signal(signal.SIGTERM, _raise_cancelled)
     workflow = None
     try:
-        workflow = wire(request, settings, github, redact, log, released_sandbox or Prefetch(""), default_sha)
-        outcome = workflow.execute()
-    except Exception as error:
-        failure = expected(error, log)
-        if workflow is None or not workflow.progress.started:  # the progress comment says it otherwise
-            comment_failure(github, trigger, failure, context.run_url, log)
-        outcome = (Conclusion(workflow).failed_outcome(failure) if workflow
-                   else Outcome("failure", trigger, message=str(failure)))
-        return finish(log, context, outcome, failure, redact)
-    return finish(log, context, outcome, None, redact)
+        try:
+            workflow = wire(request, settings, github, redact, log, released_sandbox or Prefetch(""), default_sha)
+            outcome = workflow.execute()
+        except Exception as error:
+            failure = expected(error, log)
+            if workflow is None or not workflow.progress.started:  # the progress comment says it otherwise
+                comment_failure(github, trigger, failure, context.run_url, log)
+            outcome = (Conclusion(workflow).failed_outcome(failure) if workflow
+                       else Outcome("failure", trigger, message=str(failure)))
+            return finish(log, context, outcome, failure, redact)
+        return finish(log, context, outcome, None, redact)
+    finally:
+        if workflow is not None:  # after the outputs and the summary: a cancelled job has seconds left
+            workflow.sandbox.remove_leftovers()
 
 
 def wire(request: Request, settings: Settings, github: GitHubClient, redact: Redactor, log: Log,

@@ -107,7 +107,7 @@ class Engine:
             raise SandboxError(f"cannot reach the Docker engine through /var/run/docker.sock: {error}. "
                                f"{NO_ENGINE_HINT}") from error
         self.own = find_self_container(self._docker)
-        self._stopped: list[str] = []
+        self._killed: list[str] = []
 
     @property
     def own_image(self) -> str:
@@ -134,7 +134,8 @@ class Engine:
 
     def run(self, spec: ContainerSpec, on_line: Callable[[str], None],
             should_stop: Callable[[], bool] = lambda: False) -> SandboxExit:
-        """Run ``spec`` to the end, feeding each stdout line to ``on_line``; the container is always removed."""
+        """Run ``spec`` to the end, feeding each stdout line to ``on_line``; the container is removed (when the
+        run is cancelled, killed now and removed at `remove_killed`)."""
         name = container_name(spec)
         try:
             return self.start(spec, name).finish(on_line, should_stop)
@@ -230,28 +231,34 @@ class Engine:
             pass
 
     def remove(self, name: str) -> None:
-        """Remove the container ``name`` whatever its state; a missing one is fine. One stopped by
-        `stop_for_later` waits for `remove_stopped`."""
-        if name in self._stopped:
+        """Remove the container ``name`` whatever its state; a missing one is fine. One killed by
+        `kill_and_remove_later` waits for `remove_killed`."""
+        if name in self._killed:
             return
         try:
             remove_container(self._docker.containers.get(name))
         except NotFound:
             pass
 
-    def stop_for_later(self, name: str) -> None:
-        """Kill the container ``name`` now and remove it at `remove_stopped`: removing a container is deleting
-        what it wrote, which an agent can make take longer than a cancelled job has left to save its work."""
-        self._stopped.append(name)
+    def kill_and_remove_later(self, name: str) -> None:
+        """Kill the container ``name`` now, and leave its removal to `remove_killed`: removing a container
+        deletes what it wrote, which an agent can make take longer than a cancelled job has left."""
+        self._killed.append(name)
         try:
             self._docker.containers.get(name).kill()
         except (NotFound, APIError):
             pass
 
-    def remove_stopped(self) -> None:
-        stopped, self._stopped = self._stopped, []
-        for name in stopped:
-            self.remove(name)
+    def remove_killed(self) -> list[str]:
+        """Remove the containers `kill_and_remove_later` left; what failed, said (never raised)."""
+        failures = []
+        killed, self._killed = self._killed, []
+        for name in killed:
+            try:
+                self.remove(name)
+            except (SandboxError, DockerException) as error:
+                failures.append(f"could not remove the container {name}: {error}")
+        return failures
 
     def _create(self, spec: ContainerSpec, name: str):
         volumes = {}
@@ -286,7 +293,8 @@ class Started:
 
     def finish(self, on_line: Callable[[str], None], should_stop: Callable[[], bool] = lambda: False) -> SandboxExit:
         """Feed each stdout line to ``on_line`` until the container ends (or its time limit, counted from
-        now, or ``should_stop``); how it ended. The container is removed whatever happens."""
+        now, or ``should_stop``); how it ended. The container is removed, or, when the run is cancelled,
+        killed now and removed at `Engine.remove_killed`."""
         watchdog, stopped = None, False
         try:
             watchdog = Watchdog(self._container, self._spec.limits.timeout_s, should_stop)
@@ -302,9 +310,9 @@ class Started:
                                dropped_bytes=splitter.dropped_bytes)
         except (APIError, DockerException) as error:
             raise _failed(self._spec, error) from error
-        except (Cancelled, KeyboardInterrupt):  # stopped now, removed once the run has saved what it can
+        except (Cancelled, KeyboardInterrupt):  # killed now, removed once the run has said how it ended
             stopped = True
-            self._engine.stop_for_later(self.name)
+            self._engine.kill_and_remove_later(self.name)
             raise
         finally:
             if watchdog is not None:

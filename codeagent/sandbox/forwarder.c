@@ -16,8 +16,9 @@
  * the sandbox and ends, so the sandbox ends with the action rather than running on, unwatched,
  * until its wall-clock limit. The agent runs as the same user, yet cannot stop this: a namespace's
  * init gets no SIGKILL or SIGSTOP from inside it, and it is not dumpable, so the agent cannot
- * ptrace it or write its memory either. (Not started as init, as in tests, it kills COMMAND's
- * process group instead.)
+ * ptrace it or write its memory either; a check that cannot tell (the agent lowered this process's
+ * limits with prlimit(2)) is not taken for a gateway that is there. (Not started as init, as in
+ * tests, it kills COMMAND's process group instead.)
  *
  * Built static, so it runs in any sandbox image (the default one, a devcontainer's, a
  * custom one). It holds no secret: everything it relays is checked on the other side.
@@ -140,15 +141,28 @@ static void serve(int listener, const char *gateway_path) {
 #define WATCH_INTERVAL_S 3
 #define WATCH_MISSES 2 /* checks in a row that find no gateway before the sandbox is killed */
 
-/* Whether the gateway is gone: its socket refuses connections or is no longer there. Any other
-   failure (out of file descriptors, a full accept queue) says nothing about the gateway. */
-static int gateway_gone(const char *path) {
-    int fd = connect_gateway(path);
-    if (fd >= 0) {
-        close(fd);
-        return 0;
+#define GATEWAY_THERE 0
+#define GATEWAY_GONE 1 /* its socket refuses connections or is no longer there: the action was killed */
+#define GATEWAY_UNKNOWN 2 /* the check itself failed (no file descriptor, no memory) */
+#define UNKNOWN_MISSES 10 /* checks in a row that cannot tell before the sandbox is killed anyway */
+
+/* Whether the gateway is there. A check that cannot tell is not taken for "there": the agent, as the
+   same user, can lower this process's limits with prlimit(2) (RLIMIT_NOFILE 0: no socket at all). */
+static int gateway_state(const char *path) {
+    struct sockaddr_un address;
+    memset(&address, 0, sizeof address);
+    address.sun_family = AF_UNIX;
+    strncpy(address.sun_path, path, sizeof address.sun_path - 1);
+    /* Non-blocking: a listener whose backlog the agent filled would hold a blocking connect, and this
+       init with it (nothing reaped, nothing passed on, the gateway never found gone). */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0) return GATEWAY_UNKNOWN;
+    int state = GATEWAY_THERE; /* connected, or EAGAIN: a full backlog, so a listener is there */
+    if (connect(fd, (struct sockaddr *)&address, sizeof address) < 0 && errno != EAGAIN) {
+        state = (errno == ECONNREFUSED || errno == ENOENT || errno == ENOTDIR) ? GATEWAY_GONE : GATEWAY_UNKNOWN;
     }
-    return errno == ECONNREFUSED || errno == ENOENT || errno == ENOTDIR;
+    close(fd);
+    return state;
 }
 
 /* Kill what runs in the sandbox: every process of it when this is its init, else COMMAND's group. */
@@ -198,8 +212,9 @@ static int supervise(const char *gateway_path, pid_t command, const sigset_t *wa
         if (sig > 0 && sig != SIGCHLD) kill(-command, sig); /* SIGTERM, SIGINT, SIGHUP: COMMAND's group */
         if (now_s() < next_check) continue;
         next_check = now_s() + WATCH_INTERVAL_S;
-        misses = gateway_gone(gateway_path) ? misses + 1 : 0;
-        if (misses >= WATCH_MISSES) {
+        int state = gateway_state(gateway_path);
+        misses = state == GATEWAY_THERE ? 0 : misses + 1;
+        if ((state == GATEWAY_GONE && misses >= WATCH_MISSES) || misses >= UNKNOWN_MISSES) {
             fprintf(stderr, "codeagent-forward: the gateway at %s is gone; stopping the sandbox\n", gateway_path);
             kill_sandbox(command);
             return 128 + SIGKILL;
@@ -245,9 +260,10 @@ int main(int argc, char **argv) {
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_handler = noted;
-    for (int sig = 1; sig < NSIG; sig++) {
-        if (sigismember(&watched, sig)) sigaction(sig, &action, NULL);
-    }
+    sigaction(SIGCHLD, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGHUP, &action, NULL); /* others (SIGQUIT, SIGUSR1) sent by the engine are dropped, as init's */
     pid_t server = fork();
     if (server < 0) {
         perror("codeagent-forward: fork");

@@ -34,8 +34,11 @@ MANIFEST_LIST_LIMIT = 200
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     packer = Packer(args)
+    # Opened first: the action holds the other end from before this started, so a FIFO with no writer
+    # means the action is gone (and the read ends at once).
+    go = os.open(args.go, os.O_RDONLY | os.O_NONBLOCK) if args.go else -1
     packer.prepare()
-    if args.go and not wait_for_go(args.go, args.wait_s):
+    if args.go and not wait_for_go(go, args.wait_s):
         return 0  # not asked to pack: nothing of the checkout was read, nothing written
     manifest = packer.pack()
     (Path(args.out) / "manifest.json").write_text(json.dumps(manifest))  # ensure_ascii: odd bytes as \\udcXX
@@ -59,15 +62,17 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def wait_for_go(fifo: str, wait_s: int) -> bool:
-    """Whether the action said `go` on ``fifo`` (a line) within ``wait_s``; False for anything else."""
+def wait_for_go(fifo: int, wait_s: int) -> bool:
+    """Whether the action said `go` (a line) on the FIFO open at ``fifo`` within ``wait_s``; False for anything
+    else, for its end (the action is gone: the kernel closed its end), and past the wait."""
     def give_up(signum, frame):
         raise TimeoutError
 
+    os.set_blocking(fifo, True)
     signal.signal(signal.SIGALRM, give_up)
     signal.alarm(max(1, wait_s))
     try:
-        with open(fifo, "rb") as pipe:  # blocks until the action opens it
+        with os.fdopen(fifo, "rb") as pipe:
             said = pipe.readline(16)
     except TimeoutError:
         return False

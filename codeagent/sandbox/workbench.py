@@ -150,17 +150,22 @@ class AgentSandbox:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._early_packer is not None:
-            self._early_packer.discard()
-            self._early_packer = None
-        self.gateway.stop()
-        if self._engine is not None:
-            try:
-                self._engine.remove_stopped()
-            except SandboxError as error:  # never over how the run ended
-                self.log.warning(str(error))
+        try:
+            if self._early_packer is not None:
+                self._early_packer.discard()
+                self._early_packer = None
+        finally:
+            self.gateway.stop()
+
+    def remove_leftovers(self) -> None:
+        """Last, once the run has said how it ended: the containers a cancel killed (removing one can take
+        long) and the CLI volume they used."""
+        if self._engine is None:
+            return
+        for failure in self._engine.remove_killed():
+            self.log.warning(failure)
         if self._cli_volume:
-            self.engine.remove_volume(self._cli_volume)
+            self._engine.remove_volume(self._cli_volume)
 
     # -- commands --
 

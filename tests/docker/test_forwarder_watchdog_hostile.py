@@ -2,8 +2,9 @@
 running after the action, and so the gateway, is gone.
 
 Each attack is a script run behind the forwarder as the container's init, as the sandbox runs it;
-the gateway is killed 4 s after the script prints ``started``; the container must end (137, the
-forwarder's kill) within 15 s of that. What each attack saw inside (EPERM, ...) is printed.
+the gateway is killed 1 s after the script prints ``started``; the container must end (137, the
+forwarder's kill) within 15 s of that (45 s for an attack that leaves the check unable to tell). What each attack
+saw inside (EPERM, ...) is printed.
 """
 
 from __future__ import annotations
@@ -157,25 +158,25 @@ def spec_for(image: str, socket_dir, script: str, limits: Limits) -> ContainerSp
         image=image, user="1001:1001", workdir="/tmp", env={}, limits=limits,
         command=[f"{CLI_DIR}/codeagent-forward", "3128", "/run/codeagent/gateway.sock", "--", "sh", "-c", script],
         mounts=(Mount(str(socket_dir), "/run/codeagent", read_only=True),),
-        labels={"codeagent.test": uuid.uuid4().hex, "codeagent.redteam4": "1"}, init=False)
+        labels={"codeagent.test": uuid.uuid4().hex}, init=False)
 
 
 CASES = [
-    pytest.param(PTRACE, Limits(timeout_s=60), id="ptrace-and-proc-mem"),
-    pytest.param(SIGNALS, Limits(timeout_s=60), id="every-signal-and-a-flood-at-pid-1"),
-    pytest.param(FORK_BOMB, Limits(timeout_s=60), id="fork-bomb-to-the-pids-limit"),
-    pytest.param(STARVE, Limits(timeout_s=60, cpus=1.0), id="pid-1-sched-idle-and-busy-loops"),
-    pytest.param(DAEMONS, Limits(timeout_s=60), id="daemons-subreapers-zombies-orphans"),
-    pytest.param(GATEWAY_PATH, Limits(timeout_s=60), id="gateway-path"),
-    pytest.param(MEMORY, Limits(timeout_s=60, memory="256m", tmp_size="200m"), id="memory-at-the-limit"),
-    pytest.param(RLIMIT_NOFILE, Limits(timeout_s=45), id="prlimit-nofile-of-pid-1", marks=pytest.mark.xfail(
-        strict=True, reason="the agent sets PID 1's RLIMIT_NOFILE to 0 (prlimit needs only the same uid); every "
-                            "check then fails with EMFILE, which gateway_gone() does not count as a miss")),
+    pytest.param(PTRACE, Limits(timeout_s=60), 15, id="ptrace-and-proc-mem"),
+    pytest.param(SIGNALS, Limits(timeout_s=60), 15, id="every-signal-and-a-flood-at-pid-1"),
+    pytest.param(FORK_BOMB, Limits(timeout_s=60), 15, id="fork-bomb-to-the-pids-limit"),
+    pytest.param(STARVE, Limits(timeout_s=60, cpus=1.0), 15, id="pid-1-sched-idle-and-busy-loops"),
+    pytest.param(DAEMONS, Limits(timeout_s=60), 15, id="daemons-subreapers-zombies-orphans"),
+    pytest.param(GATEWAY_PATH, Limits(timeout_s=60), 15, id="gateway-path"),
+    pytest.param(MEMORY, Limits(timeout_s=60, memory="256m", tmp_size="200m"), 15, id="memory-at-the-limit"),
+    # Every check then fails (EMFILE): ten checks that cannot tell (30 s) end the sandbox too.
+    pytest.param(RLIMIT_NOFILE, Limits(timeout_s=90), 45, id="prlimit-nofile-of-pid-1"),
 ]
 
 
-@pytest.mark.parametrize("script, limits", CASES)
-def test_a_hostile_agent_does_not_outlive_the_gateway(docker_engine, dev_action_image, tmp_path, script, limits):
+@pytest.mark.parametrize("script, limits, within_s", CASES)
+def test_a_hostile_agent_does_not_outlive_the_gateway(docker_engine, dev_action_image, tmp_path, script, limits,
+                                                      within_s):
     socket_dir = tmp_path / "gateway"
     gateway = start_gateway(socket_dir / "gateway.sock")
     spec = spec_for(dev_action_image, socket_dir, script, limits)
@@ -185,7 +186,7 @@ def test_a_hostile_agent_does_not_outlive_the_gateway(docker_engine, dev_action_
     def on_line(line: str) -> None:
         seen.append(line)
         if line == "started":
-            time.sleep(4)
+            time.sleep(1)  # the attack under way
             os.kill(gateway.pid, signal.SIGKILL)
             gateway.wait()
             gone_at.append(time.monotonic())
@@ -195,12 +196,13 @@ def test_a_hostile_agent_does_not_outlive_the_gateway(docker_engine, dev_action_
     finally:
         gateway.kill()
         gateway.wait()
-        for container in docker_engine.containers.list(all=True, filters={"label": "codeagent.redteam4"}):
+        for container in docker_engine.containers.list(
+                all=True, filters={"label": f"codeagent.test={spec.labels['codeagent.test']}"}):
             container.remove(force=True)
     stopped_after = time.monotonic() - gone_at[0]
     print("\n".join(seen))
     print(f"exit {exit_.exit_code}, timed out {exit_.timed_out}, oom {exit_.oom_killed}, "
           f"ended {stopped_after:.1f} s after the gateway; stderr tail: {exit_.stderr_tail[-3:]}")
     assert exit_.exit_code == 137 and not exit_.timed_out
-    assert stopped_after < 15, f"the sandbox ran on for {stopped_after:.0f} s"
+    assert stopped_after < within_s, f"the sandbox ran on for {stopped_after:.0f} s"
     assert any("the gateway at /run/codeagent/gateway.sock is gone" in line for line in exit_.stderr_tail)

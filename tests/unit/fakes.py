@@ -318,6 +318,9 @@ class FakeSandbox:
         self.journal.append("pack")
         return Path("/fake/pack")
 
+    def remove_leftovers(self) -> None:
+        self.journal.append("remove leftovers")
+
     def restore_session(self, note: str | None) -> str | None:
         self.restored.append(note)
         return "session-from-note" if note else None

@@ -76,31 +76,26 @@ def test_what_setup_and_test_runs_leave_behind_is_not_the_agent_s_change(tmp_pat
     assert changed.splitlines() == ["pkg/words.py"]
 
 
-def packer_waiting(tmp_path: Path, workspace: Path, base: str, wait_s: int = 60):
-    """The packer with ``--go``, as a process of its own (as in its container); its FIFO."""
+def packer_waiting(tmp_path: Path, workspace: Path, base: str, wait_s: int = 60, action_gone: bool = False):
+    """The packer with ``--go``, as a process of its own (as in its container); the action's end of its
+    FIFO, opened before the packer starts as the action does (-1: the action was gone by then)."""
     fifo = tmp_path / "go"
     os.mkfifo(fifo)
+    end = -1 if action_gone else os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
     argv = [*arguments(tmp_path, workspace, base), "--go", str(fifo), "--wait-s", str(wait_s)]
     process = subprocess.Popen([sys.executable, "-m", "codeagent.sandbox.pack", *argv])
-    return fifo, process
-
-
-def say(fifo: Path, word: bytes) -> int:
-    """As the action says it: the FIFO opened read-write (never blocks), the word written; the open end."""
-    end = os.open(fifo, os.O_RDWR)
-    os.write(end, word)
-    return end
+    return end, process
 
 
 def test_a_packer_started_early_reads_the_checkout_only_once_told_go(tmp_path):
     workspace, base = checkout_with_files(tmp_path, 20)
-    fifo, process = packer_waiting(tmp_path, workspace, base)
+    end, process = packer_waiting(tmp_path, workspace, base)
     with pytest.raises(subprocess.TimeoutExpired):
         process.wait(1)
     assert not (tmp_path / "out" / "manifest.json").exists()
     (workspace / "written-after-the-start.txt").write_text("late\n")  # the agent still works meanwhile
 
-    end = say(fifo, b"go\n")
+    os.write(end, b"go\n")
     assert process.wait(30) == 0
     os.close(end)
 
@@ -114,8 +109,8 @@ def test_a_packer_started_early_reads_the_checkout_only_once_told_go(tmp_path):
 def test_a_packer_started_early_and_not_told_go_packs_nothing(tmp_path, word):
     workspace, base = checkout_with_files(tmp_path, 5)
     (workspace / "x.txt").write_text("x\n")
-    fifo, process = packer_waiting(tmp_path, workspace, base)
-    end = say(fifo, word)
+    end, process = packer_waiting(tmp_path, workspace, base)
+    os.write(end, word)
     assert process.wait(30) == 0
     os.close(end)
     assert not (tmp_path / "out" / "manifest.json").exists() and not (tmp_path / "out" / "change.bundle").exists()
@@ -123,5 +118,19 @@ def test_a_packer_started_early_and_not_told_go_packs_nothing(tmp_path, word):
 
 def test_a_packer_never_told_anything_gives_up_after_its_wait(tmp_path):
     workspace, base = checkout_with_files(tmp_path, 5)
-    fifo, process = packer_waiting(tmp_path, workspace, base, wait_s=1)
+    end, process = packer_waiting(tmp_path, workspace, base, wait_s=1)
+    assert process.wait(30) == 0 and not (tmp_path / "out" / "manifest.json").exists()
+    os.close(end)
+
+
+@pytest.mark.parametrize("when", ["before it started", "while it waits"])
+def test_a_packer_whose_action_is_gone_ends_at_once_unread(tmp_path, when):
+    """The kernel closes a killed action's end of the FIFO: the packer reads the FIFO's end."""
+    workspace, base = checkout_with_files(tmp_path, 5)
+    (workspace / "x.txt").write_text("x\n")
+    end, process = packer_waiting(tmp_path, workspace, base, wait_s=3600, action_gone=when == "before it started")
+    if end >= 0:
+        with pytest.raises(subprocess.TimeoutExpired):
+            process.wait(1)
+        os.close(end)
     assert process.wait(30) == 0 and not (tmp_path / "out" / "manifest.json").exists()
