@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from codeagent.sandbox.engine import CLI_DIR, ContainerSpec, Engine, Limits, Mount
+from codeagent.sandbox.engine import CLI_DIR, ContainerSpec, Engine, Limits, Mount, SandboxExit
 
 pytestmark = pytest.mark.docker
 
@@ -31,6 +31,31 @@ with Gateway(sys.argv[1], Upstream(VENDORS["anthropic"], "http://127.0.0.1:9", "
     time.sleep(3600)
 """
 SANDBOX = "sleep 600 & echo started; sleep 600; echo 'outlived the gateway'"
+
+
+def run_until_the_gateway_goes(docker_engine, spec: ContainerSpec, gateway: subprocess.Popen, after_s: float,
+                               remove_socket: bool = False) -> tuple[SandboxExit, float, list[str]]:
+    """Run ``spec``; ``after_s`` after it prints ``started``, kill ``gateway`` as a runner kills the action (and
+    remove its socket, with ``remove_socket``). How it ended, how long after the gateway went, its output."""
+    gone_at: list[float] = []
+    seen: list[str] = []
+
+    def on_line(line: str) -> None:
+        seen.append(line)
+        if line == "started":
+            time.sleep(after_s)
+            os.kill(gateway.pid, signal.SIGKILL)
+            gateway.wait()
+            if remove_socket:
+                Path(spec.mounts[0].source, "gateway.sock").unlink()
+            gone_at.append(time.monotonic())
+
+    try:
+        exit_ = Engine(docker_engine).run(spec, on_line)
+    finally:
+        gateway.kill()
+        gateway.wait()
+    return exit_, time.monotonic() - gone_at[0], seen
 
 
 def start_gateway(socket_path: Path) -> subprocess.Popen:
@@ -79,24 +104,9 @@ def test_the_sandbox_stops_within_seconds_once_its_gateway_is_gone(docker_engine
     socket_dir = tmp_path / "gateway"
     gateway = start_gateway(socket_dir / "gateway.sock")
     spec = forwarded(dev_action_image, socket_dir, script, init=not forwarder_is_init)
-    gone_at: list[float] = []
+    exit_, stopped_after, _ = run_until_the_gateway_goes(docker_engine, spec, gateway, after_s=4,
+                                                         remove_socket=gone == "removed")
 
-    def on_line(line: str) -> None:
-        if line == "started":
-            time.sleep(4)  # a few of the watchdog's checks find the gateway there: nothing happens
-            os.kill(gateway.pid, signal.SIGKILL)
-            gateway.wait()
-            if gone == "removed":
-                (socket_dir / "gateway.sock").unlink()
-            gone_at.append(time.monotonic())
-
-    try:
-        exit_ = Engine(docker_engine).run(spec, on_line)
-    finally:
-        gateway.kill()
-        gateway.wait()
-
-    stopped_after = time.monotonic() - gone_at[0]
     assert exit_.exit_code == 137 and not exit_.timed_out  # killed, not run to its end nor to the limit
     assert stopped_after < 15, f"the sandbox ran on for {stopped_after:.0f} s"
     assert any("the gateway at /run/codeagent/gateway.sock is gone" in line for line in exit_.stderr_tail)

@@ -9,15 +9,12 @@ saw inside (EPERM, ...) is printed.
 
 from __future__ import annotations
 
-import os
-import signal
-import time
 import uuid
 
 import pytest
 
-from codeagent.sandbox.engine import CLI_DIR, ContainerSpec, Engine, Limits, Mount
-from tests.docker.test_forwarder_watchdog import start_gateway
+from codeagent.sandbox.engine import CLI_DIR, ContainerSpec, Limits, Mount
+from tests.docker.test_forwarder_watchdog import run_until_the_gateway_goes, start_gateway
 
 pytestmark = pytest.mark.docker
 
@@ -180,26 +177,12 @@ def test_a_hostile_agent_does_not_outlive_the_gateway(docker_engine, dev_action_
     socket_dir = tmp_path / "gateway"
     gateway = start_gateway(socket_dir / "gateway.sock")
     spec = spec_for(dev_action_image, socket_dir, script, limits)
-    gone_at: list[float] = []
-    seen: list[str] = []
-
-    def on_line(line: str) -> None:
-        seen.append(line)
-        if line == "started":
-            time.sleep(1)  # the attack under way
-            os.kill(gateway.pid, signal.SIGKILL)
-            gateway.wait()
-            gone_at.append(time.monotonic())
-
     try:
-        exit_ = Engine(docker_engine).run(spec, on_line)
+        exit_, stopped_after, seen = run_until_the_gateway_goes(docker_engine, spec, gateway, after_s=1)
     finally:
-        gateway.kill()
-        gateway.wait()
         for container in docker_engine.containers.list(
                 all=True, filters={"label": f"codeagent.test={spec.labels['codeagent.test']}"}):
             container.remove(force=True)
-    stopped_after = time.monotonic() - gone_at[0]
     print("\n".join(seen))
     print(f"exit {exit_.exit_code}, timed out {exit_.timed_out}, oom {exit_.oom_killed}, "
           f"ended {stopped_after:.1f} s after the gateway; stderr tail: {exit_.stderr_tail[-3:]}")
