@@ -23,7 +23,7 @@ from docker.types import LogConfig
 
 from codeagent.errors import Cancelled, SandboxError
 from codeagent.sandbox.lines import LineSplitter
-from codeagent.sandbox.output import attached_stdout, stderr_tail
+from codeagent.sandbox.output import StderrTail, attached_stdout
 from codeagent.sandbox.own_container import find_self_container
 from codeagent.sandbox.prefetch import Prefetch
 from codeagent.sandbox.watchdog import Watchdog
@@ -31,8 +31,8 @@ from codeagent.sandbox.watchdog import Watchdog
 CLI_DIR = "/opt/codeagent/cli"
 """Where the agent CLIs (and the forwarder) are, in the action image and in any sandbox."""
 LOG_LIMIT = LogConfig(type=LogConfig.types.JSON, config={"max-size": "64m", "max-file": "1"})
-"""A flood of output must not fill the runner's disk through the container's log file. (stdout is read
-from the attach stream, which the log's rotation cannot cut; only stderr's tail is read from the log.)"""
+"""A flood of output must not fill the runner's disk through the container's log file. (stdout
+and stderr are read from attach streams, which the log's rotation cannot cut.)"""
 NO_ENGINE_HINT = ("Run the action on a runner with Docker (GitHub's ubuntu-latest has it); on a self-hosted "
                   "runner, install Docker and give the runner's user access to /var/run/docker.sock.")
 
@@ -150,9 +150,9 @@ class Engine:
         name = name or container_name(spec)
         try:
             container = self._create(spec, name)
-            stdout = attached_stdout(container)
+            stdout, stderr = attached_stdout(container), StderrTail(container)
             container.start()
-            return Started(self, container, name, stdout, spec)
+            return Started(self, container, name, stdout, stderr, spec)
         except (APIError, DockerException) as error:
             self.remove(name)
             raise _failed(spec, error) from error
@@ -287,9 +287,10 @@ class Engine:
 class Started:
     """A container `Engine.start` started: its stdout attached, nothing read yet."""
 
-    def __init__(self, engine: Engine, container: Container, name: str, stdout: Iterator[bytes],
+    def __init__(self, engine: Engine, container: Container, name: str, stdout: Iterator[bytes], stderr: StderrTail,
                  spec: ContainerSpec) -> None:
-        self._engine, self._container, self.name, self._stdout, self._spec = engine, container, name, stdout, spec
+        self._engine, self._container, self.name, self._spec = engine, container, name, spec
+        self._stdout, self._stderr = stdout, stderr
 
     def finish(self, on_line: Callable[[str], None], should_stop: Callable[[], bool] = lambda: False) -> SandboxExit:
         """Feed each stdout line to ``on_line`` until the container ends (or its time limit, counted from
@@ -306,7 +307,7 @@ class Started:
             self._container.reload()
             return SandboxExit(exit_code=status.get("StatusCode"), timed_out=watchdog.timed_out,
                                oom_killed=bool(self._container.attrs["State"].get("OOMKilled")),
-                               stderr_tail=stderr_tail(self._container), cut_lines=splitter.cut_lines,
+                               stderr_tail=self._stderr.tail(), cut_lines=splitter.cut_lines,
                                dropped_bytes=splitter.dropped_bytes)
         except (APIError, DockerException) as error:
             raise _failed(self._spec, error) from error

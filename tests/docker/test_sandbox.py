@@ -354,9 +354,9 @@ try:
 except (Cancelled, KeyboardInterrupt) as error:
     print("interrupted by", type(error).__name__, flush=True)
     # Killed at once; removed once the run has saved what it can (removing can take long).
-    [name] = engine._stopped
+    [name] = engine._killed
     print("state", engine._docker.containers.get(name).status, flush=True)
-    engine.remove_stopped()
+    assert engine.remove_killed() == []
     sys.exit(143)
 """
 
