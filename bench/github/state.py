@@ -378,7 +378,9 @@ class State:
         if thread is not None:
             where = dict(path=thread.path, line=thread.line, side=thread.side, diff_hunk=thread.diff_hunk,
                          position=thread.position)
-        stamp = now_iso()
+        # Written with its review, in the one submission: GitHub stamps them alike. (Stamped apart, a
+        # second could pass between them, and the comment would look edited after the review.)
+        stamp = review.submitted_at
         comment = ReviewComment(self.next_id("review_comment"), review.repo, review.pull_number, review.id,
                                 review.author, body, commit_id=thread.commit_id if thread else review.commit_id,
                                 created_at=stamp, updated_at=stamp, in_reply_to=thread.id if thread else None,

@@ -219,3 +219,18 @@ def test_on_a_locked_issue_only_people_with_write_access_can_comment(tmp_path):
         assert not emulator.spec_violations, describe(emulator.spec_violations)
     assert refused.status_code == 403 and refused.json()["message"] == "Unable to create comment because issue is locked."
     assert allowed.status_code == 201
+
+
+def test_a_reviews_comments_carry_its_time_even_when_a_second_passes_while_it_is_written(github, monkeypatch):
+    """GitHub writes a review and its inline comments in one submission. The action leaves out comments
+    edited after the request (the review's time); stamped apart, one would look edited (a flake seen in
+    review-submitted)."""
+    import bench.github.state as state
+
+    number = open_pull(github)
+    ticks = iter(f"2026-11-30T20:00:{second:02d}Z" for second in range(60))
+    monkeypatch.setattr(state, "now_iso", lambda: next(ticks))
+    review = github.prs.add_review(REPO, number, "octo-owner", "/code add a docstring",
+                                   comments=[{"body": "No docstring.", "path": "textstats/__init__.py", "line": 6}])
+    [comment] = [c for c in github.state.review_comments if c.review_id == review["id"]]
+    assert comment.created_at == comment.updated_at == review["submitted_at"]
