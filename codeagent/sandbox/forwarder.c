@@ -76,15 +76,18 @@ static void relay(int client, int gateway) {
     }
 }
 
-static int connect_gateway(const char *path) {
+/* A connection to the gateway's socket (``flags``: SOCK_NONBLOCK or 0), or -1 with errno saying why not. */
+static int connect_gateway(const char *path, int flags) {
     struct sockaddr_un address;
     memset(&address, 0, sizeof address);
     address.sun_family = AF_UNIX;
     strncpy(address.sun_path, path, sizeof address.sun_path - 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM | flags, 0);
     if (fd < 0) return -1;
     if (connect(fd, (struct sockaddr *)&address, sizeof address) < 0) {
+        int why = errno;
         close(fd);
+        errno = why;
         return -1;
     }
     return fd;
@@ -123,7 +126,7 @@ static void serve(int listener, const char *gateway_path) {
         pid_t pid = fork();
         if (pid == 0) {
             close(listener);
-            int gateway = connect_gateway(gateway_path);
+            int gateway = connect_gateway(gateway_path, 0);
             if (gateway < 0) {
                 static const char refused[] =
                     "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 36\r\nConnection: close\r\n\r\n"
@@ -149,20 +152,15 @@ static void serve(int listener, const char *gateway_path) {
 /* Whether the gateway is there. A check that cannot tell is not taken for "there": the agent, as the
    same user, can lower this process's limits with prlimit(2) (RLIMIT_NOFILE 0: no socket at all). */
 static int gateway_state(const char *path) {
-    struct sockaddr_un address;
-    memset(&address, 0, sizeof address);
-    address.sun_family = AF_UNIX;
-    strncpy(address.sun_path, path, sizeof address.sun_path - 1);
     /* Non-blocking: a listener whose backlog the agent filled would hold a blocking connect, and this
        init with it (nothing reaped, nothing passed on, the gateway never found gone). */
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    if (fd < 0) return GATEWAY_UNKNOWN;
-    int state = GATEWAY_THERE; /* connected, or EAGAIN: a full backlog, so a listener is there */
-    if (connect(fd, (struct sockaddr *)&address, sizeof address) < 0 && errno != EAGAIN) {
-        state = (errno == ECONNREFUSED || errno == ENOENT || errno == ENOTDIR) ? GATEWAY_GONE : GATEWAY_UNKNOWN;
+    int fd = connect_gateway(path, SOCK_NONBLOCK);
+    if (fd >= 0) {
+        close(fd);
+        return GATEWAY_THERE;
     }
-    close(fd);
-    return state;
+    if (errno == EAGAIN) return GATEWAY_THERE; /* a full backlog: a listener is there */
+    return (errno == ECONNREFUSED || errno == ENOENT || errno == ENOTDIR) ? GATEWAY_GONE : GATEWAY_UNKNOWN;
 }
 
 /* Kill what runs in the sandbox: every process of it when this is its init, else COMMAND's group. */
